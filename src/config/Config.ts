@@ -1,0 +1,126 @@
+/**
+ * The one configuration value every service reads. It is produced by `config/load.ts`
+ * (defaults ← YAML file ← flags) and provided to the Layer graph through the `AppConfig` tag.
+ *
+ * Field names follow Kepler's YAML keys (kepler-behaviour.md §2.2) so a Kepler config file
+ * decodes unchanged; joulemon's own additions are marked below and documented in the README.
+ */
+import { Context, type Duration } from "effect"
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const
+export type LogLevelName = (typeof LOG_LEVELS)[number]
+
+export const LOG_FORMATS = ["text", "json"] as const
+export type LogFormat = (typeof LOG_FORMATS)[number]
+
+/** Canonical order, as Kepler serialises them. */
+export const METRICS_LEVELS = ["node", "process", "container", "vm", "pod"] as const
+export type MetricsLevel = (typeof METRICS_LEVELS)[number]
+
+/** `model` is joulemon's estimator for machines without sensors (Kepler has none). */
+export const METER_NAMES = ["rapl", "hwmon", "model", "fake"] as const
+export type MeterName = (typeof METER_NAMES)[number]
+
+export const POD_INFORMER_MODES = ["kubelet", "apiserver"] as const
+export type PodInformerMode = (typeof POD_INFORMER_MODES)[number]
+
+export interface HwmonChipRule {
+  readonly name: string
+  /** voltage index → current index */
+  readonly pairings: Readonly<Record<string, number>>
+  readonly skipVoltages: ReadonlyArray<number>
+  readonly skipCurrents: ReadonlyArray<number>
+  readonly useSameIndex: boolean
+}
+
+export interface JoulemonConfig {
+  readonly log: {
+    readonly level: LogLevelName
+    readonly format: LogFormat
+  }
+  readonly host: {
+    readonly sysfs: string
+    readonly procfs: string
+  }
+  readonly monitor: {
+    /** 0 disables the periodic loop (on-demand refresh). */
+    readonly interval: Duration.Duration
+    readonly staleness: Duration.Duration
+    /** <0 unlimited, 0 disabled, N top-N by primary-zone energy. */
+    readonly maxTerminated: number
+    /** joules; terminated workloads below this in the primary zone are dropped. */
+    readonly minTerminatedEnergyThreshold: number
+    /** joulemon: bound on the I/O fan-out of one refresh (1 = sequential). */
+    readonly parallelism: number
+    /** joulemon: a zone delta implying more than this many watts is a glitch and is dropped. */
+    readonly maxPlausibleWatts: number
+  }
+  readonly cpu: {
+    readonly preferredMeters: ReadonlyArray<MeterName>
+    /** joulemon: the linear estimator used by the `model` meter. */
+    readonly model: {
+      readonly idleWattsPerCpu: number
+      readonly busyWattsPerCpu: number
+    }
+  }
+  readonly rapl: {
+    readonly zones: ReadonlyArray<string>
+  }
+  readonly exporter: {
+    readonly stdout: { readonly enabled: boolean }
+    readonly prometheus: {
+      readonly enabled: boolean
+      readonly debugCollectors: ReadonlyArray<string>
+      /** Deduplicated, in canonical METRICS_LEVELS order. Empty list in YAML means all. */
+      readonly metricsLevel: ReadonlyArray<MetricsLevel>
+    }
+  }
+  readonly debug: {
+    readonly pprof: { readonly enabled: boolean }
+  }
+  readonly web: {
+    readonly configFile: string
+    readonly listenAddresses: ReadonlyArray<string>
+  }
+  readonly kube: {
+    readonly enabled: boolean
+    readonly config: string
+    /** Hostname when Kubernetes is off and no name was configured. */
+    readonly nodeName: string
+    readonly podInformer: {
+      readonly mode: PodInformerMode
+      readonly pollInterval: Duration.Duration
+    }
+  }
+  readonly dev: {
+    /** YAML key `dev.fake-cpu-meter` */
+    readonly fakeCpuMeter: {
+      readonly enabled: boolean
+      readonly zones: ReadonlyArray<string>
+    }
+  }
+  readonly experimental: {
+    readonly platform: {
+      readonly redfish: {
+        readonly enabled: boolean
+        readonly nodeName: string
+        readonly configFile: string
+        /** joulemon: 5 s whatever the source (Kepler's is 0 = none from YAML). */
+        readonly httpTimeout: Duration.Duration
+      }
+    }
+    readonly hwmon: {
+      readonly forceEnabled: boolean
+      readonly zones: ReadonlyArray<string>
+      readonly chipRules: ReadonlyArray<HwmonChipRule>
+    }
+    readonly gpu: {
+      readonly enabled: boolean
+      readonly idlePower: number
+      readonly dcgmEndpoint: string
+    }
+  }
+}
+
+/** The resolved configuration, provided once at the root of the Layer graph. */
+export class AppConfig extends Context.Tag("joulemon/AppConfig")<AppConfig, JoulemonConfig>() {}
