@@ -1,0 +1,289 @@
+/**
+ * The monitor service (DESIGN.md §2, §4): the single writer of the latest snapshot.
+ *
+ * - `latest` is a lock-free `Ref.get`.
+ * - `snapshot` returns a snapshot no older than `monitor.staleness`; stale callers share one
+ *   refresh through a Deferred claimed with an atomic `Ref.modify` (singleflight). The winner
+ *   forks the refresh into the monitor's scope, so an interrupted caller cannot cancel it, and a
+ *   failure is handed to the callers waiting for it but never cached.
+ * - A loop fiber in the monitor's scope refreshes every `monitor.interval` (delay-based like
+ *   Kepler; 0 = on demand only).
+ * - Each new snapshot is published on a sliding PubSub: a slow subscriber only ever misses
+ *   stale notifications and never blocks the monitor.
+ */
+import {
+  Clock,
+  Context,
+  Data,
+  Deferred,
+  Duration,
+  Effect,
+  Layer,
+  Option,
+  PubSub,
+  type Queue,
+  Ref,
+  type Scope
+} from "effect"
+import { AppConfig } from "../config/Config.js"
+import { CpuPowerMeter, type CpuPowerMeterShape } from "../device/CpuPowerMeter.js"
+import { ResourceInformer, type ResourceInformerShape } from "../resource/ResourceInformer.js"
+import { attribute, initialMonitorState, type AttributionConfig, type MonitorState } from "./attribute.js"
+import type { ZoneMeta, ZoneSample } from "./nodeEnergy.js"
+import type { Snapshot } from "./snapshot.js"
+
+export type RefreshStage = "resources" | "attribution"
+
+export class MonitorError extends Data.TaggedError("MonitorError")<{
+  readonly stage: RefreshStage
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `refresh failed at ${this.stage}: ${this.reason}`
+  }
+}
+
+/** Counters the self-metrics export. Updated atomically (Ref.update), so none are lost. */
+export interface MonitorStats {
+  readonly refreshes: number
+  readonly refreshErrors: Readonly<Record<RefreshStage, number>>
+  /** Callers that waited for a refresh another caller had started. */
+  readonly singleflightJoins: number
+  /** Seconds spent in the last successful refresh, by stage. */
+  readonly lastScanSeconds: number
+  readonly lastAttributionSeconds: number
+  readonly lastRefreshSeconds: number
+}
+
+const initialStats: MonitorStats = {
+  refreshes: 0,
+  refreshErrors: { resources: 0, attribution: 0 },
+  singleflightJoins: 0,
+  lastScanSeconds: 0,
+  lastAttributionSeconds: 0,
+  lastRefreshSeconds: 0
+}
+
+export interface PowerMonitorShape {
+  /** A snapshot no older than `monitor.staleness`, refreshing (shared) when stale. Marks it exported. */
+  readonly snapshot: Effect.Effect<Snapshot, MonitorError>
+  /** The latest snapshot, without refreshing. */
+  readonly latest: Effect.Effect<Option.Option<Snapshot>>
+  /** A refresh now, whatever the staleness (shared with concurrent callers). */
+  readonly refresh: Effect.Effect<Snapshot, MonitorError>
+  /** A subscription to new snapshots; only the newest unread one is kept. */
+  readonly changes: Effect.Effect<Queue.Dequeue<Snapshot>, never, Scope.Scope>
+  readonly zoneNames: ReadonlyArray<string>
+  readonly stats: Effect.Effect<MonitorStats>
+}
+
+export class PowerMonitor extends Context.Tag("joulemon/PowerMonitor")<PowerMonitor, PowerMonitorShape>() {}
+
+export interface MonitorOptions {
+  readonly interval: Duration.Duration
+  readonly staleness: Duration.Duration
+  readonly parallelism: number
+  readonly maxPlausibleWatts: number
+  readonly maxTerminated: number
+  /** joules */
+  readonly minTerminatedEnergyThreshold: number
+}
+
+interface Computation {
+  readonly state: MonitorState
+  readonly snapshot: Option.Option<Snapshot>
+}
+
+export const makePowerMonitor = (
+  meter: CpuPowerMeterShape,
+  resources: ResourceInformerShape,
+  options: MonitorOptions
+): Effect.Effect<PowerMonitorShape, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const scope = yield* Effect.scope
+    const zones: ReadonlyArray<ZoneMeta> = meter.zones.map((z) => ({
+      name: z.name,
+      index: z.index,
+      path: z.path,
+      estimated: z.estimated,
+      maxEnergy: z.maxEnergy
+    }))
+    const attribution: AttributionConfig = {
+      maxPlausibleWatts: options.maxPlausibleWatts,
+      maxTerminated: options.maxTerminated,
+      minTerminatedEnergy: BigInt(Math.round(options.minTerminatedEnergyThreshold * 1_000_000)),
+      primaryZone: Math.max(0, meter.zones.indexOf(meter.primaryZone))
+    }
+    const stalenessMillis = Duration.toMillis(options.staleness)
+    const parallelism = Math.max(1, options.parallelism)
+
+    // Only the refresh (serialised by the singleflight) writes `computation`.
+    const computation = yield* Ref.make<Computation>({
+      state: initialMonitorState(zones.length),
+      snapshot: Option.none()
+    })
+    const latest = yield* Ref.make<Option.Option<Snapshot>>(Option.none())
+    const exportedSequence = yield* Ref.make(0)
+    const inFlight = yield* Ref.make<Option.Option<Deferred.Deferred<Snapshot, MonitorError>>>(Option.none())
+    const stats = yield* Ref.make(initialStats)
+    const pubsub = yield* Effect.acquireRelease(PubSub.sliding<Snapshot>(1), PubSub.shutdown)
+
+    const readZones = Effect.forEach(
+      meter.zones,
+      (zone) =>
+        zone.read.pipe(
+          Effect.match({
+            onFailure: (e): ZoneSample => ({ _tag: "Failed", error: e.message }),
+            onSuccess: (reading): ZoneSample => ({ _tag: "Read", reading })
+          })
+        ),
+      { concurrency: parallelism }
+    )
+
+    const countError = (stage: RefreshStage) =>
+      Ref.update(stats, (s) => ({ ...s, refreshErrors: { ...s.refreshErrors, [stage]: s.refreshErrors[stage] + 1 } }))
+
+    const compute = Effect.fn("Monitor.refresh")(function* () {
+      const [refreshDuration, snapshot] = yield* Effect.timed(
+        Effect.gen(function* () {
+          const nowNanos = yield* Clock.currentTimeNanos
+          const [samples, [scanDuration, reading]] = yield* Effect.all(
+            [
+              readZones,
+              Effect.timed(resources.refresh).pipe(
+                Effect.mapError((e) => new MonitorError({ stage: "resources", reason: e.message }))
+              )
+            ],
+            { concurrency: 2 }
+          )
+          const current = yield* Ref.get(computation)
+          const previousSequence = current.state.sequence
+          const clearTerminated = previousSequence > 0 && (yield* Ref.get(exportedSequence)) >= previousSequence
+          const timestamp = yield* Clock.currentTimeMillis
+          const [attributionDuration, result] = yield* Effect.timed(
+            Effect.try({
+              try: () =>
+                attribute(current.state, { nowNanos, timestamp, zones, samples, resources: reading, clearTerminated }, attribution),
+              catch: (e) => new MonitorError({ stage: "attribution", reason: e instanceof Error ? e.message : String(e) })
+            })
+          )
+          yield* Ref.set(computation, { state: result.state, snapshot: Option.some(result.snapshot) })
+          yield* Ref.update(stats, (s) => ({
+            ...s,
+            lastScanSeconds: Duration.toSeconds(scanDuration),
+            lastAttributionSeconds: Duration.toSeconds(attributionDuration)
+          }))
+          return result.snapshot
+        })
+      )
+      yield* Ref.update(stats, (s) => ({
+        ...s,
+        refreshes: s.refreshes + 1,
+        lastRefreshSeconds: Duration.toSeconds(refreshDuration)
+      }))
+      yield* Ref.set(latest, Option.some(snapshot))
+      yield* PubSub.publish(pubsub, snapshot)
+      for (const zone of snapshot.zones) {
+        if (zone.status === "read-error") {
+          yield* Effect.logWarning("zone read failed; its energy is booked at the next good read").pipe(
+            Effect.annotateLogs({ zone: zone.name, path: zone.path, error: zone.error })
+          )
+        } else if (zone.status === "glitch" || zone.status === "reset") {
+          yield* Effect.logWarning(`zone counter ${zone.status}: interval dropped`).pipe(
+            Effect.annotateLogs({ zone: zone.name, path: zone.path })
+          )
+        }
+      }
+      return snapshot
+    }, Effect.tapError((e) => countError(e.stage)))
+
+    const isFresh = (s: Snapshot, now: number): boolean => now - s.timestamp <= stalenessMillis
+
+    /** Joins the refresh in flight or starts one (forked into the monitor's scope). */
+    const shared = (force: boolean): Effect.Effect<Snapshot, MonitorError> =>
+      Effect.gen(function* () {
+        const mine = yield* Deferred.make<Snapshot, MonitorError>()
+        const work = Effect.gen(function* () {
+          // A caller that waited on the previous refresh may find the data fresh now.
+          if (!force) {
+            const now = yield* Clock.currentTimeMillis
+            const current = yield* Ref.get(latest)
+            if (Option.isSome(current) && isFresh(current.value, now)) return current.value
+          }
+          return yield* compute()
+        })
+        // Claiming and forking must not be split by an interruption, or the claim would
+        // never complete and every later caller would wait forever.
+        const awaited = yield* Effect.uninterruptible(
+          Effect.gen(function* () {
+            const joined = yield* Ref.modify(inFlight, (current) =>
+              Option.isSome(current)
+                ? ([Option.some(current.value), current] as const)
+                : ([Option.none<Deferred.Deferred<Snapshot, MonitorError>>(), Option.some(mine)] as const)
+            )
+            if (Option.isSome(joined)) {
+              yield* Ref.update(stats, (s) => ({ ...s, singleflightJoins: s.singleflightJoins + 1 }))
+              return joined.value
+            }
+            yield* work.pipe(
+              Effect.onExit((exit) => Ref.set(inFlight, Option.none()).pipe(Effect.zipRight(Deferred.done(mine, exit)))),
+              Effect.forkIn(scope)
+            )
+            return mine
+          })
+        )
+        return yield* Deferred.await(awaited)
+      })
+
+    const freshOrRefresh = Effect.gen(function* () {
+      const current = yield* Ref.get(latest)
+      const now = yield* Clock.currentTimeMillis
+      return Option.isSome(current) && isFresh(current.value, now) ? current.value : yield* shared(false)
+    })
+
+    const snapshot = freshOrRefresh.pipe(
+      Effect.tap((s) => Ref.update(exportedSequence, (seq) => Math.max(seq, s.sequence)))
+    )
+
+    const logged = <A>(self: Effect.Effect<A, MonitorError>) =>
+      self.pipe(
+        Effect.asVoid,
+        Effect.catchAll((e) => Effect.logWarning("refresh failed; keeping the previous snapshot", e.message))
+      )
+
+    const loop = Effect.gen(function* () {
+      yield* logged(freshOrRefresh)
+      if (Duration.toMillis(options.interval) <= 0) return
+      yield* Effect.forever(Effect.sleep(options.interval).pipe(Effect.zipRight(logged(freshOrRefresh))))
+    }).pipe(Effect.annotateLogs({ component: "monitor" }))
+    yield* Effect.forkScoped(loop)
+
+    return {
+      snapshot,
+      latest: Ref.get(latest),
+      refresh: shared(true),
+      changes: PubSub.subscribe(pubsub),
+      zoneNames: zones.map((z) => z.name),
+      stats: Ref.get(stats)
+    } satisfies PowerMonitorShape
+  })
+
+export const monitorOptionsFrom = (config: AppConfig["Type"]): MonitorOptions => ({
+  interval: config.monitor.interval,
+  staleness: config.monitor.staleness,
+  parallelism: config.monitor.parallelism,
+  maxPlausibleWatts: config.monitor.maxPlausibleWatts,
+  maxTerminated: config.monitor.maxTerminated,
+  minTerminatedEnergyThreshold: config.monitor.minTerminatedEnergyThreshold
+})
+
+export const PowerMonitorLive: Layer.Layer<PowerMonitor, never, AppConfig | CpuPowerMeter | ResourceInformer> =
+  Layer.scoped(
+    PowerMonitor,
+    Effect.gen(function* () {
+      const config = yield* AppConfig
+      const meter = yield* CpuPowerMeter
+      const resources = yield* ResourceInformer
+      return yield* makePowerMonitor(meter, resources, monitorOptionsFrom(config))
+    })
+  )

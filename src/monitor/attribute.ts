@@ -1,0 +1,350 @@
+/**
+ * The attribution: one deterministic pure function from (previous state, this interval's zone
+ * samples and resource reading) to (next state, snapshot). DESIGN.md §3:
+ *
+ * - per zone, the booked delta splits into active = ⌊ΔE × Δactive/Δtotal⌋ (from /proc/stat)
+ *   and idle = ΔE − active;
+ * - active energy splits over running processes by their integer CPU-tick deltas with the
+ *   largest-remainder method (ties to the lower pid), so Σ processes = active − unattributed
+ *   exactly; with no CPU-using process the whole active energy is `unattributed`;
+ * - containers, VMs and pods are sums of their members' interval energy, never computed
+ *   independently, so every level adds up to the µJ;
+ * - watts = interval energy / the zone's interval seconds (0 when nothing was booked).
+ */
+import type {
+  ContainerInfo,
+  PodInfo,
+  ProcessInfo,
+  ResourceReading,
+  VmInfo
+} from "../resource/types.js"
+import { USER_HZ } from "../resource/types.js"
+import { splitLargestRemainder } from "./largestRemainder.js"
+import { initialZoneState, stepZone, type ZoneMeta, type ZoneSample, type ZoneState } from "./nodeEnergy.js"
+import type {
+  ContainerWorkload,
+  NodeZone,
+  PodWorkload,
+  ProcessWorkload,
+  Snapshot,
+  VmWorkload,
+  ZoneValues
+} from "./snapshot.js"
+import { trackTerminated, type TrackerConfig } from "./terminatedTracker.js"
+
+export interface AttributionConfig {
+  readonly maxPlausibleWatts: number
+  /** `monitor.maxTerminated` */
+  readonly maxTerminated: number
+  /** `monitor.minTerminatedEnergyThreshold` in µJ */
+  readonly minTerminatedEnergy: bigint
+  /** Index into the zone list of the primary zone. */
+  readonly primaryZone: number
+}
+
+export interface AttributionInput {
+  readonly nowNanos: bigint
+  /** Clock time in ms for the snapshot's timestamp. */
+  readonly timestamp: number
+  readonly zones: ReadonlyArray<ZoneMeta>
+  /** Aligned with `zones`. */
+  readonly samples: ReadonlyArray<ZoneSample>
+  readonly resources: ResourceReading
+  /** The previous snapshot was exported: terminated lists start afresh (Kepler §5.5). */
+  readonly clearTerminated: boolean
+}
+
+export interface MonitorState {
+  readonly sequence: number
+  readonly zones: ReadonlyArray<ZoneState>
+  readonly processes: ReadonlyMap<string, ProcessWorkload>
+  readonly containers: ReadonlyMap<string, ContainerWorkload>
+  readonly vms: ReadonlyMap<string, VmWorkload>
+  readonly pods: ReadonlyMap<string, PodWorkload>
+  /** Cumulative CPU ticks per running container (exported as seconds). */
+  readonly containerTicks: ReadonlyMap<string, number>
+  readonly terminated: {
+    readonly processes: ReadonlyArray<ProcessWorkload>
+    readonly containers: ReadonlyArray<ContainerWorkload>
+    readonly vms: ReadonlyArray<VmWorkload>
+    readonly pods: ReadonlyArray<PodWorkload>
+  }
+}
+
+export interface AttributionResult {
+  readonly state: MonitorState
+  readonly snapshot: Snapshot
+}
+
+const emptyMap = new Map<string, never>()
+
+export const initialMonitorState = (zoneCount: number): MonitorState => ({
+  sequence: 0,
+  zones: Array.from({ length: zoneCount }, () => initialZoneState),
+  processes: emptyMap,
+  containers: emptyMap,
+  vms: emptyMap,
+  pods: emptyMap,
+  containerTicks: emptyMap,
+  terminated: { processes: [], containers: [], vms: [], pods: [] }
+})
+
+/** Accumulates per-zone interval energies of a group (container, VM, pod). */
+interface GroupAccumulator {
+  readonly interval: Array<number>
+  ticks: number
+}
+
+export const attribute = (
+  prev: MonitorState,
+  input: AttributionInput,
+  config: AttributionConfig
+): AttributionResult => {
+  const zoneCount = input.zones.length
+  const node = input.resources.node
+  const processes = sortedByPid(input.resources.processes)
+
+  // 1. Node zones: booked delta and active/idle split.
+  const steps = input.zones.map((meta, z) => {
+    const sample: ZoneSample = input.samples[z] ?? { _tag: "Failed", error: "no sample for this zone" }
+    const step = stepZone(prev.zones[z] ?? initialZoneState, meta, sample, input.nowNanos, node, config.maxPlausibleWatts)
+    return { meta, ...step }
+  })
+
+  // 2. Split each zone's active energy over processes by CPU-tick deltas.
+  const weights = processes.map((p) => p.cpuTicksDelta)
+  const shares: Array<Array<number>> = steps.map((step) => splitLargestRemainder(Number(step.active), weights))
+  const hasWeight = weights.some((w) => w > 0)
+
+  const zoneStates: Array<ZoneState> = []
+  const nodeZones: Array<NodeZone> = []
+  for (const step of steps) {
+    const meta = step.meta
+    const unattributed = hasWeight ? 0n : step.active
+    const s: ZoneState = {
+      ...step.state,
+      energyTotal: step.state.energyTotal + step.booked,
+      activeEnergyTotal: step.state.activeEnergyTotal + step.active,
+      idleEnergyTotal: step.state.idleEnergyTotal + (step.booked - step.active),
+      unattributedEnergyTotal: step.state.unattributedEnergyTotal + unattributed
+    }
+    zoneStates.push(s)
+    nodeZones.push(
+      Object.freeze({
+        name: meta.name,
+        index: meta.index,
+        path: meta.path,
+        estimated: meta.estimated,
+        energyTotal: s.energyTotal,
+        activeEnergyTotal: s.activeEnergyTotal,
+        idleEnergyTotal: s.idleEnergyTotal,
+        unattributedEnergyTotal: s.unattributedEnergyTotal,
+        watts: perSecond(step.booked, step.seconds),
+        activeWatts: perSecond(step.active, step.seconds),
+        idleWatts: perSecond(step.booked - step.active, step.seconds),
+        intervalEnergy: step.booked,
+        intervalActiveEnergy: step.active,
+        intervalSeconds: step.seconds,
+        status: step.status,
+        error: step.error,
+        wraps: s.wraps,
+        glitches: s.glitches,
+        readErrors: s.readErrors,
+        resets: s.resets
+      })
+    )
+  }
+  const seconds = steps.map((s) => s.seconds)
+
+  // 3. Processes: cumulative energy carried by incarnation key.
+  const containerGroups = new Map<string, GroupAccumulator>()
+  const vmGroups = new Map<string, GroupAccumulator>()
+  const runningProcesses: Array<ProcessWorkload> = []
+  const processMap = new Map<string, ProcessWorkload>()
+  processes.forEach((p, i) => {
+    const interval = shares.map((zoneShares) => zoneShares[i] ?? 0)
+    const previous = prev.processes.get(p.key)
+    const w = Object.freeze({
+      key: p.key,
+      pid: p.pid,
+      comm: p.comm,
+      exe: p.exe,
+      type: p.type,
+      containerId: p.containerId,
+      vmId: p.vmId,
+      cpuSeconds: p.cpuTicksTotal / USER_HZ,
+      ...accumulate(previous, interval, seconds, zoneCount)
+    })
+    runningProcesses.push(w)
+    processMap.set(p.key, w)
+    if (p.containerId !== "") addToGroup(containerGroups, p.containerId, interval, p.cpuTicksDelta, zoneCount)
+    if (p.vmId !== "") addToGroup(vmGroups, p.vmId, interval, p.cpuTicksDelta, zoneCount)
+  })
+
+  // 4. Containers = Σ their processes.
+  const podGroups = new Map<string, GroupAccumulator>()
+  const containerMap = new Map<string, ContainerWorkload>()
+  const containerTicks = new Map<string, number>()
+  for (const [id, group] of sortedEntries(containerGroups)) {
+    const info: ContainerInfo = input.resources.containers.get(id) ?? { id, name: "", runtime: "unknown", podId: "" }
+    const ticks = (prev.containerTicks.get(id) ?? 0) + group.ticks
+    containerTicks.set(id, ticks)
+    containerMap.set(
+      id,
+      Object.freeze({
+        id,
+        name: info.name,
+        runtime: info.runtime,
+        podId: info.podId,
+        cpuSeconds: ticks / USER_HZ,
+        ...accumulate(prev.containers.get(id), group.interval, seconds, zoneCount)
+      })
+    )
+    if (info.podId !== "") addToGroup(podGroups, info.podId, group.interval, group.ticks, zoneCount)
+  }
+
+  // 5. VMs = Σ their processes; pods = Σ their containers.
+  const vmMap = new Map<string, VmWorkload>()
+  for (const [id, group] of sortedEntries(vmGroups)) {
+    const info: VmInfo = input.resources.vms.get(id) ?? { id, name: "", hypervisor: "kvm" }
+    vmMap.set(
+      id,
+      Object.freeze({
+        id,
+        name: info.name,
+        hypervisor: info.hypervisor,
+        ...accumulate(prev.vms.get(id), group.interval, seconds, zoneCount)
+      })
+    )
+  }
+  const podMap = new Map<string, PodWorkload>()
+  for (const [id, group] of sortedEntries(podGroups)) {
+    const info: PodInfo = input.resources.pods.get(id) ?? { id, name: "", namespace: "" }
+    podMap.set(
+      id,
+      Object.freeze({
+        id,
+        name: info.name,
+        namespace: info.namespace,
+        ...accumulate(prev.pods.get(id), group.interval, seconds, zoneCount)
+      })
+    )
+  }
+
+  // 6. Terminated: the last running values of whatever left since the previous refresh.
+  const tracker: TrackerConfig = {
+    maxSize: config.maxTerminated,
+    minEnergy: config.minTerminatedEnergy,
+    primaryZone: config.primaryZone
+  }
+  const base = input.clearTerminated ? initialMonitorState(0).terminated : prev.terminated
+  const terminatedIds = input.resources.terminated
+  const terminated = {
+    processes: trackTerminated(
+      base.processes,
+      gone(prev.processes, terminatedIds.processes, processMap),
+      (w) => w.key,
+      tracker
+    ),
+    containers: trackTerminated(
+      base.containers,
+      gone(prev.containers, terminatedIds.containers, containerMap),
+      (w) => w.id,
+      tracker
+    ),
+    vms: trackTerminated(base.vms, gone(prev.vms, terminatedIds.vms, vmMap), (w) => w.id, tracker),
+    pods: trackTerminated(base.pods, gone(prev.pods, terminatedIds.pods, podMap), (w) => w.id, tracker)
+  }
+
+  const sequence = prev.sequence + 1
+  const snapshot: Snapshot = Object.freeze({
+    timestamp: input.timestamp,
+    sequence,
+    usageRatio: node.usageRatio,
+    zones: Object.freeze(nodeZones),
+    primaryZone: config.primaryZone,
+    processes: Object.freeze({ running: Object.freeze(runningProcesses), terminated: terminated.processes }),
+    containers: Object.freeze({ running: Object.freeze([...containerMap.values()]), terminated: terminated.containers }),
+    vms: Object.freeze({ running: Object.freeze([...vmMap.values()]), terminated: terminated.vms }),
+    pods: Object.freeze({ running: Object.freeze([...podMap.values()]), terminated: terminated.pods }),
+    scan: input.resources.stats
+  })
+  return {
+    snapshot,
+    state: {
+      sequence,
+      zones: zoneStates,
+      processes: processMap,
+      containers: containerMap,
+      vms: vmMap,
+      pods: podMap,
+      containerTicks,
+      terminated
+    }
+  }
+}
+
+const perSecond = (microjoules: bigint, seconds: number): number =>
+  seconds > 0 ? Number(microjoules) / 1e6 / seconds : 0
+
+const accumulate = (
+  previous: ZoneValues | undefined,
+  interval: ReadonlyArray<number>,
+  seconds: ReadonlyArray<number>,
+  zoneCount: number
+): ZoneValues => {
+  const energy: Array<bigint> = new Array<bigint>(zoneCount)
+  const watts: Array<number> = new Array<number>(zoneCount)
+  for (let z = 0; z < zoneCount; z++) {
+    const share = interval[z] ?? 0
+    const before = previous?.energy[z] ?? 0n
+    energy[z] = share === 0 ? before : before + BigInt(share)
+    watts[z] = perSecond(BigInt(share), seconds[z] ?? 0)
+  }
+  return { energy: Object.freeze(energy), watts: Object.freeze(watts) }
+}
+
+const addToGroup = (
+  groups: Map<string, GroupAccumulator>,
+  id: string,
+  interval: ReadonlyArray<number>,
+  ticks: number,
+  zoneCount: number
+): void => {
+  let group = groups.get(id)
+  if (group === undefined) {
+    group = { interval: new Array<number>(zoneCount).fill(0), ticks: 0 }
+    groups.set(id, group)
+  }
+  for (let z = 0; z < zoneCount; z++) group.interval[z] = (group.interval[z] ?? 0) + (interval[z] ?? 0)
+  group.ticks += ticks
+}
+
+/** Entries of the previous running map that the informer reported as terminated and are not running again. */
+const gone = <W>(
+  previous: ReadonlyMap<string, W>,
+  ids: ReadonlyArray<string>,
+  running: ReadonlyMap<string, W>
+): Array<W> => {
+  const out: Array<W> = []
+  for (const id of ids) {
+    const w = previous.get(id)
+    if (w !== undefined && !running.has(id)) out.push(w)
+  }
+  return out
+}
+
+const sortedEntries = <V>(m: ReadonlyMap<string, V>): Array<readonly [string, V]> =>
+  [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+
+const byPid = (x: ProcessInfo, y: ProcessInfo): number => x.pid - y.pid || (x.key < y.key ? -1 : x.key > y.key ? 1 : 0)
+
+/** The informer already sorts by pid; only sort when given another order (tests, other informers). */
+const sortedByPid = (ps: ReadonlyArray<ProcessInfo>): ReadonlyArray<ProcessInfo> => {
+  let previous: ProcessInfo | undefined
+  for (const p of ps) {
+    if (previous !== undefined && byPid(previous, p) > 0) return [...ps].sort(byPid)
+    previous = p
+  }
+  return ps
+}
