@@ -1,0 +1,46 @@
+/**
+ * The composition root (DESIGN.md §1): device and resources → monitor → exporters → HTTP,
+ * one Layer graph launched in a scope. Shutdown (SIGINT/SIGTERM) closes it in reverse order of
+ * acquisition: servers stop accepting, the loop fiber is interrupted, files are released.
+ */
+import { Effect, Layer } from "effect"
+import { BuildInfo, BuildInfoLive } from "./buildInfo.js"
+import { AppConfig, type JoulemonConfig } from "./config/Config.js"
+import { CpuPowerMeterLive } from "./device/meterSelection.js"
+import { PrometheusExporterLive } from "./exporter/prometheus/PrometheusExporter.js"
+import { PowerMonitorLive } from "./monitor/PowerMonitor.js"
+import { ResourceInformerLive } from "./resource/procfsInformer.js"
+import { EndpointsLive } from "./server/Endpoints.js"
+import { HttpServerLive, PlainHttpServerFactory } from "./server/HttpServer.js"
+
+/** Device, resources and the monitor on top of them. */
+export const CoreLive = PowerMonitorLive.pipe(
+  Layer.provideMerge(Layer.mergeAll(CpuPowerMeterLive, ResourceInformerLive, BuildInfoLive))
+)
+
+/** Endpoints the enabled features register, then the servers that serve them. */
+export const webLayer = (config: JoulemonConfig) => {
+  const features = Layer.mergeAll(config.exporter.prometheus.enabled ? PrometheusExporterLive : Layer.empty)
+  return HttpServerLive.pipe(Layer.provide(features.pipe(Layer.provideMerge(EndpointsLive))), Layer.provide(PlainHttpServerFactory))
+}
+
+const startupLog = Effect.gen(function* () {
+  const config = yield* AppConfig
+  const build = yield* BuildInfo
+  yield* Effect.logInfo("starting joulemon").pipe(
+    Effect.annotateLogs({
+      version: build.version,
+      revision: build.revision,
+      node: build.runtimeVersion,
+      nodeName: config.kube.nodeName,
+      interval: config.monitor.interval.toString(),
+      metrics: config.exporter.prometheus.metricsLevel.join(",")
+    })
+  )
+})
+
+export const appLayer = (config: JoulemonConfig) =>
+  Layer.mergeAll(webLayer(config), Layer.effectDiscard(startupLog)).pipe(
+    Layer.provide(CoreLive),
+    Layer.provide(Layer.succeed(AppConfig, config))
+  )

@@ -1,0 +1,190 @@
+/**
+ * Snapshot → metric families with Kepler's names, labels and help texts
+ * (kepler-behaviour.md §1.3–§1.9). Pure: the exporter renders these with prom-client.
+ */
+import type { MetricsLevel } from "../../config/Config.js"
+import type {
+  ContainerWorkload,
+  PodWorkload,
+  ProcessWorkload,
+  Snapshot,
+  VmWorkload,
+  Workloads
+} from "../../monitor/snapshot.js"
+import { joules } from "../../monitor/snapshot.js"
+
+export type MetricType = "gauge" | "counter"
+
+export interface Sample {
+  /** Values in the order of the family's `labelNames`. */
+  readonly labels: ReadonlyArray<string>
+  readonly value: number
+}
+
+export interface MetricFamily {
+  readonly name: string
+  readonly help: string
+  readonly type: MetricType
+  readonly labelNames: ReadonlyArray<string>
+  readonly samples: ReadonlyArray<Sample>
+}
+
+type Level = "node" | "process" | "container" | "vm" | "pod"
+
+const energyHelp = (level: Level, state?: "active" | "idle") =>
+  state === undefined
+    ? `Energy consumption of cpu at ${level} level in joules`
+    : `Energy consumption of cpu in ${state} state at ${level} level in joules`
+const powerHelp = (level: Level, state?: "active" | "idle") =>
+  state === undefined
+    ? `Power consumption of cpu at ${level} level in watts`
+    : `Power consumption of cpu in ${state} state at ${level} level in watts`
+const secondsHelp = (level: Level) => `Total user and system time of cpu at ${level} level in seconds`
+
+export interface FamilyOptions {
+  readonly levels: ReadonlySet<MetricsLevel>
+  /** Constant label on every power family (kepler-behaviour.md §1.4). */
+  readonly nodeName: string
+}
+
+export const nodeFamilies = (s: Snapshot, nodeName: string): Array<MetricFamily> => {
+  const labelNames = ["zone", "path", "node_name"]
+  const per = (value: (z: Snapshot["zones"][number]) => number) =>
+    s.zones.map((z) => ({ labels: [z.name, z.path, nodeName], value: value(z) }))
+  return [
+    { name: "kepler_node_cpu_joules_total", help: energyHelp("node"), type: "counter", labelNames, samples: per((z) => joules(z.energyTotal)) },
+    {
+      name: "kepler_node_cpu_active_joules_total",
+      help: energyHelp("node", "active"),
+      type: "counter",
+      labelNames,
+      samples: per((z) => joules(z.activeEnergyTotal))
+    },
+    {
+      name: "kepler_node_cpu_idle_joules_total",
+      help: energyHelp("node", "idle"),
+      type: "counter",
+      labelNames,
+      samples: per((z) => joules(z.idleEnergyTotal))
+    },
+    { name: "kepler_node_cpu_watts", help: powerHelp("node"), type: "gauge", labelNames, samples: per((z) => z.watts) },
+    { name: "kepler_node_cpu_active_watts", help: powerHelp("node", "active"), type: "gauge", labelNames, samples: per((z) => z.activeWatts) },
+    { name: "kepler_node_cpu_idle_watts", help: powerHelp("node", "idle"), type: "gauge", labelNames, samples: per((z) => z.idleWatts) },
+    {
+      name: "kepler_node_cpu_usage_ratio",
+      help: "CPU usage ratio of a node (value between 0.0 and 1.0)",
+      type: "gauge",
+      labelNames: ["node_name"],
+      samples: [{ labels: [nodeName], value: s.usageRatio }]
+    }
+  ]
+}
+
+/**
+ * The joules and watts families of one workload kind: one sample per workload, state and zone.
+ * Running entries come first; a terminated entry whose labels equal one already emitted is
+ * skipped, so a reused PID can never produce a duplicate series (a 500 in Kepler).
+ */
+const workloadFamilies = <W extends { readonly energy: ReadonlyArray<bigint>; readonly watts: ReadonlyArray<number> }>(
+  s: Snapshot,
+  level: Level,
+  workloads: Workloads<W>,
+  identity: { readonly names: ReadonlyArray<string>; readonly values: (w: W) => ReadonlyArray<string> },
+  nodeName: string
+): { joules: MetricFamily; watts: MetricFamily } => {
+  // Kepler's declared order puts `state` after the identity labels and `zone` last.
+  const labelNames = [...identity.names, "state", "zone", "node_name"]
+  const joulesSamples: Array<Sample> = []
+  const wattsSamples: Array<Sample> = []
+  const seen = new Set<string>()
+  const emit = (w: W, state: "running" | "terminated") => {
+    const id = identity.values(w)
+    s.zones.forEach((zone, z) => {
+      const labels = [...id, state, zone.name, nodeName]
+      const key = labels.join("\u0000")
+      if (seen.has(key)) return
+      seen.add(key)
+      joulesSamples.push({ labels, value: joules(w.energy[z] ?? 0n) })
+      wattsSamples.push({ labels, value: w.watts[z] ?? 0 })
+    })
+  }
+  for (const w of workloads.running) emit(w, "running")
+  for (const w of workloads.terminated) emit(w, "terminated")
+  return {
+    joules: { name: `kepler_${level}_cpu_joules_total`, help: energyHelp(level), type: "counter", labelNames, samples: joulesSamples },
+    watts: { name: `kepler_${level}_cpu_watts`, help: powerHelp(level), type: "gauge", labelNames, samples: wattsSamples }
+  }
+}
+
+/**
+ * `<level>_cpu_seconds_total`. Kepler gives the container family a `state` label but not the
+ * process one; without `state`, a terminated entry with the labels of a running one (a reused
+ * PID) is skipped — the running entry wins.
+ */
+const secondsFamily = <W extends { readonly cpuSeconds: number }>(
+  level: Level,
+  workloads: Workloads<W>,
+  identity: { readonly names: ReadonlyArray<string>; readonly values: (w: W) => ReadonlyArray<string> },
+  withState: boolean,
+  nodeName: string
+): MetricFamily => {
+  const samples: Array<Sample> = []
+  const seen = new Set<string>()
+  const emit = (w: W, state: "running" | "terminated") => {
+    const labels = withState ? [...identity.values(w), state, nodeName] : [...identity.values(w), nodeName]
+    const key = labels.join("\u0000")
+    if (seen.has(key)) return
+    seen.add(key)
+    samples.push({ labels, value: w.cpuSeconds })
+  }
+  for (const w of workloads.running) emit(w, "running")
+  for (const w of workloads.terminated) emit(w, "terminated")
+  return {
+    name: `kepler_${level}_cpu_seconds_total`,
+    help: secondsHelp(level),
+    type: "counter",
+    labelNames: withState ? [...identity.names, "state", "node_name"] : [...identity.names, "node_name"],
+    samples
+  }
+}
+
+const processIdentity = {
+  names: ["pid", "comm", "exe", "type", "container_id", "vm_id"],
+  values: (p: ProcessWorkload) => [String(p.pid), p.comm, p.exe, p.type, p.containerId, p.vmId]
+}
+const containerIdentity = {
+  names: ["container_id", "container_name", "runtime", "pod_id"],
+  values: (c: ContainerWorkload) => [c.id, c.name, c.runtime, c.podId]
+}
+const vmIdentity = {
+  names: ["vm_id", "vm_name", "hypervisor"],
+  values: (v: VmWorkload) => [v.id, v.name, v.hypervisor]
+}
+const podIdentity = {
+  names: ["pod_id", "pod_name", "pod_namespace"],
+  values: (p: PodWorkload) => [p.id, p.name, p.namespace]
+}
+
+/** Every power family the snapshot yields at the configured levels. */
+export const snapshotFamilies = (s: Snapshot, options: FamilyOptions): Array<MetricFamily> => {
+  const out: Array<MetricFamily> = []
+  const { levels, nodeName } = options
+  if (levels.has("node")) out.push(...nodeFamilies(s, nodeName))
+  if (levels.has("process")) {
+    const f = workloadFamilies(s, "process", s.processes, processIdentity, nodeName)
+    out.push(f.joules, f.watts, secondsFamily("process", s.processes, processIdentity, false, nodeName))
+  }
+  if (levels.has("container")) {
+    const f = workloadFamilies(s, "container", s.containers, containerIdentity, nodeName)
+    out.push(f.joules, f.watts, secondsFamily("container", s.containers, containerIdentity, true, nodeName))
+  }
+  if (levels.has("vm")) {
+    const f = workloadFamilies(s, "vm", s.vms, vmIdentity, nodeName)
+    out.push(f.joules, f.watts)
+  }
+  if (levels.has("pod")) {
+    const f = workloadFamilies(s, "pod", s.pods, podIdentity, nodeName)
+    out.push(f.joules, f.watts)
+  }
+  return out
+}

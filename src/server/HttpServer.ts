@@ -1,0 +1,107 @@
+/**
+ * The HTTP server (DESIGN.md §1): one Node server per `web.listenAddresses` entry, each a
+ * scoped resource closed when the program shuts down, all serving the registered endpoints.
+ * The Node server is created by `ServerFactory`, so TLS (web config) swaps it without touching
+ * routing.
+ */
+import * as http from "node:http"
+import type * as net from "node:net"
+import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Context, Data, Effect, Layer } from "effect"
+import { AppConfig } from "../config/Config.js"
+import { Endpoints } from "./Endpoints.js"
+import { landingPage } from "./landingPage.js"
+import { parseListenAddress, type ListenTarget } from "./listenAddress.js"
+
+export class ListenError extends Data.TaggedError("ListenError")<{
+  readonly address: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `cannot listen on ${this.address}: ${this.reason}`
+  }
+}
+
+/** Creates the Node server for one listen address (plain HTTP here; TLS in the web config). */
+export class ServerFactory extends Context.Tag("joulemon/ServerFactory")<
+  ServerFactory,
+  { readonly create: (target: ListenTarget) => net.Server & http.Server; readonly scheme: "http" | "https" }
+>() {}
+
+export const PlainHttpServerFactory: Layer.Layer<ServerFactory> = Layer.succeed(ServerFactory, {
+  create: () => http.createServer(),
+  scheme: "http"
+})
+
+const describeListenFailure = (cause: unknown): string => {
+  const code = typeof cause === "object" && cause !== null && "code" in cause ? String(cause.code) : ""
+  switch (code) {
+    case "EADDRINUSE":
+      return "address already in use (is another joulemon or Kepler running? choose another with --web.listen-address)"
+    case "EACCES":
+      return "permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+    case "EADDRNOTAVAIL":
+      return "address not available on this machine"
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return "host name does not resolve"
+    default:
+      return cause instanceof Error ? cause.message : String(cause)
+  }
+}
+
+const pathOf = (url: string): string => {
+  try {
+    return new URL(url, "http://localhost").pathname
+  } catch {
+    return url
+  }
+}
+
+/** Routes a request to the registered endpoints; `/` is the landing page. */
+export const makeApp = Effect.gen(function* () {
+  const endpoints = yield* Endpoints
+  return Effect.gen(function* () {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return HttpServerResponse.text("method not allowed\n", { status: 405, headers: { allow: "GET, HEAD" } })
+    }
+    const path = pathOf(request.url)
+    const all = yield* endpoints.all
+    if (path === "/") {
+      return HttpServerResponse.text(landingPage(all), { contentType: "text/html; charset=utf-8" })
+    }
+    const endpoint = all.find((e) => e.path === path)
+    if (endpoint === undefined) return HttpServerResponse.text("404 page not found\n", { status: 404 })
+    return yield* endpoint.handle(request)
+  })
+})
+
+export const HttpServerLive: Layer.Layer<never, ListenError, AppConfig | Endpoints | ServerFactory> = Layer.scopedDiscard(
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    const factory = yield* ServerFactory
+    const app = yield* makeApp
+    for (const address of config.web.listenAddresses) {
+      const target = parseListenAddress(address)
+      if (typeof target === "string") return yield* Effect.fail(new ListenError({ address, reason: target }))
+      const server = yield* NodeHttpServer.make(() => factory.create(target), {
+        port: target.port,
+        ...(target.host === undefined ? {} : { host: target.host })
+      }).pipe(Effect.mapError((e) => new ListenError({ address, reason: describeListenFailure(e.cause) })))
+      yield* server.serve(app)
+      const bound = server.address
+      yield* Effect.logInfo("listening").pipe(
+        Effect.annotateLogs({
+          component: "server",
+          address,
+          url:
+            bound._tag === "TcpAddress"
+              ? `${factory.scheme}://${bound.hostname.includes(":") ? `[${bound.hostname}]` : bound.hostname}:${bound.port}/`
+              : bound.path
+        })
+      )
+    }
+  })
+)
