@@ -11,7 +11,7 @@ import { PrometheusExporterLive } from "./exporter/prometheus/PrometheusExporter
 import { PowerMonitorLive } from "./monitor/PowerMonitor.js"
 import { ResourceInformerLive } from "./resource/procfsInformer.js"
 import { EndpointsLive } from "./server/Endpoints.js"
-import { HttpServerLive, PlainHttpServerFactory } from "./server/HttpServer.js"
+import { HttpServerLive, OpenRequestGuard, PlainHttpServerFactory } from "./server/HttpServer.js"
 
 /** Device, resources and the monitor on top of them. */
 export const CoreLive = PowerMonitorLive.pipe(
@@ -21,7 +21,10 @@ export const CoreLive = PowerMonitorLive.pipe(
 /** Endpoints the enabled features register, then the servers that serve them. */
 export const webLayer = (config: JoulemonConfig) => {
   const features = Layer.mergeAll(config.exporter.prometheus.enabled ? PrometheusExporterLive : Layer.empty)
-  return HttpServerLive.pipe(Layer.provide(features.pipe(Layer.provideMerge(EndpointsLive))), Layer.provide(PlainHttpServerFactory))
+  return HttpServerLive.pipe(
+    Layer.provide(features.pipe(Layer.provideMerge(EndpointsLive))),
+    Layer.provide(Layer.merge(PlainHttpServerFactory, OpenRequestGuard))
+  )
 }
 
 const startupLog = Effect.gen(function* () {

@@ -8,7 +8,7 @@ import * as http from "node:http"
 import type * as net from "node:net"
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Context, Data, Effect, Layer } from "effect"
+import { Context, Data, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../config/Config.js"
 import { Endpoints } from "./Endpoints.js"
 import { landingPage } from "./landingPage.js"
@@ -32,6 +32,23 @@ export class ServerFactory extends Context.Tag("joulemon/ServerFactory")<
 export const PlainHttpServerFactory: Layer.Layer<ServerFactory> = Layer.succeed(ServerFactory, {
   create: () => http.createServer(),
   scheme: "http"
+})
+
+/**
+ * Runs before routing: `Some(response)` answers the request instead (e.g. 401 from basic
+ * auth in the web config); `None` lets it through.
+ */
+export class RequestGuard extends Context.Tag("joulemon/RequestGuard")<
+  RequestGuard,
+  {
+    readonly check: (
+      request: HttpServerRequest.HttpServerRequest
+    ) => Effect.Effect<Option.Option<HttpServerResponse.HttpServerResponse>>
+  }
+>() {}
+
+export const OpenRequestGuard: Layer.Layer<RequestGuard> = Layer.succeed(RequestGuard, {
+  check: () => Effect.succeedNone
 })
 
 const describeListenFailure = (cause: unknown): string => {
@@ -62,8 +79,11 @@ const pathOf = (url: string): string => {
 /** Routes a request to the registered endpoints; `/` is the landing page. */
 export const makeApp = Effect.gen(function* () {
   const endpoints = yield* Endpoints
+  const guard = yield* RequestGuard
   return Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
+    const rejected = yield* guard.check(request)
+    if (Option.isSome(rejected)) return rejected.value
     if (request.method !== "GET" && request.method !== "HEAD") {
       return HttpServerResponse.text("method not allowed\n", { status: 405, headers: { allow: "GET, HEAD" } })
     }
@@ -78,7 +98,7 @@ export const makeApp = Effect.gen(function* () {
   })
 })
 
-export const HttpServerLive: Layer.Layer<never, ListenError, AppConfig | Endpoints | ServerFactory> = Layer.scopedDiscard(
+export const HttpServerLive: Layer.Layer<never, ListenError, AppConfig | Endpoints | ServerFactory | RequestGuard> = Layer.scopedDiscard(
   Effect.gen(function* () {
     const config = yield* AppConfig
     const factory = yield* ServerFactory
