@@ -11,16 +11,18 @@ import { PrometheusExporterLive } from "./exporter/prometheus/PrometheusExporter
 import { PowerMonitorLive } from "./monitor/PowerMonitor.js"
 import { ResourceInformerLive } from "./resource/procfsInformer.js"
 import { EndpointsLive } from "./server/Endpoints.js"
+import { HealthLive } from "./server/health.js"
+import { SelfMetricsLive } from "./telemetry/SelfMetrics.js"
 import { HttpServerLive, OpenRequestGuard, PlainHttpServerFactory } from "./server/HttpServer.js"
 
 /** Device, resources and the monitor on top of them. */
 export const CoreLive = PowerMonitorLive.pipe(
-  Layer.provideMerge(Layer.mergeAll(CpuPowerMeterLive, ResourceInformerLive, BuildInfoLive))
+  Layer.provideMerge(Layer.mergeAll(CpuPowerMeterLive, ResourceInformerLive, BuildInfoLive, SelfMetricsLive))
 )
 
 /** Endpoints the enabled features register, then the servers that serve them. */
 export const webLayer = (config: JoulemonConfig) => {
-  const features = Layer.mergeAll(config.exporter.prometheus.enabled ? PrometheusExporterLive : Layer.empty)
+  const features = Layer.mergeAll(HealthLive, config.exporter.prometheus.enabled ? PrometheusExporterLive : Layer.empty)
   return HttpServerLive.pipe(
     Layer.provide(features.pipe(Layer.provideMerge(EndpointsLive))),
     Layer.provide(Layer.merge(PlainHttpServerFactory, OpenRequestGuard))

@@ -31,6 +31,7 @@ import { ResourceInformer, type ResourceInformerShape } from "../resource/Resour
 import { attribute, initialMonitorState, type AttributionConfig, type MonitorState } from "./attribute.js"
 import type { ZoneMeta, ZoneSample } from "./nodeEnergy.js"
 import type { Snapshot } from "./snapshot.js"
+import { noTelemetry, SelfMetrics, type MonitorTelemetry } from "../telemetry/SelfMetrics.js"
 
 export type RefreshStage = "resources" | "attribution"
 
@@ -53,6 +54,8 @@ export interface MonitorStats {
   readonly lastScanSeconds: number
   readonly lastAttributionSeconds: number
   readonly lastRefreshSeconds: number
+  /** The last refresh's error, until a refresh succeeds again. */
+  readonly lastError: Option.Option<string>
 }
 
 const initialStats: MonitorStats = {
@@ -61,7 +64,8 @@ const initialStats: MonitorStats = {
   singleflightJoins: 0,
   lastScanSeconds: 0,
   lastAttributionSeconds: 0,
-  lastRefreshSeconds: 0
+  lastRefreshSeconds: 0,
+  lastError: Option.none()
 }
 
 export interface PowerMonitorShape {
@@ -97,7 +101,8 @@ interface Computation {
 export const makePowerMonitor = (
   meter: CpuPowerMeterShape,
   resources: ResourceInformerShape,
-  options: MonitorOptions
+  options: MonitorOptions,
+  telemetry: MonitorTelemetry = noTelemetry
 ): Effect.Effect<PowerMonitorShape, never, Scope.Scope> =>
   Effect.gen(function* () {
     const scope = yield* Effect.scope
@@ -140,8 +145,12 @@ export const makePowerMonitor = (
       { concurrency: parallelism }
     )
 
-    const countError = (stage: RefreshStage) =>
-      Ref.update(stats, (s) => ({ ...s, refreshErrors: { ...s.refreshErrors, [stage]: s.refreshErrors[stage] + 1 } }))
+    const countError = (e: MonitorError) =>
+      Ref.update(stats, (s) => ({
+        ...s,
+        refreshErrors: { ...s.refreshErrors, [e.stage]: s.refreshErrors[e.stage] + 1 },
+        lastError: Option.some(e.message)
+      })).pipe(Effect.zipRight(telemetry.failed(e.stage)))
 
     const compute = Effect.fn("Monitor.refresh")(function* () {
       const [refreshDuration, snapshot] = yield* Effect.timed(
@@ -179,8 +188,10 @@ export const makePowerMonitor = (
       yield* Ref.update(stats, (s) => ({
         ...s,
         refreshes: s.refreshes + 1,
-        lastRefreshSeconds: Duration.toSeconds(refreshDuration)
+        lastRefreshSeconds: Duration.toSeconds(refreshDuration),
+        lastError: Option.none()
       }))
+      yield* telemetry.refreshed(snapshot, Duration.toSeconds(refreshDuration))
       yield* Ref.set(latest, Option.some(snapshot))
       yield* PubSub.publish(pubsub, snapshot)
       for (const zone of snapshot.zones) {
@@ -195,7 +206,7 @@ export const makePowerMonitor = (
         }
       }
       return snapshot
-    }, Effect.tapError((e) => countError(e.stage)))
+    }, Effect.tapError(countError))
 
     const isFresh = (s: Snapshot, now: number): boolean => now - s.timestamp <= stalenessMillis
 
@@ -223,6 +234,7 @@ export const makePowerMonitor = (
             )
             if (Option.isSome(joined)) {
               yield* Ref.update(stats, (s) => ({ ...s, singleflightJoins: s.singleflightJoins + 1 }))
+              yield* telemetry.joined
               return joined.value
             }
             yield* work.pipe(
@@ -277,13 +289,14 @@ export const monitorOptionsFrom = (config: AppConfig["Type"]): MonitorOptions =>
   minTerminatedEnergyThreshold: config.monitor.minTerminatedEnergyThreshold
 })
 
-export const PowerMonitorLive: Layer.Layer<PowerMonitor, never, AppConfig | CpuPowerMeter | ResourceInformer> =
+export const PowerMonitorLive: Layer.Layer<PowerMonitor, never, AppConfig | CpuPowerMeter | ResourceInformer | SelfMetrics> =
   Layer.scoped(
     PowerMonitor,
     Effect.gen(function* () {
       const config = yield* AppConfig
       const meter = yield* CpuPowerMeter
       const resources = yield* ResourceInformer
-      return yield* makePowerMonitor(meter, resources, monitorOptionsFrom(config))
+      const telemetry = yield* SelfMetrics
+      return yield* makePowerMonitor(meter, resources, monitorOptionsFrom(config), telemetry)
     })
   )

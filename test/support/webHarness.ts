@@ -1,24 +1,52 @@
 /** Runs the real web layer (servers + endpoints) over fake device/resource services. */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Ref } from "effect"
 import { webLayer } from "../../src/app.js"
 import { BuildInfo } from "../../src/buildInfo.js"
 import { AppConfig, type JoulemonConfig } from "../../src/config/Config.js"
 import { CpuPowerMeter } from "../../src/device/CpuPowerMeter.js"
+import { ZoneReadError, type EnergyZone } from "../../src/device/EnergyZone.js"
 import { makePowerMonitor, monitorOptionsFrom, PowerMonitor } from "../../src/monitor/PowerMonitor.js"
 import { ResourceInformer } from "../../src/resource/ResourceInformer.js"
-import { constantPowerZone, controlledInformer, meterOf } from "./fakes.js"
+import { makeSelfMetrics, SelfMetrics, type SelfMetricsShape } from "../../src/telemetry/SelfMetrics.js"
+import { constantPowerZone, controlledInformer, meterOf, type ControlledInformer } from "./fakes.js"
 
-export const fakeCore = (config: JoulemonConfig) =>
+export interface CoreControls {
+  readonly informer: ControlledInformer
+  /** While true, every zone read fails (the device stopped answering). */
+  readonly deviceBroken: Ref.Ref<boolean>
+  /** The self-metrics the monitor and exporter report to. */
+  readonly self: SelfMetricsShape
+}
+
+export const makeCoreControls = Effect.gen(function* () {
+  return {
+    informer: yield* controlledInformer,
+    deviceBroken: yield* Ref.make(false),
+    self: makeSelfMetrics({ debugCollectors: [] })
+  } satisfies CoreControls
+})
+
+const breakable = (zone: EnergyZone, broken: Ref.Ref<boolean>): EnergyZone => ({
+  ...zone,
+  read: Effect.flatMap(Ref.get(broken), (b) =>
+    b ? Effect.fail(new ZoneReadError({ zone: zone.name, path: zone.path, reason: "EIO: device not answering" })) : zone.read
+  )
+})
+
+export const fakeCore = (config: JoulemonConfig, controls?: CoreControls) =>
   Layer.unwrapScoped(
     Effect.gen(function* () {
-      const ctl = yield* controlledInformer
-      const meter = meterOf([constantPowerZone("package", 40), constantPowerZone("dram", 8)])
+      const c = controls ?? (yield* makeCoreControls)
+      const ctl = c.informer
+      const meter = meterOf([constantPowerZone("package", 40), constantPowerZone("dram", 8)].map((z) => breakable(z, c.deviceBroken)))
       const informer = {
         ...ctl.informer,
         cpuInfo: [{ processor: "0", vendorId: "GenuineIntel", modelName: "Test CPU", physicalId: "0", coreId: "0" }]
       }
-      const monitor = yield* makePowerMonitor(meter, informer, monitorOptionsFrom(config))
+      const self = c.self
+      const monitor = yield* makePowerMonitor(meter, informer, monitorOptionsFrom(config), self)
       return Layer.mergeAll(
+        Layer.succeed(SelfMetrics, self),
         Layer.succeed(PowerMonitor, monitor),
         Layer.succeed(CpuPowerMeter, meter),
         Layer.succeed(ResourceInformer, informer),
@@ -27,5 +55,5 @@ export const fakeCore = (config: JoulemonConfig) =>
     })
   )
 
-export const webUnderTest = (config: JoulemonConfig) =>
-  webLayer(config).pipe(Layer.provide(fakeCore(config)), Layer.provide(Layer.succeed(AppConfig, config)))
+export const webUnderTest = (config: JoulemonConfig, controls?: CoreControls) =>
+  webLayer(config).pipe(Layer.provide(fakeCore(config, controls)), Layer.provide(Layer.succeed(AppConfig, config)))

@@ -9,12 +9,15 @@ import { HttpServerResponse, type HttpServerRequest } from "@effect/platform"
 import { Effect } from "effect"
 import { BuildInfo } from "../../buildInfo.js"
 import { AppConfig } from "../../config/Config.js"
+import { CpuPowerMeter } from "../../device/CpuPowerMeter.js"
 import { PowerMonitor } from "../../monitor/PowerMonitor.js"
+import { SelfMetrics } from "../../telemetry/SelfMetrics.js"
 import { ResourceInformer } from "../../resource/ResourceInformer.js"
 import { registerEndpoint } from "../../server/Endpoints.js"
 import { snapshotFamilies, type MetricFamily } from "./families.js"
 import { contentTypeOf, negotiateFormat, renderFamilies } from "./render.js"
-import { buildInfoFamily, cpuInfoFamily } from "./staticFamilies.js"
+import { snapshotSelfFamilies } from "./selfFamilies.js"
+import { buildInfoFamily, cpuInfoFamily, meterInfoFamily } from "./staticFamilies.js"
 
 const gzipAsync = promisify(gzip)
 
@@ -30,21 +33,32 @@ export const makeMetricsHandler = Effect.gen(function* () {
   const monitor = yield* PowerMonitor
   const resources = yield* ResourceInformer
   const build = yield* BuildInfo
+  const meter = yield* CpuPowerMeter
+  const self = yield* SelfMetrics
   const levels = new Set(config.exporter.prometheus.metricsLevel)
-  const staticFamilies: ReadonlyArray<MetricFamily> = [buildInfoFamily(build), cpuInfoFamily(resources.cpuInfo)]
+  const staticFamilies: ReadonlyArray<MetricFamily> = [
+    buildInfoFamily(build),
+    cpuInfoFamily(resources.cpuInfo),
+    meterInfoFamily(meter)
+  ]
 
   return (request: HttpServerRequest.HttpServerRequest) =>
     Effect.gen(function* () {
       const format = negotiateFormat(request.headers["accept"])
+      yield* self.scraped(format)
       const snapshot = yield* monitor.snapshot.pipe(
         Effect.tapError((e) => Effect.logWarning("serving /metrics without power families", e.message)),
         Effect.option
       )
       const families =
         snapshot._tag === "Some"
-          ? [...staticFamilies, ...snapshotFamilies(snapshot.value, { levels, nodeName: config.kube.nodeName })]
+          ? [
+              ...staticFamilies,
+              ...snapshotFamilies(snapshot.value, { levels, nodeName: config.kube.nodeName }),
+              ...snapshotSelfFamilies(snapshot.value)
+            ]
           : staticFamilies
-      const body = yield* Effect.promise(() => renderFamilies(families, format))
+      const body = yield* Effect.promise(() => renderFamilies(families, format, [self.registry(format)]))
       const contentType = contentTypeOf(format)
       if (!acceptsGzip(request.headers["accept-encoding"])) return HttpServerResponse.text(body, { contentType })
       const compressed = yield* Effect.promise(() => gzipAsync(body))

@@ -25,7 +25,12 @@ const newRegistry = (format: ExpositionFormat): client.Registry<client.RegistryC
   return new client.Registry()
 }
 
-export const renderFamilies = (families: ReadonlyArray<MetricFamily>, format: ExpositionFormat): Promise<string> => {
+/** Renders `families`, followed by the metrics of `extra` registries (which must be in `format`). */
+export const renderFamilies = (
+  families: ReadonlyArray<MetricFamily>,
+  format: ExpositionFormat,
+  extra: ReadonlyArray<client.Registry<client.RegistryContentType>> = []
+): Promise<string> => {
   const registry = newRegistry(format)
   for (const family of families) {
     const config = { name: family.name, help: family.help, labelNames: [...family.labelNames], registers: [registry] }
@@ -44,5 +49,14 @@ export const renderFamilies = (families: ReadonlyArray<MetricFamily>, format: Ex
       for (const s of family.samples) gauge.set(labelsOf(s.labels), s.value)
     }
   }
-  return registry.metrics()
+  return Promise.all([registry, ...extra].map((r) => r.metrics())).then((texts) => joinExpositions(texts, format))
+}
+
+const EOF_LINE = "# EOF\n"
+
+/** Concatenates expositions; OpenMetrics allows one `# EOF`, at the very end. */
+export const joinExpositions = (texts: ReadonlyArray<string>, format: ExpositionFormat): string => {
+  if (format === "prometheus") return texts.filter((t) => t.length > 0).map((t) => (t.endsWith("\n") ? t : `${t}\n`)).join("")
+  const bodies = texts.map((t) => (t.endsWith(EOF_LINE) ? t.slice(0, -EOF_LINE.length) : t)).filter((t) => t.length > 0)
+  return `${bodies.map((t) => (t.endsWith("\n") ? t : `${t}\n`)).join("")}${EOF_LINE}`
 }

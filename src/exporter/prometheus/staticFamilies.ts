@@ -1,5 +1,6 @@
 /** Families that do not depend on the snapshot: build and CPU information (kepler-behaviour.md §1.10). */
 import type { BuildInfoShape } from "../../buildInfo.js"
+import type { CpuPowerMeterShape } from "../../device/CpuPowerMeter.js"
 import type { CpuInfoEntry } from "../../resource/types.js"
 import type { MetricFamily } from "./families.js"
 
@@ -17,4 +18,13 @@ export const cpuInfoFamily = (cpus: ReadonlyArray<CpuInfoEntry>): MetricFamily =
   type: "gauge",
   labelNames: ["processor", "vendor_id", "model_name", "physical_id", "core_id"],
   samples: cpus.map((c) => ({ labels: [c.processor, c.vendorId, c.modelName, c.physicalId, c.coreId], value: 1 }))
+})
+
+/** Which meter produced the node zones, and whether its numbers are estimated (joulemon). */
+export const meterInfoFamily = (meter: Pick<CpuPowerMeterShape, "name" | "estimated">): MetricFamily => ({
+  name: "joulemon_meter_info",
+  help: "The CPU power meter in use; estimated=\"true\" means modelled, not measured",
+  type: "gauge",
+  labelNames: ["meter", "estimated"],
+  samples: [{ labels: [meter.name, String(meter.estimated)], value: 1 }]
 })

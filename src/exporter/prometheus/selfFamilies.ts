@@ -1,0 +1,57 @@
+/**
+ * Self-metrics that are properties of the snapshot (per-zone counters kept by the monitor),
+ * rendered like the power families. Counters of events (refreshes, scrapes) live in SelfMetrics.
+ */
+import type { Snapshot } from "../../monitor/snapshot.js"
+import { joules } from "../../monitor/snapshot.js"
+import type { MetricFamily } from "./families.js"
+
+const perZone = (
+  s: Snapshot,
+  name: string,
+  help: string,
+  type: MetricFamily["type"],
+  value: (z: Snapshot["zones"][number]) => number
+): MetricFamily => ({
+  name,
+  help,
+  type,
+  labelNames: ["zone", "path"],
+  samples: s.zones.map((z) => ({ labels: [z.name, z.path], value: value(z) }))
+})
+
+export const snapshotSelfFamilies = (s: Snapshot): Array<MetricFamily> => [
+  perZone(s, "joulemon_zone_wraps_total", "Hardware counter wraparounds handled per zone", "counter", (z) => z.wraps),
+  perZone(
+    s,
+    "joulemon_zone_glitches_total",
+    "Intervals dropped per zone because the delta implied more than monitor.maxPlausibleWatts",
+    "counter",
+    (z) => z.glitches
+  ),
+  perZone(s, "joulemon_zone_resets_total", "Counter resets (went backwards with no known wrap boundary) per zone", "counter", (z) => z.resets),
+  perZone(
+    s,
+    "joulemon_zone_read_errors_total",
+    "Failed zone reads; the energy is booked at the next good read",
+    "counter",
+    (z) => z.readErrors
+  ),
+  perZone(
+    s,
+    "joulemon_unattributed_joules_total",
+    "Active energy booked while no process used CPU (kept at node level instead of vanishing)",
+    "counter",
+    (z) => joules(z.unattributedEnergyTotal)
+  ),
+  perZone(s, "joulemon_zone_estimated", "1 when the zone's energy is estimated by a model rather than measured", "gauge", (z) =>
+    z.estimated ? 1 : 0
+  ),
+  {
+    name: "joulemon_snapshot_timestamp_seconds",
+    help: "When the exported snapshot was computed (Unix time)",
+    type: "gauge",
+    labelNames: [],
+    samples: [{ labels: [], value: s.timestamp / 1000 }]
+  }
+]

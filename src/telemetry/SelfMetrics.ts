@@ -1,0 +1,133 @@
+/**
+ * joulemon's own metrics (`joulemon_*`): how its refreshes, scrapes and sensors behave.
+ *
+ * Counters and the refresh histogram are prom-client objects owned by this service (built per
+ * Layer, so tests get independent instances). prom-client updates are synchronous, so
+ * concurrent fibers cannot lose an increment. Each metric is registered in two registries, one
+ * per exposition format, so a scrape never has to switch a shared registry's content type.
+ */
+import client from "prom-client"
+import { Context, Effect, Layer } from "effect"
+import type { ExpositionFormat } from "../exporter/prometheus/render.js"
+import type { Snapshot } from "../monitor/snapshot.js"
+import { AppConfig } from "../config/Config.js"
+
+/** What the monitor reports after each refresh attempt. */
+export interface MonitorTelemetry {
+  readonly refreshed: (snapshot: Snapshot, seconds: number) => Effect.Effect<void>
+  readonly failed: (stage: string) => Effect.Effect<void>
+  readonly joined: Effect.Effect<void>
+}
+
+export const noTelemetry: MonitorTelemetry = {
+  refreshed: () => Effect.void,
+  failed: () => Effect.void,
+  joined: Effect.void
+}
+
+export interface SelfMetricsShape extends MonitorTelemetry {
+  readonly scraped: (format: ExpositionFormat) => Effect.Effect<void>
+  /** The registry holding these metrics in the given format. */
+  readonly registry: (format: ExpositionFormat) => client.Registry<client.RegistryContentType>
+}
+
+export class SelfMetrics extends Context.Tag("joulemon/SelfMetrics")<SelfMetrics, SelfMetricsShape>() {}
+
+/** Refresh durations span ~1 ms (idle laptop) to seconds (50k processes on a slow disk). */
+const REFRESH_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
+
+export interface SelfMetricsOptions {
+  /** `exporter.prometheus.debugCollectors`: "go" and "process" enable prom-client's runtime metrics. */
+  readonly debugCollectors: ReadonlyArray<string>
+}
+
+export const makeSelfMetrics = (options: SelfMetricsOptions): SelfMetricsShape => {
+  const prometheus = new client.Registry()
+  const openmetrics = new client.Registry<client.OpenMetricsContentType>()
+  openmetrics.setContentType(client.Registry.OPENMETRICS_CONTENT_TYPE)
+  const registers = [prometheus, openmetrics]
+
+  const refreshDuration = new client.Histogram({
+    name: "joulemon_refresh_duration_seconds",
+    help: "Time one refresh took: device and /proc reads, attribution and snapshot",
+    buckets: REFRESH_BUCKETS,
+    registers
+  })
+  const refreshes = new client.Counter({ name: "joulemon_refreshes_total", help: "Refreshes that produced a snapshot", registers })
+  const refreshErrors = new client.Counter({
+    name: "joulemon_refresh_errors_total",
+    help: "Refreshes that failed, by stage; the previous snapshot stays in place",
+    labelNames: ["stage"],
+    registers
+  })
+  for (const stage of ["resources", "attribution"]) refreshErrors.inc({ stage }, 0)
+  const joins = new client.Counter({
+    name: "joulemon_singleflight_joins_total",
+    help: "Callers that found the snapshot stale and shared a refresh another caller had started",
+    registers
+  })
+  const scrapes = new client.Counter({
+    name: "joulemon_scrapes_total",
+    help: "Requests to /metrics served, by exposition format",
+    labelNames: ["format"],
+    registers
+  })
+  for (const format of ["prometheus", "openmetrics"]) scrapes.inc({ format }, 0)
+  const vanished = new client.Counter({
+    name: "joulemon_processes_vanished_total",
+    help: "Processes that exited while /proc was being scanned (not errors)",
+    registers
+  })
+  const unreadable = new client.Counter({
+    name: "joulemon_unreadable_files_total",
+    help: "Files of live processes that could not be read (permissions); see the log for which",
+    registers
+  })
+  const scanned = new client.Gauge({
+    name: "joulemon_processes_scanned",
+    help: "Processes read from /proc in the last refresh",
+    registers
+  })
+  new client.Counter({
+    name: "joulemon_process_cpu_seconds_total",
+    help: "CPU time (user + system) joulemon itself has used, in seconds",
+    registers,
+    collect() {
+      const usage = process.cpuUsage()
+      this.reset()
+      this.inc((usage.user + usage.system) / 1e6)
+    }
+  })
+  new client.Gauge({
+    name: "joulemon_process_resident_memory_bytes",
+    help: "Resident memory of the joulemon process, in bytes",
+    registers,
+    collect() {
+      this.set(process.memoryUsage.rss())
+    }
+  })
+  if (options.debugCollectors.length > 0) {
+    // prom-client's default metrics are the Node counterpart of Go's runtime/process collectors.
+    for (const register of registers) client.collectDefaultMetrics({ register })
+  }
+
+  return {
+    refreshed: (snapshot, seconds) =>
+      Effect.sync(() => {
+        refreshDuration.observe(seconds)
+        refreshes.inc()
+        vanished.inc(snapshot.scan.processesVanished)
+        unreadable.inc(snapshot.scan.unreadableFiles)
+        scanned.set(snapshot.scan.processesScanned)
+      }),
+    failed: (stage) => Effect.sync(() => refreshErrors.inc({ stage })),
+    joined: Effect.sync(() => joins.inc()),
+    scraped: (format) => Effect.sync(() => scrapes.inc({ format })),
+    registry: (format) => (format === "openmetrics" ? openmetrics : prometheus)
+  }
+}
+
+export const SelfMetricsLive: Layer.Layer<SelfMetrics, never, AppConfig> = Layer.effect(
+  SelfMetrics,
+  Effect.map(AppConfig, (config) => makeSelfMetrics({ debugCollectors: config.exporter.prometheus.debugCollectors }))
+)
