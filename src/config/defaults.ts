@@ -21,7 +21,7 @@ export const defaultConfig: JoulemonConfig = {
     maxPlausibleWatts: 5000
   },
   cpu: {
-    preferredMeters: ["rapl", "model"],
+    preferredMeters: ["rapl", "hwmon", "model"],
     model: { idleWattsPerCpu: 0.8, busyWattsPerCpu: 3.0 }
   },
   rapl: { zones: [] },

@@ -1,0 +1,288 @@
+/**
+ * The command-line flags, with Kepler's names (kepler-behaviour.md §2.2), and their mapping
+ * onto `FlagOverrides`. A flag counts only when it is given: every option here is optional
+ * and yields `None` when absent, so the file's value (or the default) stays.
+ *
+ * Values are parsed here only as far as their type needs (a duration is a Go duration, a level
+ * is a known level); the rest (ranges, files, cross-field rules) is left to config validation,
+ * which sees the file and the flags together.
+ */
+import { HelpDoc, Options, ValidationError } from "@effect/cli"
+import { Effect, Either, Option } from "effect"
+import { LOG_FORMATS, LOG_LEVELS, METRICS_LEVELS, type LogFormat, type LogLevelName } from "../config/Config.js"
+import { parseGoDuration } from "../config/duration.js"
+import type { FlagOverrides } from "../config/load.js"
+import { canonicalMetricsLevels, parseMetricsLevel } from "../config/metricsLevel.js"
+import type { FlagNames } from "./argv.js"
+
+const invalid = (flag: string, message: string) =>
+  Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--${flag}: ${message}`)))
+
+/** A flag taking one value, parsed by `parse` (an error message names the flag). */
+const valued = <A>(
+  name: string,
+  pseudoName: string,
+  description: string,
+  parse: (text: string) => Either.Either<A, string>
+): Options.Options<Option.Option<A>> =>
+  Options.text(name).pipe(
+    Options.withPseudoName(pseudoName),
+    Options.withDescription(description),
+    Options.optional,
+    Options.mapEffect((given) =>
+      Option.match(given, {
+        onNone: () => Effect.succeed(Option.none<A>()),
+        onSome: (text) =>
+          Either.match(parse(text), {
+            onLeft: (message) => invalid(name, message),
+            onRight: (value) => Effect.succeed(Option.some(value))
+          })
+      })
+    )
+  )
+
+/** A repeatable flag; an empty result means "not given". */
+const repeated = <A>(
+  name: string,
+  pseudoName: string,
+  description: string,
+  parse: (text: string) => Either.Either<A, string>
+): Options.Options<ReadonlyArray<A>> =>
+  Options.text(name).pipe(
+    Options.withPseudoName(pseudoName),
+    Options.withDescription(description),
+    Options.repeated,
+    Options.mapEffect((texts) =>
+      Either.match(Either.all(texts.map(parse)), {
+        onLeft: (message) => invalid(name, message),
+        onRight: (values) => Effect.succeed(values)
+      })
+    )
+  )
+
+const asText = (text: string): Either.Either<string, string> => Either.right(text)
+
+const asInteger = (text: string): Either.Either<number, string> => {
+  const trimmed = text.trim()
+  const value = Number(trimmed)
+  return /^[+-]?\d+$/.test(trimmed) && Number.isSafeInteger(value)
+    ? Either.right(value)
+    : Either.left(`expected an integer, got ${JSON.stringify(text)}`)
+}
+
+const asEnum =
+  <const T extends string>(what: string, allowed: ReadonlyArray<T>) =>
+  (text: string): Either.Either<T, string> => {
+    const found = allowed.find((value) => value === text.trim())
+    return found === undefined
+      ? Either.left(`invalid ${what}: ${JSON.stringify(text)} (one of ${allowed.join(", ")})`)
+      : Either.right(found)
+  }
+
+const asDuration = (text: string): Either.Either<bigint, string> =>
+  Either.mapLeft(parseGoDuration(text.trim()), (error) => `expected a Go duration like "5s", got ${JSON.stringify(text)}: ${error}`)
+
+/**
+ * A boolean flag is two @effect/cli options, `--x` and `--no-x`; `argv.ts` folds every
+ * spelling into exactly one of them, so at most one is true.
+ */
+const toggle = (name: string, description: string): Options.Options<Option.Option<boolean>> =>
+  Options.all([
+    Options.boolean(name).pipe(Options.withDescription(description)),
+    Options.boolean(`no-${name}`).pipe(
+      Options.withDescription(`Turns --${name} off. --${name}=false and --${name}=true work too.`)
+    )
+  ]).pipe(
+    Options.map(([on, off]): Option.Option<boolean> => (on ? Option.some(true) : off ? Option.some(false) : Option.none()))
+  )
+
+const BOOLEAN_FLAGS = [
+  "exporter.stdout",
+  "exporter.prometheus",
+  "debug.pprof",
+  "kube.enable",
+  "experimental.platform.redfish.enabled"
+] as const
+
+const options = {
+  configFile: valued(
+    "config.file",
+    "PATH",
+    "YAML configuration file (Kepler's format; a Kepler ConfigMap works as is). Keys it leaves out keep their defaults; flags given on the command line override it. Default: none.",
+    asText
+  ),
+  logLevel: valued(
+    "log.level",
+    LOG_LEVELS.join("|"),
+    "Logging level: debug, info, warn or error. YAML: log.level. Default: info.",
+    asEnum("log level", LOG_LEVELS)
+  ),
+  logFormat: valued(
+    "log.format",
+    LOG_FORMATS.join("|"),
+    "Log line format: text or json. YAML: log.format. Default: text.",
+    asEnum("log format", LOG_FORMATS)
+  ),
+  hostSysfs: valued(
+    "host.sysfs",
+    "DIR",
+    "Where the host's /sys is mounted (RAPL and hwmon sensors are read below it); must be a readable, non-empty directory. YAML: host.sysfs. Default: /sys.",
+    asText
+  ),
+  hostProcfs: valued(
+    "host.procfs",
+    "DIR",
+    "Where the host's /proc is mounted (process CPU times are read below it); must be a readable, non-empty directory. YAML: host.procfs. Default: /proc.",
+    asText
+  ),
+  monitorInterval: valued(
+    "monitor.interval",
+    "DURATION",
+    "How often to take a reading, as a Go duration (500ms, 5s, 1m30s); 0 reads only when a scrape asks. Must not be negative. YAML: monitor.interval. Default: 5s.",
+    asDuration
+  ),
+  monitorMaxTerminated: valued(
+    "monitor.max-terminated",
+    "N",
+    "How many terminated workloads to keep exporting, the top N by energy; 0 keeps none, a negative number keeps all. YAML: monitor.maxTerminated. Default: 500.",
+    asInteger
+  ),
+  monitorParallelism: valued(
+    "monitor.parallelism",
+    "N",
+    "joulemon: at most this many reads (sensor zones, process files) run at once during a reading; 1 reads one at a time. Any setting gives the same numbers. Must be at least 1. YAML: monitor.parallelism. Default: 8.",
+    asInteger
+  ),
+  exporterStdout: toggle(
+    "exporter.stdout",
+    "Print every reading to the terminal. YAML: exporter.stdout.enabled. Default: off."
+  ),
+  exporterPrometheus: toggle(
+    "exporter.prometheus",
+    "Serve Prometheus metrics at /metrics. YAML: exporter.prometheus.enabled. Default: on."
+  ),
+  metrics: repeated(
+    "metrics",
+    "LEVEL",
+    `Metric level to export: ${METRICS_LEVELS.join(", ")}. Repeat the flag for several (--metrics node --metrics pod); the levels given replace the configured ones. YAML: exporter.prometheus.metricsLevel. Default: all five.`,
+    (text) => parseMetricsLevel(text)
+  ),
+  debugPprof: toggle(
+    "debug.pprof",
+    "Serve profiling endpoints under /debug/pprof/. YAML: debug.pprof.enabled. Default: off."
+  ),
+  webConfigFile: valued(
+    "web.config-file",
+    "PATH",
+    "TLS and basic-auth settings in the Prometheus exporter-toolkit format, applied to every listen address; must be readable when set. YAML: web.configFile. Default: none (plain HTTP).",
+    asText
+  ),
+  webListenAddresses: repeated(
+    "web.listen-address",
+    "HOST:PORT",
+    "Address to serve HTTP on, such as :28282, localhost:8080 or [::1]:8080 (port 1-65535). Repeat the flag for several; the addresses given replace the configured list. YAML: web.listenAddresses. Default: :28282.",
+    asText
+  ),
+  kubeEnable: toggle(
+    "kube.enable",
+    "Attribute energy to Kubernetes pods; needs the node name (--kube.node-name or kube.nodeName). YAML: kube.enabled. Default: off."
+  ),
+  kubeConfig: valued(
+    "kube.config",
+    "PATH",
+    "kubeconfig file, for running outside the cluster; empty uses the in-cluster service account. Must be readable when Kubernetes is on. YAML: kube.config. Default: none.",
+    asText
+  ),
+  kubeNodeName: valued(
+    "kube.node-name",
+    "NAME",
+    "Name of the Kubernetes node joulemon runs on (in a DaemonSet, the downward API's spec.nodeName); also the node_name label. YAML: kube.nodeName. Default: the hostname when Kubernetes is off, required when it is on.",
+    asText
+  ),
+  redfishEnabled: toggle(
+    "experimental.platform.redfish.enabled",
+    "Experimental: read platform power from the BMC over Redfish; needs --experimental.platform.redfish.config-file. YAML: experimental.platform.redfish.enabled. Default: off."
+  ),
+  redfishNodeName: valued(
+    "experimental.platform.redfish.node-name",
+    "NAME",
+    "Experimental: this node's name in the Redfish BMC file. YAML: experimental.platform.redfish.nodeName. Default: the Kubernetes node name, else the hostname.",
+    asText
+  ),
+  redfishConfigFile: valued(
+    "experimental.platform.redfish.config-file",
+    "PATH",
+    "Experimental: the Redfish BMC file (nodes, BMC endpoints and credentials); must be readable when Redfish is on. YAML: experimental.platform.redfish.configFile. Default: none.",
+    asText
+  ),
+  hwmonZones: repeated(
+    "experimental.hwmon.zones",
+    "LABEL",
+    "Experimental: hwmon power sensor label to read; repeat the flag for several; the labels given replace the configured ones. YAML: experimental.hwmon.zones. Default: none, meaning all.",
+    asText
+  )
+} as const
+
+/** What `argv.ts` needs to know about the flags above. */
+export const flagNames: FlagNames = {
+  booleans: BOOLEAN_FLAGS,
+  valued: [
+    "config.file",
+    "log.level",
+    "log.format",
+    "host.sysfs",
+    "host.procfs",
+    "monitor.interval",
+    "monitor.max-terminated",
+    "monitor.parallelism",
+    "metrics",
+    "web.config-file",
+    "web.listen-address",
+    "kube.config",
+    "kube.node-name",
+    "experimental.platform.redfish.node-name",
+    "experimental.platform.redfish.config-file",
+    "experimental.hwmon.zones"
+  ]
+}
+
+export interface CommandLine {
+  /** --config.file; `undefined` when not given. */
+  readonly configFile: string | undefined
+  readonly flags: FlagOverrides
+}
+
+const given = <A>(values: ReadonlyArray<A>): ReadonlyArray<A> | undefined =>
+  values.length === 0 ? undefined : values
+
+/** Every flag, parsed into the config file path and the `FlagOverrides`. */
+export const commandLine: Options.Options<CommandLine> = Options.all(options).pipe(
+  Options.map(
+    (o): CommandLine => ({
+      configFile: Option.getOrUndefined(o.configFile),
+      flags: {
+        logLevel: Option.getOrUndefined<LogLevelName>(o.logLevel),
+        logFormat: Option.getOrUndefined<LogFormat>(o.logFormat),
+        hostSysfs: Option.getOrUndefined(o.hostSysfs),
+        hostProcfs: Option.getOrUndefined(o.hostProcfs),
+        monitorInterval: Option.getOrUndefined(o.monitorInterval),
+        monitorMaxTerminated: Option.getOrUndefined(o.monitorMaxTerminated),
+        monitorParallelism: Option.getOrUndefined(o.monitorParallelism),
+        exporterStdout: Option.getOrUndefined(o.exporterStdout),
+        exporterPrometheus: Option.getOrUndefined(o.exporterPrometheus),
+        // Kepler ORs repeated --metrics together; the canonical list is that union.
+        metrics: o.metrics.length === 0 ? undefined : canonicalMetricsLevels(o.metrics),
+        debugPprof: Option.getOrUndefined(o.debugPprof),
+        webConfigFile: Option.getOrUndefined(o.webConfigFile),
+        webListenAddresses: given(o.webListenAddresses),
+        kubeEnable: Option.getOrUndefined(o.kubeEnable),
+        kubeConfig: Option.getOrUndefined(o.kubeConfig),
+        kubeNodeName: Option.getOrUndefined(o.kubeNodeName),
+        redfishEnabled: Option.getOrUndefined(o.redfishEnabled),
+        redfishNodeName: Option.getOrUndefined(o.redfishNodeName),
+        redfishConfigFile: Option.getOrUndefined(o.redfishConfigFile),
+        hwmonZones: given(o.hwmonZones)
+      }
+    })
+  )
+)

@@ -1,0 +1,110 @@
+/**
+ * The pure part of loading: defaults ← file ← flags, then Kepler's clean-ups (kepler-behaviour.md
+ * §2.1, §2.6) on the layered value. No I/O: the hostname is passed in.
+ */
+import { METER_NAMES } from "./Config.js"
+import { defaultConfig } from "./defaults.js"
+import { fromDuration } from "./duration.js"
+import { overlay, toRawConfig, type ConfigPatch, type RawConfig } from "./RawConfig.js"
+
+export interface Resolved {
+  readonly raw: RawConfig
+  readonly warnings: ReadonlyArray<string>
+}
+
+const trimAll = (values: ReadonlyArray<string>): ReadonlyArray<string> => values.map((v) => v.trim())
+
+/** Kepler's `sanitize()`: trims exactly the fields it trims. */
+export const sanitize = (raw: RawConfig): RawConfig => ({
+  ...raw,
+  log: { level: raw.log.level.trim(), format: raw.log.format.trim() },
+  host: { sysfs: raw.host.sysfs.trim(), procfs: raw.host.procfs.trim() },
+  web: { configFile: raw.web.configFile.trim(), listenAddresses: trimAll(raw.web.listenAddresses) },
+  cpu: { ...raw.cpu, preferredMeters: trimAll(raw.cpu.preferredMeters) },
+  rapl: { zones: trimAll(raw.rapl.zones) },
+  exporter: {
+    ...raw.exporter,
+    prometheus: {
+      ...raw.exporter.prometheus,
+      debugCollectors: trimAll(raw.exporter.prometheus.debugCollectors)
+    }
+  },
+  kube: { ...raw.kube, config: raw.kube.config.trim() },
+  experimental: {
+    ...raw.experimental,
+    platform: {
+      redfish: {
+        ...raw.experimental.platform.redfish,
+        nodeName: raw.experimental.platform.redfish.nodeName.trim(),
+        configFile: raw.experimental.platform.redfish.configFile.trim()
+      }
+    },
+    hwmon: { ...raw.experimental.hwmon, zones: trimAll(raw.experimental.hwmon.zones) }
+  }
+})
+
+/**
+ * Node names: with Kubernetes off and no name given, the hostname (Kepler §2.1 step 5); Redfish,
+ * when on, uses its own name, else the Kubernetes node name, else the hostname (Kepler's order).
+ */
+const resolveNodeNames = (raw: RawConfig, hostname: string): RawConfig => {
+  const nodeName = !raw.kube.enabled && raw.kube.nodeName === "" ? hostname : raw.kube.nodeName
+  const redfish = raw.experimental.platform.redfish
+  const redfishNodeName = !redfish.enabled
+    ? redfish.nodeName
+    : [redfish.nodeName, nodeName.trim(), hostname].find((name) => name !== "") ?? ""
+  return {
+    ...raw,
+    kube: { ...raw.kube, nodeName },
+    experimental: {
+      ...raw.experimental,
+      platform: { redfish: { ...redfish, nodeName: redfishNodeName } }
+    }
+  }
+}
+
+/** Kepler's pod informer reads `pollInterval: 0` as its default; say so in the value itself. */
+const resolvePollInterval = (raw: RawConfig): RawConfig =>
+  raw.kube.podInformer.pollInterval !== 0n
+    ? raw
+    : {
+        ...raw,
+        kube: {
+          ...raw.kube,
+          podInformer: {
+            ...raw.kube.podInformer,
+            pollInterval: fromDuration(defaultConfig.kube.podInformer.pollInterval)
+          }
+        }
+      }
+
+const deprecation = (key: string, meter: (typeof METER_NAMES)[number]): string =>
+  `${key} is deprecated; set cpu.preferredMeters: ["${meter}"] instead`
+
+/** Kepler §2.6: the legacy switches win over an explicit `cpu.preferredMeters`, with a warning. */
+const applyMeterDeprecations = (raw: RawConfig): Resolved => {
+  const withMeters = (meters: ReadonlyArray<string>): RawConfig => ({
+    ...raw,
+    cpu: { ...raw.cpu, preferredMeters: meters }
+  })
+  if (raw.dev.fakeCpuMeter.enabled) {
+    return { raw: withMeters(["fake"]), warnings: [deprecation("dev.fake-cpu-meter.enabled", "fake")] }
+  }
+  if (raw.experimental.hwmon.forceEnabled) {
+    return {
+      raw: withMeters(["hwmon"]),
+      warnings: [deprecation("experimental.hwmon.forceEnabled", "hwmon")]
+    }
+  }
+  return { raw, warnings: [] }
+}
+
+/**
+ * defaults ← file ← flags, trimmed, node names and legacy meter switches resolved; ready for
+ * `validate`. Unlike Kepler, the `experimental` section is never dropped, so
+ * `experimental.hwmon.zones` and `chipRules` work with `cpu.preferredMeters: [hwmon]`.
+ */
+export const resolveConfig = (file: ConfigPatch, flags: ConfigPatch, hostname: string): Resolved => {
+  const layered = overlay<RawConfig>(overlay<RawConfig>(toRawConfig(defaultConfig), file), flags)
+  return applyMeterDeprecations(resolvePollInterval(resolveNodeNames(sanitize(layered), hostname)))
+}
