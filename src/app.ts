@@ -6,6 +6,8 @@
 import { Effect, Layer } from "effect"
 import { BuildInfo, BuildInfoLive } from "./buildInfo.js"
 import { AppConfig, type JoulemonConfig } from "./config/Config.js"
+import { formatDuration } from "./config/duration.js"
+import { CpuPowerMeter } from "./device/CpuPowerMeter.js"
 import { CpuPowerMeterLive } from "./device/meterSelection.js"
 import { PrometheusExporterLive } from "./exporter/prometheus/PrometheusExporter.js"
 import { PowerMonitorLive } from "./monitor/PowerMonitor.js"
@@ -17,13 +19,22 @@ import { HttpServerLive, OpenRequestGuard, PlainHttpServerFactory } from "./serv
 
 /** Device, resources and the monitor on top of them. */
 export const CoreLive = PowerMonitorLive.pipe(
-  Layer.provideMerge(Layer.mergeAll(CpuPowerMeterLive, ResourceInformerLive, BuildInfoLive, SelfMetricsLive))
+  Layer.annotateLogs("component", "monitor"),
+  Layer.provideMerge(
+    Layer.mergeAll(
+      CpuPowerMeterLive.pipe(Layer.annotateLogs("component", "device")),
+      ResourceInformerLive.pipe(Layer.annotateLogs("component", "resource")),
+      BuildInfoLive,
+      SelfMetricsLive
+    )
+  )
 )
 
 /** Endpoints the enabled features register, then the servers that serve them. */
 export const webLayer = (config: JoulemonConfig) => {
   const features = Layer.mergeAll(HealthLive, config.exporter.prometheus.enabled ? PrometheusExporterLive : Layer.empty)
   return HttpServerLive.pipe(
+    Layer.annotateLogs("component", "server"),
     Layer.provide(features.pipe(Layer.provideMerge(EndpointsLive))),
     Layer.provide(Layer.merge(PlainHttpServerFactory, OpenRequestGuard))
   )
@@ -32,20 +43,23 @@ export const webLayer = (config: JoulemonConfig) => {
 const startupLog = Effect.gen(function* () {
   const config = yield* AppConfig
   const build = yield* BuildInfo
+  const meter = yield* CpuPowerMeter
   yield* Effect.logInfo("starting joulemon").pipe(
     Effect.annotateLogs({
       version: build.version,
       revision: build.revision,
       node: build.runtimeVersion,
       nodeName: config.kube.nodeName,
-      interval: config.monitor.interval.toString(),
+      interval: formatDuration(config.monitor.interval),
+      meter: meter.name,
+      zones: meter.zones.map((z) => z.name).join(","),
       metrics: config.exporter.prometheus.metricsLevel.join(",")
     })
   )
 })
 
 export const appLayer = (config: JoulemonConfig) =>
-  Layer.mergeAll(webLayer(config), Layer.effectDiscard(startupLog)).pipe(
+  Layer.mergeAll(webLayer(config), Layer.effectDiscard(startupLog).pipe(Layer.annotateLogs("component", "main"))).pipe(
     Layer.provide(CoreLive),
     Layer.provide(Layer.succeed(AppConfig, config))
   )

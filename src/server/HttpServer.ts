@@ -8,7 +8,7 @@ import * as http from "node:http"
 import type * as net from "node:net"
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Context, Data, Effect, Layer, Option } from "effect"
+import { Context, Data, Duration, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../config/Config.js"
 import { Endpoints } from "./Endpoints.js"
 import { landingPage } from "./landingPage.js"
@@ -76,6 +76,9 @@ const pathOf = (url: string): string => {
   }
 }
 
+/** How long in-flight requests may take to finish at shutdown before their sockets are closed. */
+export const SHUTDOWN_GRACE = Duration.seconds(3)
+
 /** Routes a request to the registered endpoints; `/` is the landing page. */
 export const makeApp = Effect.gen(function* () {
   const endpoints = yield* Endpoints
@@ -98,6 +101,25 @@ export const makeApp = Effect.gen(function* () {
   })
 })
 
+/**
+ * Stops accepting, lets in-flight requests finish (their keep-alive connections are closed after
+ * the response, so a scraper cannot keep the server open by reusing one), and closes whatever
+ * is still open after SHUTDOWN_GRACE.
+ */
+const drain = (server: http.Server): Effect.Effect<void> =>
+  // A timer, not Effect.timeout: finalizers run uninterruptibly, so a timeout could never
+  // interrupt the wait; forcing the sockets closed completes `close` instead.
+  Effect.async<void>((resume) => {
+    if (!server.listening) return resume(Effect.void)
+    server.on("request", (_req: http.IncomingMessage, res: http.ServerResponse) => res.setHeader("connection", "close"))
+    const force = setTimeout(() => server.closeAllConnections(), Duration.toMillis(SHUTDOWN_GRACE))
+    server.close(() => {
+      clearTimeout(force)
+      resume(Effect.void)
+    })
+    server.closeIdleConnections()
+  })
+
 export const HttpServerLive: Layer.Layer<never, ListenError, AppConfig | Endpoints | ServerFactory | RequestGuard> = Layer.scopedDiscard(
   Effect.gen(function* () {
     const config = yield* AppConfig
@@ -106,10 +128,13 @@ export const HttpServerLive: Layer.Layer<never, ListenError, AppConfig | Endpoin
     for (const address of config.web.listenAddresses) {
       const target = parseListenAddress(address)
       if (typeof target === "string") return yield* Effect.fail(new ListenError({ address, reason: target }))
-      const server = yield* NodeHttpServer.make(() => factory.create(target), {
+      const nodeServer = factory.create(target)
+      const server = yield* NodeHttpServer.make(() => nodeServer, {
         port: target.port,
         ...(target.host === undefined ? {} : { host: target.host })
       }).pipe(Effect.mapError((e) => new ListenError({ address, reason: describeListenFailure(e.cause) })))
+      // Runs before the platform's own close (finalizers run in reverse order).
+      yield* Effect.addFinalizer(() => drain(nodeServer))
       yield* server.serve(app)
       const bound = server.address
       yield* Effect.logInfo("listening").pipe(

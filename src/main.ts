@@ -1,0 +1,45 @@
+/**
+ * The `joulemon` binary: flags and config → logger → the Layer graph, run until SIGINT/SIGTERM
+ * (exit 0 after every finalizer) or until a service fails (its error logged, exit 1).
+ */
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Cause, Effect, Layer } from "effect"
+import { appLayer } from "./app.js"
+import { makeCli } from "./cli/command.js"
+import type { LoadedConfig } from "./config/load.js"
+import { Fatal, FatalLive } from "./Fatal.js"
+import { loggerLayer } from "./logging.js"
+
+/** A typed failure's own message; the pretty trace only for a defect (a bug). */
+const describeCause = (cause: Cause.Cause<unknown>): string => {
+  const failure = Cause.failureOption(cause)
+  if (failure._tag === "Some") {
+    const error = failure.value
+    return error instanceof Error ? error.message : String(error)
+  }
+  return Cause.pretty(cause)
+}
+
+const run = (loaded: LoadedConfig) =>
+  Effect.gen(function* () {
+    for (const warning of loaded.warnings) yield* Effect.logWarning(warning)
+    yield* Effect.addFinalizer(() => Effect.logInfo("shutdown complete"))
+    yield* Layer.build(appLayer(loaded.config))
+    const fatal = yield* Fatal
+    return yield* fatal.await
+  }).pipe(
+    Effect.scoped,
+    Effect.provide(FatalLive),
+    // The CLI prints its own usage and config errors; everything after that is logged here,
+    // through the configured logger, since runMain's error reporting is off.
+    Effect.tapErrorCause((cause) =>
+      Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError(`joulemon stopped: ${describeCause(cause)}`)
+    ),
+    Effect.annotateLogs({ component: "main" }),
+    Effect.provide(loggerLayer(loaded.config))
+  )
+
+makeCli(run)(process.argv).pipe(
+  Effect.provide(NodeContext.layer),
+  NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
+)

@@ -1,0 +1,124 @@
+import * as fs from "node:fs"
+import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+import { freePort } from "../support/ports.js"
+import { ROOT, startJoulemon, waitForOutput, withTimeout, type Running } from "../support/binary.js"
+
+const running: Array<Running> = []
+const start = (args: ReadonlyArray<string>) => {
+  const r = startJoulemon(args)
+  running.push(r)
+  return r
+}
+afterEach(() => {
+  for (const r of running.splice(0)) if (r.child.exitCode === null) r.child.kill("SIGKILL")
+})
+
+const fixtureSys = path.join(ROOT, "test", "fixtures", "device", "sys")
+const noPowercapSys = path.join(ROOT, "test", "fixtures", "device", "bad_sysfs")
+
+const writeConfig = (yaml: string): string => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "joulemon-e2e-"))
+  const file = path.join(dir, "config.yaml")
+  fs.writeFileSync(file, yaml)
+  return file
+}
+
+/** The exit code once the process has stopped, bounded so a hang fails the test. */
+const exitOf = (r: Running, ms = 5000) => withTimeout(r.exited, ms, "process exit")
+
+describe("the joulemon binary", () => {
+  it("runs without RAPL: estimates with the model, says why RAPL was skipped, serves /metrics", async () => {
+    const port = await freePort()
+    const r = start([`--web.listen-address=127.0.0.1:${port}`, `--host.sysfs=${noPowercapSys}`])
+    await waitForOutput(r, (o) => o.includes("message=listening"))
+    const body = await fetch(`http://127.0.0.1:${port}/metrics`).then((res) => res.text())
+    expect(body).toMatch(/^kepler_node_cpu_joules_total\{zone="package",path="estimated:linear-model",node_name="[^"]+"\} /m)
+    expect(body).toContain('joulemon_meter_info{meter="model",estimated="true"} 1')
+    expect(r.output()).toMatch(/message="skipping cpu power meter" reason="no RAPL zones found under [^"]*bad_sysfs\/class\/powercap"/)
+    expect(r.output()).toContain("ESTIMATED")
+    r.child.kill("SIGTERM")
+    expect(await exitOf(r)).toEqual({ code: 0, signal: null })
+    expect(r.output()).toContain('message="shutdown complete"')
+  })
+
+  it("reads the RAPL fixture tree: core and the aggregated package, joules from 0", async () => {
+    const port = await freePort()
+    const config = writeConfig("cpu:\n  preferredMeters: [rapl]\n")
+    const r = start([`--config.file=${config}`, `--web.listen-address=127.0.0.1:${port}`, `--host.sysfs=${fixtureSys}`])
+    await waitForOutput(r, (o) => o.includes("message=listening"))
+    const body = await fetch(`http://127.0.0.1:${port}/metrics`).then((res) => res.text())
+    expect(body).toMatch(/^kepler_node_cpu_joules_total\{zone="core",path="[^"]*intel-rapl:0:0",node_name="[^"]+"\} 0$/m)
+    expect(body).toMatch(/^kepler_node_cpu_joules_total\{zone="package",path="aggregated-package",node_name="[^"]+"\} 0$/m)
+    expect(body).not.toContain("mmio")
+    r.child.kill("SIGTERM")
+    expect((await exitOf(r)).code).toBe(0)
+  })
+
+  it("shuts down cleanly on SIGTERM during a scrape storm", async () => {
+    const port = await freePort()
+    const r = start([`--web.listen-address=127.0.0.1:${port}`, `--host.sysfs=${noPowercapSys}`, "--monitor.interval=0s"])
+    await waitForOutput(r, (o) => o.includes("message=listening"))
+    let stop = false
+    const results = { ok: 0, closed: 0, other: 0 }
+    const storm = Array.from({ length: 20 }, async () => {
+      while (!stop) {
+        try {
+          const res = await fetch(`http://127.0.0.1:${port}/metrics`)
+          await res.text()
+          if (res.status === 200) results.ok++
+          else results.other++
+        } catch {
+          results.closed++ // connection refused or reset once the server is closing: clean for a scraper
+          return
+        }
+      }
+    })
+    await new Promise((res) => setTimeout(res, 500))
+    r.child.kill("SIGTERM")
+    const exit = await exitOf(r)
+    stop = true
+    await Promise.all(storm)
+    expect(exit).toEqual({ code: 0, signal: null })
+    expect(results.ok).toBeGreaterThan(0)
+    expect(results.other).toBe(0)
+  })
+
+  it("exits non-zero with a clear message when the port is in use", async () => {
+    const blocker = net.createServer()
+    await new Promise<void>((res) => blocker.listen(0, "127.0.0.1", () => res()))
+    const address = blocker.address()
+    const port = typeof address === "object" && address !== null ? address.port : 0
+    try {
+      const r = start([`--web.listen-address=127.0.0.1:${port}`, `--host.sysfs=${noPowercapSys}`])
+      const exit = await withTimeout(r.exited, 20_000, "process exit")
+      expect(exit.code).toBe(1)
+      expect(r.output()).toContain(`cannot listen on 127.0.0.1:${port}: address already in use`)
+    } finally {
+      blocker.close()
+    }
+  })
+
+  it("rejects an invalid configuration before starting anything, listing every violation", async () => {
+    const config = writeConfig("log:\n  level: loud\nmonitor:\n  interval: -1s\n")
+    const r = start([`--config.file=${config}`, "--web.listen-address=:99999"])
+    const exit = await withTimeout(r.exited, 20_000, "process exit")
+    expect(exit.code).toBe(1)
+    const out = r.output()
+    expect(out).toContain("invalid configuration:")
+    expect(out).toContain('invalid log level: "loud"')
+    expect(out).toContain("invalid monitor interval: -1s can't be negative")
+    expect(out).toContain("port must be between 1 and 65535, got 99999")
+    expect(out).not.toContain("listening")
+  })
+
+  it("prints its version", async () => {
+    const r = start(["--version"])
+    const exit = await withTimeout(r.exited, 20_000, "process exit")
+    const pkg: unknown = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"))
+    expect(exit.code).toBe(0)
+    expect(typeof pkg === "object" && pkg !== null && "version" in pkg ? r.output() : "").toContain(String((pkg as { version: string }).version))
+  })
+})
