@@ -302,7 +302,7 @@ describe("validate", () => {
     Effect.gen(function* () {
       const config = yield* validate(baseRaw)
       expect(config.kube.nodeName).toBe("test-node")
-      expect(config.cpu.preferredMeters).toEqual(["rapl", "model"])
+      expect(config.cpu.preferredMeters).toEqual(defaultConfig.cpu.preferredMeters)
     })
   )
 
