@@ -34,6 +34,9 @@ const quoted = (values: ReadonlyArray<string>): string => values.map((v) => JSON
  * fails keeps a placeholder so the remaining rules still run; the placeholders are never seen
  * because any violation makes the result a `Left`.
  */
+/** Kepler's debug collectors; joulemon maps them onto Node's runtime and process metrics. */
+const DEBUG_COLLECTORS = ["go", "process"] as const
+
 export const checkValues = (raw: RawConfig): Either.Either<JoulemonConfig, ReadonlyArray<string>> => {
   const errors: Array<string> = []
   const report = (key: string, message: string): void => {
@@ -103,6 +106,11 @@ export const checkValues = (raw: RawConfig): Either.Either<JoulemonConfig, Reado
   if (raw.cpu.preferredMeters.length === 0) {
     report("cpu.preferredMeters", `cpu.preferredMeters is empty (list one or more of ${quoted(METER_NAMES)})`)
   }
+  raw.exporter.prometheus.debugCollectors.forEach((name, i) => {
+    if (!oneOf(DEBUG_COLLECTORS, name)) {
+      report(`exporter.prometheus.debugCollectors[${i}]`, `unknown collector: ${JSON.stringify(name)} (one of ${quoted(DEBUG_COLLECTORS)})`)
+    }
+  })
   const { idleWattsPerCpu, busyWattsPerCpu } = raw.cpu.model
   const wattsOk = (key: string, value: number): boolean => {
     if (Number.isFinite(value) && value >= 0) return true

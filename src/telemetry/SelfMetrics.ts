@@ -41,6 +41,30 @@ export interface SelfMetricsOptions {
   readonly debugCollectors: ReadonlyArray<string>
 }
 
+/**
+ * Kepler's debug collectors mapped onto prom-client's default metrics, which are the Node
+ * counterpart of Go's: `go` → the runtime's `nodejs_*`, `process` → `process_*`. prom-client
+ * also exports `nodejs_active_{handles,requests,resources}_total` as gauges, which break the
+ * naming rules promtool checks (a `_total` suffix means a counter); the same values remain
+ * without the suffix, so those three are dropped.
+ */
+const addDebugCollectors = (
+  registers: ReadonlyArray<client.Registry<client.RegistryContentType>>,
+  collectors: ReadonlyArray<string>
+): void => {
+  if (collectors.length === 0) return
+  const keep = (name: string): boolean =>
+    (collectors.includes("go") && name.startsWith("nodejs_") && !name.endsWith("_total")) ||
+    (collectors.includes("process") && name.startsWith("process_"))
+  for (const register of registers) {
+    client.collectDefaultMetrics({ register })
+    for (const metric of register.getMetricsAsArray()) {
+      const name = metric.name
+      if ((name.startsWith("nodejs_") || name.startsWith("process_")) && !keep(name)) register.removeSingleMetric(name)
+    }
+  }
+}
+
 export const makeSelfMetrics = (options: SelfMetricsOptions): SelfMetricsShape => {
   const prometheus = new client.Registry()
   const openmetrics = new client.Registry<client.OpenMetricsContentType>()
@@ -106,10 +130,7 @@ export const makeSelfMetrics = (options: SelfMetricsOptions): SelfMetricsShape =
       this.set(process.memoryUsage.rss())
     }
   })
-  if (options.debugCollectors.length > 0) {
-    // prom-client's default metrics are the Node counterpart of Go's runtime/process collectors.
-    for (const register of registers) client.collectDefaultMetrics({ register })
-  }
+  addDebugCollectors(registers, options.debugCollectors)
 
   return {
     refreshed: (snapshot, seconds) =>

@@ -99,6 +99,11 @@ describe("checkValues: every message", () => {
       'cpu.preferredMeters[1]: invalid cpu.preferredMeters entry "rappl", must be one of "rapl", "hwmon", "model", "fake"'
     ],
     [
+      "unknown debug collector",
+      { exporter: { prometheus: { debugCollectors: ["go", "jvm"] } } },
+      'exporter.prometheus.debugCollectors[1]: unknown collector: "jvm" (one of "go", "process")'
+    ],
+    [
       "empty meter list",
       { cpu: { preferredMeters: [] } },
       'cpu.preferredMeters: cpu.preferredMeters is empty (list one or more of "rapl", "hwmon", "model", "fake")'
