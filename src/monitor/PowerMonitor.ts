@@ -133,13 +133,16 @@ export const makePowerMonitor = (
     const stats = yield* Ref.make(initialStats)
     const pubsub = yield* Effect.acquireRelease(PubSub.sliding<Snapshot>(1), PubSub.shutdown)
 
+    // Each reading is timestamped right after it is taken: a delay between a shared
+    // timestamp and the read (scheduling, the other zones) would show up as power error.
     const readZones = Effect.forEach(
       meter.zones,
       (zone) =>
         zone.read.pipe(
+          Effect.zip(Clock.currentTimeNanos),
           Effect.match({
             onFailure: (e): ZoneSample => ({ _tag: "Failed", error: e.message }),
-            onSuccess: (reading): ZoneSample => ({ _tag: "Read", reading })
+            onSuccess: ([reading, atNanos]): ZoneSample => ({ _tag: "Read", reading, atNanos })
           })
         ),
       { concurrency: parallelism }

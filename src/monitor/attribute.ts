@@ -107,7 +107,8 @@ export const attribute = (
   // 1. Node zones: booked delta and active/idle split.
   const steps = input.zones.map((meta, z) => {
     const sample: ZoneSample = input.samples[z] ?? { _tag: "Failed", error: "no sample for this zone" }
-    const step = stepZone(prev.zones[z] ?? initialZoneState, meta, sample, input.nowNanos, node, config.maxPlausibleWatts)
+    const at = sample._tag === "Read" && sample.atNanos !== undefined ? sample.atNanos : input.nowNanos
+    const step = stepZone(prev.zones[z] ?? initialZoneState, meta, sample, at, node, config.maxPlausibleWatts)
     return { meta, ...step }
   })
 

@@ -3,8 +3,8 @@
  *
  * Counters and the refresh histogram are prom-client objects owned by this service (built per
  * Layer, so tests get independent instances). prom-client updates are synchronous, so
- * concurrent fibers cannot lose an increment. Each metric is registered in two registries, one
- * per exposition format, so a scrape never has to switch a shared registry's content type.
+ * concurrent fibers cannot lose an increment. Each metric exists once per exposition format (see
+ * makeSelfMetrics for why), each set in its own registry.
  */
 import client from "prom-client"
 import { Context, Effect, Layer } from "effect"
@@ -48,29 +48,21 @@ export interface SelfMetricsOptions {
  * naming rules promtool checks (a `_total` suffix means a counter); the same values remain
  * without the suffix, so those three are dropped.
  */
-const addDebugCollectors = (
-  registers: ReadonlyArray<client.Registry<client.RegistryContentType>>,
-  collectors: ReadonlyArray<string>
-): void => {
+const addDebugCollectors = (register: client.Registry<client.RegistryContentType>, collectors: ReadonlyArray<string>): void => {
   if (collectors.length === 0) return
   const keep = (name: string): boolean =>
     (collectors.includes("go") && name.startsWith("nodejs_") && !name.endsWith("_total")) ||
     (collectors.includes("process") && name.startsWith("process_"))
-  for (const register of registers) {
-    client.collectDefaultMetrics({ register })
-    for (const metric of register.getMetricsAsArray()) {
-      const name = metric.name
-      if ((name.startsWith("nodejs_") || name.startsWith("process_")) && !keep(name)) register.removeSingleMetric(name)
-    }
+  client.collectDefaultMetrics({ register })
+  for (const metric of register.getMetricsAsArray()) {
+    const name = metric.name
+    if ((name.startsWith("nodejs_") || name.startsWith("process_")) && !keep(name)) register.removeSingleMetric(name)
   }
 }
 
-export const makeSelfMetrics = (options: SelfMetricsOptions): SelfMetricsShape => {
-  const prometheus = new client.Registry()
-  const openmetrics = new client.Registry<client.OpenMetricsContentType>()
-  openmetrics.setContentType(client.Registry.OPENMETRICS_CONTENT_TYPE)
-  const registers = [prometheus, openmetrics]
-
+/** One format's registry and metric objects. */
+const makeMetricSet = (registry: client.Registry<client.RegistryContentType>, debugCollectors: ReadonlyArray<string>) => {
+  const registers = [registry]
   const refreshDuration = new client.Histogram({
     name: "joulemon_refresh_duration_seconds",
     help: "Time one refresh took: device and /proc reads, attribution and snapshot",
@@ -130,20 +122,32 @@ export const makeSelfMetrics = (options: SelfMetricsOptions): SelfMetricsShape =
       this.set(process.memoryUsage.rss())
     }
   })
-  addDebugCollectors(registers, options.debugCollectors)
+  addDebugCollectors(registry, debugCollectors)
+  return { refreshDuration, refreshes, refreshErrors, joins, scrapes, vanished, unreadable, scanned }
+}
+
+export const makeSelfMetrics = (options: SelfMetricsOptions): SelfMetricsShape => {
+  const prometheus = new client.Registry()
+  const openmetrics = new client.Registry<client.OpenMetricsContentType>()
+  openmetrics.setContentType(client.Registry.OPENMETRICS_CONTENT_TYPE)
+  // Separate metric objects per format: in OpenMetrics mode prom-client renames a counter
+  // object in place (drops `_total` from `metric.name`), which would corrupt the Prometheus
+  // text of a metric shared by both registries after the first OpenMetrics scrape.
+  const sets = [makeMetricSet(prometheus, options.debugCollectors), makeMetricSet(openmetrics, options.debugCollectors)]
+  const each = (f: (set: ReturnType<typeof makeMetricSet>) => void) => Effect.sync(() => sets.forEach(f))
 
   return {
     refreshed: (snapshot, seconds) =>
-      Effect.sync(() => {
-        refreshDuration.observe(seconds)
-        refreshes.inc()
-        vanished.inc(snapshot.scan.processesVanished)
-        unreadable.inc(snapshot.scan.unreadableFiles)
-        scanned.set(snapshot.scan.processesScanned)
+      each((m) => {
+        m.refreshDuration.observe(seconds)
+        m.refreshes.inc()
+        m.vanished.inc(snapshot.scan.processesVanished)
+        m.unreadable.inc(snapshot.scan.unreadableFiles)
+        m.scanned.set(snapshot.scan.processesScanned)
       }),
-    failed: (stage) => Effect.sync(() => refreshErrors.inc({ stage })),
-    joined: Effect.sync(() => joins.inc()),
-    scraped: (format) => Effect.sync(() => scrapes.inc({ format })),
+    failed: (stage) => each((m) => m.refreshErrors.inc({ stage })),
+    joined: each((m) => m.joins.inc()),
+    scraped: (format) => each((m) => m.scrapes.inc({ format })),
     registry: (format) => (format === "openmetrics" ? openmetrics : prometheus)
   }
 }
