@@ -14,6 +14,7 @@ import { PowerMonitorLive } from "./monitor/PowerMonitor.js"
 import { ResourceInformerLive } from "./resource/procfsInformer.js"
 import { EndpointsLive } from "./server/Endpoints.js"
 import { HealthLive } from "./server/health.js"
+import { PprofLive } from "./server/pprof.js"
 import { SelfMetricsLive } from "./telemetry/SelfMetrics.js"
 import { HttpServerLive, OpenRequestGuard, PlainHttpServerFactory } from "./server/HttpServer.js"
 
@@ -32,7 +33,11 @@ export const CoreLive = PowerMonitorLive.pipe(
 
 /** Endpoints the enabled features register, then the servers that serve them. */
 export const webLayer = (config: JoulemonConfig) => {
-  const features = Layer.mergeAll(HealthLive, config.exporter.prometheus.enabled ? PrometheusExporterLive : Layer.empty)
+  const features = Layer.mergeAll(
+    HealthLive,
+    config.exporter.prometheus.enabled ? PrometheusExporterLive : Layer.empty,
+    config.debug.pprof.enabled ? PprofLive : Layer.empty
+  )
   return HttpServerLive.pipe(
     Layer.annotateLogs("component", "server"),
     Layer.provide(features.pipe(Layer.provideMerge(EndpointsLive))),
