@@ -35,8 +35,12 @@ export class NoUsableMeter extends Data.TaggedError("NoUsableMeter")<{
   readonly failures: ReadonlyArray<MeterUnavailable>
 }> {
   override get message(): string {
-    return this.failures.length === 0
-      ? "failed to create CPU power meter: cpu.preferredMeters is empty"
-      : `failed to create CPU power meter: ${this.failures.map((f) => f.message).join("; ")}`
+    if (this.failures.length === 0) return "failed to create CPU power meter: cpu.preferredMeters is empty"
+    const reasons = this.failures.map((f) => f.message).join("; ")
+    // The estimator always works; say how to fall back to it when it was not listed.
+    const advice = this.failures.some((f) => f.meter === "model")
+      ? ""
+      : "; add `model` at the end of cpu.preferredMeters to run with estimated power instead"
+    return `failed to create CPU power meter: ${reasons}${advice}`
   }
 }

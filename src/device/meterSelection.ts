@@ -8,10 +8,12 @@ import { Effect, Either, Layer } from "effect"
 import { AppConfig, type JoulemonConfig, type MeterName } from "../config/Config.js"
 import { CpuPowerMeter, type CpuPowerMeterShape, MeterUnavailable, NoUsableMeter } from "./CpuPowerMeter.js"
 import { makeFakeMeter } from "./fakeMeter.js"
+import { makeHwmonMeter } from "./hwmonMeter.js"
 import { makeModelMeter } from "./modelMeter.js"
 import { makeRaplMeter } from "./raplSysfsMeter.js"
 
 export { makeFakeMeter } from "./fakeMeter.js"
+export { makeHwmonMeter } from "./hwmonMeter.js"
 export { makeModelMeter } from "./modelMeter.js"
 export { makeRaplMeter } from "./raplSysfsMeter.js"
 
@@ -27,7 +29,7 @@ export const buildMeter = (
     case "model":
       return makeModelMeter(config.host.procfs, config.cpu.model)
     case "hwmon":
-      return Effect.fail(new MeterUnavailable({ meter: "hwmon", reason: "hwmon meter is not available in this build" }))
+      return makeHwmonMeter(config.host.sysfs, config.experimental.hwmon.zones, config.experimental.hwmon.chipRules)
   }
 }
 

@@ -57,8 +57,7 @@ const unavailable = (reason: string, hint?: string): MeterUnavailable =>
   new MeterUnavailable(hint === undefined ? { meter: "rapl", reason } : { meter: "rapl", reason, hint })
 
 const NO_RAPL_HINT =
-  "no powercap RAPL on this machine (a VM, a CPU without RAPL, or the intel_rapl_msr module not loaded); " +
-  "put `model` after `rapl` in cpu.preferredMeters to estimate instead"
+  "no powercap RAPL on this machine (a VM, a CPU without RAPL, or the intel_rapl module not loaded)"
 
 export const makeRaplMeter: (
   sysfs: string,

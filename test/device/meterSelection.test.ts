@@ -70,11 +70,13 @@ describe("CpuPowerMeterLive", () => {
         ["INFO", "using cpu power meter", "fake"],
         ["WARN", "cpu power is FAKE: synthetic readings for development, not this machine's", "fake"]
       ])
-      expect(lines[0]?.annotations["reason"]).toBe("hwmon meter is not available in this build")
+      expect(lines[0]?.annotations["reason"]).toBe(
+        `no hwmon devices: cannot read ${path.join(noRaplSysfs, "class", "hwmon")}: ENOENT (no such file)`
+      )
       expect(lines[1]?.annotations["reason"]).toBe(
         `no RAPL zones found under ${path.join(noRaplSysfs, "class", "powercap")}`
       )
-      expect(lines[1]?.annotations["hint"]).toEqual(expect.stringContaining("model"))
+      expect(lines[1]?.annotations["hint"]).toEqual(expect.stringContaining("no powercap RAPL on this machine"))
     })
   )
 
@@ -84,16 +86,19 @@ describe("CpuPowerMeterLive", () => {
       const meter = Either.getOrThrow(outcome)
       expect(meter.name).toBe("model")
       expect(meter.estimated).toBe(true)
-      expect(lines.map((l) => [l.level, l.message])).toEqual([
-        ["WARN", "skipping cpu power meter"],
-        ["INFO", "using cpu power meter"],
-        ["WARN", "cpu power is ESTIMATED from CPU usage by a linear model, not measured"]
+      expect(lines.map((l) => [l.level, l.message, l.annotations["meter"]])).toEqual([
+        ["WARN", "skipping cpu power meter", "rapl"],
+        ["WARN", "skipping cpu power meter", "hwmon"],
+        ["INFO", "using cpu power meter", "model"],
+        ["WARN", "cpu power is ESTIMATED from CPU usage by a linear model, not measured", "model"]
       ])
-      expect(lines[1]?.annotations).toEqual({ meter: "model", zones: "package" })
-      expect(lines[2]?.annotations).toMatchObject({ meter: "model", idleWattsPerCpu: 0.8, busyWattsPerCpu: 3 })
-      expect(lines[2]?.annotations["why"]).toBe(
+      expect(lines[2]?.annotations).toEqual({ meter: "model", zones: "package" })
+      expect(lines[3]?.annotations).toMatchObject({ meter: "model", idleWattsPerCpu: 0.8, busyWattsPerCpu: 3 })
+      expect(lines[3]?.annotations["why"]).toBe(
         `no usable sensor: cpu meter "rapl": no RAPL zones found under ${path.join(noRaplSysfs, "class", "powercap")}` +
-          ` (${String(lines[0]?.annotations["hint"])})`
+          ` (${String(lines[0]?.annotations["hint"])})` +
+          `; cpu meter "hwmon": no hwmon devices: cannot read ${path.join(noRaplSysfs, "class", "hwmon")}: ENOENT (no such file)` +
+          ` (${String(lines[1]?.annotations["hint"])})`
       )
     })
   )
@@ -110,8 +115,9 @@ describe("CpuPowerMeterLive", () => {
       const error = yield* Effect.flip(viaLayer(config(["hwmon", "rapl"], noRaplSysfs)))
       expect(error).toBeInstanceOf(NoUsableMeter)
       expect(error.failures.map((f) => f.meter)).toEqual(["hwmon", "rapl"])
-      expect(error.message).toContain('cpu meter "hwmon": hwmon meter is not available in this build')
+      expect(error.message).toContain('cpu meter "hwmon": no hwmon devices: cannot read')
       expect(error.message).toContain('cpu meter "rapl": no RAPL zones found under')
+      expect(error.message).toMatch(/add `model` at the end of cpu.preferredMeters to run with estimated power instead$/)
     })
   )
 

@@ -62,7 +62,7 @@ describe("makeRaplMeter on Kepler's fixture (kepler-behaviour.md §12 check 1)",
       const bad = path.join(fixtures, "bad_sysfs")
       const error = yield* Effect.flip(makeRaplMeter(bad, []))
       expect(error.reason).toBe(`no RAPL zones found under ${path.join(bad, "class", "powercap")}`)
-      expect(error.hint).toContain("model")
+      expect(error.hint).toContain("no powercap RAPL on this machine")
     })
   )
 })

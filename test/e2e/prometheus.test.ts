@@ -3,7 +3,7 @@
  * the stored series agree with joulemon's own numbers, Prometheus parses both exposition formats
  * (it negotiates OpenMetrics), and promtool finds nothing to complain about in the text format.
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process"
+import { spawn, spawnSync, type ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
