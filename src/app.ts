@@ -10,13 +10,16 @@ import { formatDuration } from "./config/duration.js"
 import { CpuPowerMeter } from "./device/CpuPowerMeter.js"
 import { CpuPowerMeterLive } from "./device/meterSelection.js"
 import { PrometheusExporterLive } from "./exporter/prometheus/PrometheusExporter.js"
+import { StdoutExporterLive } from "./exporter/stdout/StdoutExporter.js"
+import { PlatformPowerLive } from "./platform/PlatformPower.js"
 import { PowerMonitorLive } from "./monitor/PowerMonitor.js"
 import { ResourceInformerLive } from "./resource/procfsInformer.js"
 import { EndpointsLive } from "./server/Endpoints.js"
 import { HealthLive } from "./server/health.js"
 import { PprofLive } from "./server/pprof.js"
 import { SelfMetricsLive } from "./telemetry/SelfMetrics.js"
-import { HttpServerLive, OpenRequestGuard, PlainHttpServerFactory } from "./server/HttpServer.js"
+import { HttpServerLive } from "./server/HttpServer.js"
+import { WebConfigLive } from "./server/webConfig.js"
 
 /** Device, resources and the monitor on top of them. */
 export const CoreLive = PowerMonitorLive.pipe(
@@ -26,7 +29,8 @@ export const CoreLive = PowerMonitorLive.pipe(
       CpuPowerMeterLive.pipe(Layer.annotateLogs("component", "device")),
       ResourceInformerLive.pipe(Layer.annotateLogs("component", "resource")),
       BuildInfoLive,
-      SelfMetricsLive
+      SelfMetricsLive,
+      PlatformPowerLive.pipe(Layer.annotateLogs("component", "platform"))
     )
   )
 )
@@ -41,7 +45,7 @@ export const webLayer = (config: JoulemonConfig) => {
   return HttpServerLive.pipe(
     Layer.annotateLogs("component", "server"),
     Layer.provide(features.pipe(Layer.provideMerge(EndpointsLive))),
-    Layer.provide(Layer.merge(PlainHttpServerFactory, OpenRequestGuard))
+    Layer.provide(WebConfigLive)
   )
 }
 
@@ -64,7 +68,11 @@ const startupLog = Effect.gen(function* () {
 })
 
 export const appLayer = (config: JoulemonConfig) =>
-  Layer.mergeAll(webLayer(config), Layer.effectDiscard(startupLog).pipe(Layer.annotateLogs("component", "main"))).pipe(
+  Layer.mergeAll(
+    webLayer(config),
+    config.exporter.stdout.enabled ? StdoutExporterLive.pipe(Layer.annotateLogs("component", "stdout")) : Layer.empty,
+    Layer.effectDiscard(startupLog).pipe(Layer.annotateLogs("component", "main"))
+  ).pipe(
     Layer.provide(CoreLive),
     Layer.provide(Layer.succeed(AppConfig, config))
   )

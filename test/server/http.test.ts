@@ -1,10 +1,10 @@
 import * as http from "node:http"
 import { gunzipSync } from "node:zlib"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Layer } from "effect"
+import { Duration, Effect, Exit, Layer, Ref } from "effect"
 import { freePort, waitForHttp } from "../support/ports.js"
 import { testConfig } from "../support/config.js"
-import { webUnderTest } from "../support/webHarness.js"
+import { makeCoreControls, webUnderTest } from "../support/webHarness.js"
 
 const withServer = <A>(f: (base: string) => Promise<A>, over: Parameters<typeof testConfig>[0] = {}) =>
   Effect.gen(function* () {
@@ -90,6 +90,35 @@ describe("HTTP server over a real socket", () => {
       })
       expect(body).toContain("kepler_node_cpu_watts")
       expect(body).not.toMatch(/kepler_(process|container|vm|pod)_/)
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("adds the BMC's platform power families, whatever the metrics level", () =>
+    Effect.gen(function* () {
+      const controls = yield* makeCoreControls
+      yield* Ref.set(controls.platform, [
+        {
+          source: "redfish",
+          nodeName: "test-node",
+          bmcId: "bmc-1",
+          chassisId: "1U",
+          sourceId: "0",
+          sourceName: "PSU 0",
+          sourceType: "PowerSupply",
+          watts: 212.5,
+          microjoulesTotal: 4_250_000_000n,
+          joulesTotal: 4250
+        }
+      ])
+      const port = yield* Effect.promise(freePort)
+      const config = testConfig({ web: { listenAddresses: [`127.0.0.1:${port}`] }, exporter: { prometheus: { metricsLevel: ["node"] } } })
+      yield* Layer.launch(webUnderTest(config, controls)).pipe(Effect.forkScoped)
+      yield* waitForHttp(`http://127.0.0.1:${port}/`)
+      const body = yield* Effect.promise(() => fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()))
+      expect(body).toContain(
+        'kepler_platform_watts{source="redfish",node_name="test-node",bmc_id="bmc-1",chassis_id="1U",source_id="0",source_name="PSU 0",source_type="PowerSupply"} 212.5'
+      )
+      expect(body).toMatch(/^kepler_platform_joules_total\{[^}]*source_id="0"[^}]*\} 4250$/m)
     }).pipe(Effect.scoped)
   )
 

@@ -7,6 +7,8 @@ import { CpuPowerMeter } from "../../src/device/CpuPowerMeter.js"
 import { ZoneReadError, type EnergyZone } from "../../src/device/EnergyZone.js"
 import { makePowerMonitor, monitorOptionsFrom, PowerMonitor } from "../../src/monitor/PowerMonitor.js"
 import { ResourceInformer } from "../../src/resource/ResourceInformer.js"
+import type { PlatformReading } from "../../src/platform/platformEnergy.js"
+import { PlatformPower } from "../../src/platform/PlatformPower.js"
 import { makeSelfMetrics, SelfMetrics, type SelfMetricsShape } from "../../src/telemetry/SelfMetrics.js"
 import { constantPowerZone, controlledInformer, meterOf, type ControlledInformer } from "./fakes.js"
 
@@ -16,13 +18,16 @@ export interface CoreControls {
   readonly deviceBroken: Ref.Ref<boolean>
   /** The self-metrics the monitor and exporter report to. */
   readonly self: SelfMetricsShape
+  /** What the (fake) BMC reports. */
+  readonly platform: Ref.Ref<ReadonlyArray<PlatformReading>>
 }
 
 export const makeCoreControls = Effect.gen(function* () {
   return {
     informer: yield* controlledInformer,
     deviceBroken: yield* Ref.make(false),
-    self: makeSelfMetrics({ debugCollectors: [] })
+    self: makeSelfMetrics({ debugCollectors: [] }),
+    platform: yield* Ref.make<ReadonlyArray<PlatformReading>>([])
   } satisfies CoreControls
 })
 
@@ -47,6 +52,7 @@ export const fakeCore = (config: JoulemonConfig, controls?: CoreControls) =>
       const monitor = yield* makePowerMonitor(meter, informer, monitorOptionsFrom(config), self)
       return Layer.mergeAll(
         Layer.succeed(SelfMetrics, self),
+        Layer.succeed(PlatformPower, { readings: Ref.get(c.platform) }),
         Layer.succeed(PowerMonitor, monitor),
         Layer.succeed(CpuPowerMeter, meter),
         Layer.succeed(ResourceInformer, informer),

@@ -16,6 +16,8 @@ import { ResourceInformer } from "../../resource/ResourceInformer.js"
 import { registerEndpoint } from "../../server/Endpoints.js"
 import { snapshotFamilies, type MetricFamily } from "./families.js"
 import { contentTypeOf, negotiateFormat, renderFamilies } from "./render.js"
+import { PlatformPower } from "../../platform/PlatformPower.js"
+import { platformFamilies } from "./platformFamilies.js"
 import { snapshotSelfFamilies } from "./selfFamilies.js"
 import { buildInfoFamily, cpuInfoFamily, meterInfoFamily } from "./staticFamilies.js"
 
@@ -35,6 +37,7 @@ export const makeMetricsHandler = Effect.gen(function* () {
   const build = yield* BuildInfo
   const meter = yield* CpuPowerMeter
   const self = yield* SelfMetrics
+  const platform = yield* PlatformPower
   const levels = new Set(config.exporter.prometheus.metricsLevel)
   const staticFamilies: ReadonlyArray<MetricFamily> = [
     buildInfoFamily(build),
@@ -50,14 +53,17 @@ export const makeMetricsHandler = Effect.gen(function* () {
         Effect.tapError((e) => Effect.logWarning("serving /metrics without power families", e.message)),
         Effect.option
       )
-      const families =
+      const families: Array<MetricFamily> =
         snapshot._tag === "Some"
           ? [
               ...staticFamilies,
               ...snapshotFamilies(snapshot.value, { levels, nodeName: config.kube.nodeName }),
               ...snapshotSelfFamilies(snapshot.value)
             ]
-          : staticFamilies
+          : [...staticFamilies]
+      // Platform (BMC) power is not gated by metricsLevel, as in Kepler; `readings` returns the
+      // poller's cache, so a hung BMC cannot slow the scrape.
+      families.push(...platformFamilies(yield* platform.readings))
       const body = yield* Effect.promise(() => renderFamilies(families, format, [self.registry(format)]))
       const contentType = contentTypeOf(format)
       if (!acceptsGzip(request.headers["accept-encoding"])) return HttpServerResponse.text(body, { contentType })
