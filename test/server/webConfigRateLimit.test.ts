@@ -1,0 +1,50 @@
+import { describe, expect, it } from "@effect/vitest"
+import { FastCheck } from "effect"
+import { fullBucket, takeToken, type RateLimit } from "../../src/server/webConfigRateLimit.js"
+
+/** Feeds requests at the given times; returns which were allowed. */
+const run = (limit: RateLimit, times: ReadonlyArray<number>): ReadonlyArray<boolean> => {
+  let bucket = fullBucket(limit, times[0] ?? 0)
+  return times.map((t) => {
+    const [ok, next] = takeToken(limit, bucket, t)
+    bucket = next
+    return ok
+  })
+}
+
+describe("token bucket", () => {
+  it("allows a burst, then one request per interval", () => {
+    const limit = { intervalMillis: 1000, burst: 2 }
+    expect(run(limit, [0, 0, 0, 500, 1000, 1500, 2000, 2000])).toEqual([true, true, false, false, true, false, true, false])
+  })
+
+  it("never allows more than burst + elapsed / interval, and always serves requests spaced by the interval", () => {
+    FastCheck.assert(
+      FastCheck.property(
+        FastCheck.integer({ min: 1, max: 10_000 }),
+        FastCheck.integer({ min: 1, max: 20 }),
+        FastCheck.array(FastCheck.integer({ min: 0, max: 5_000 }), { maxLength: 200 }),
+        (intervalMillis, burst, gaps) => {
+          const times = gaps.reduce<Array<number>>((acc, g) => [...acc, (acc.at(-1) ?? 0) + g], [])
+          const allowed = run({ intervalMillis, burst }, times)
+          // Any window [times[i], times[j]] admits at most burst + its length / interval requests.
+          for (let i = 0; i < times.length; i++) {
+            let count = 0
+            for (let j = i; j < times.length; j++) {
+              if (allowed[j]) count++
+              const span = (times[j] ?? 0) - (times[i] ?? 0)
+              expect(count).toBeLessThanOrEqual(burst + Math.floor(span / intervalMillis) + 1e-9)
+            }
+          }
+          const spaced = run({ intervalMillis, burst }, times.map((_, k) => k * intervalMillis))
+          expect(spaced.every((ok) => ok)).toBe(true)
+        }
+      ),
+      { seed: 42, numRuns: 200 }
+    )
+  })
+
+  it("a clock that goes backwards adds no tokens", () => {
+    expect(run({ intervalMillis: 1000, burst: 1 }, [10_000, 10_000, 0, 5_000, 10_999, 11_000])).toEqual([true, false, false, false, false, true])
+  })
+})
