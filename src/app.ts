@@ -11,6 +11,7 @@ import { CpuPowerMeter } from "./device/CpuPowerMeter.js"
 import { CpuPowerMeterLive } from "./device/meterSelection.js"
 import { PrometheusExporterLive } from "./exporter/prometheus/PrometheusExporter.js"
 import { StdoutExporterLive } from "./exporter/stdout/StdoutExporter.js"
+import { PodAttributionLive } from "./k8s/podAttribution.js"
 import { PlatformPowerLive } from "./platform/PlatformPower.js"
 import { PowerMonitorLive } from "./monitor/PowerMonitor.js"
 import { ResourceInformerLive } from "./resource/procfsInformer.js"
@@ -27,7 +28,11 @@ export const CoreLive = PowerMonitorLive.pipe(
   Layer.provideMerge(
     Layer.mergeAll(
       CpuPowerMeterLive.pipe(Layer.annotateLogs("component", "device")),
-      ResourceInformerLive.pipe(Layer.annotateLogs("component", "resource")),
+      // Kubernetes off: a pass-through; on: containers gain pod ids and Kubernetes names.
+      PodAttributionLive.pipe(
+        Layer.annotateLogs("component", "k8s"),
+        Layer.provide(ResourceInformerLive.pipe(Layer.annotateLogs("component", "resource")))
+      ),
       BuildInfoLive,
       SelfMetricsLive,
       PlatformPowerLive.pipe(Layer.annotateLogs("component", "platform"))

@@ -1,0 +1,124 @@
+/**
+ * What an operator is told when the pod informer cannot reach Kubernetes, and how it retries.
+ *
+ * A failing informer must not flood the log (it retries every few seconds for as long as the
+ * problem lasts), yet every *new* problem must be visible with its fix. So a failure is logged
+ * when its signature (status and endpoint) differs from the last one logged, and recovery is
+ * logged once.
+ */
+import { Duration, Effect, Option, Ref, Schedule } from "effect"
+import type { KubeRequestError } from "./KubeHttp.js"
+
+/** What the failed request was for; the RBAC rule to grant depends on it. */
+export type RequestTarget = "node" | "kubelet" | "pods"
+
+const RBAC = "deploy/kubernetes/rbac.yaml"
+
+/** The fix to print next to a failure, or "" when there is nothing specific to say. */
+export const fixFor = (error: KubeRequestError, target: RequestTarget, nodeName: string): string => {
+  if (error.status === 0 && error.reason.startsWith("cannot read the bearer token")) {
+    return "mount the service-account token into the pod (automountServiceAccountToken must not be false), or give kube.config a user with a token"
+  }
+  switch (error.status) {
+    case 0:
+      return target === "kubelet"
+        ? `check that the kubelet at ${origin(error.url)} is reachable from the pod (port 10250 of the node's InternalIP, not blocked by a NetworkPolicy or firewall), or set kube.podInformer.mode: apiserver`
+        : `check that the API server at ${origin(error.url)} is reachable from the pod (kube.config's server, or KUBERNETES_SERVICE_HOST in a pod)`
+    case 401:
+      return target === "kubelet"
+        ? "the kubelet rejected the credentials: it must accept service-account tokens (kubelet authentication.webhook.enabled: true) and the token must be valid"
+        : "the API server rejected the credentials: check that the service-account token is mounted and not expired, or that kube.config's user is valid"
+    case 403:
+      switch (target) {
+        case "node":
+          return `the service account may not read nodes: grant get on nodes in its ClusterRole (${RBAC})`
+        case "kubelet":
+          return `the kubelet authorises /pods as nodes/proxy: grant get on nodes/proxy in the service account's ClusterRole (${RBAC})`
+        case "pods":
+          return `the service account may not list pods: grant list and watch on pods in its ClusterRole (${RBAC})`
+      }
+      return ""
+    case 404:
+      return target === "node"
+        ? `there is no node named ${JSON.stringify(nodeName)}: kube.nodeName must be the Kubernetes node name (a DaemonSet passes spec.nodeName through the downward API)`
+        : ""
+    default:
+      return ""
+  }
+}
+
+const origin = (url: string): string => {
+  try {
+    return new URL(url).origin
+  } catch {
+    return url
+  }
+}
+
+/** Same status on the same endpoint (query ignored: a watch's resourceVersion changes). */
+export const failureSignature = (error: KubeRequestError): string => {
+  let endpoint = error.url
+  try {
+    const u = new URL(error.url)
+    endpoint = u.origin + u.pathname
+  } catch {
+    // keep the raw text
+  }
+  return error.status === 0 ? `0 ${endpoint} ${error.reason}` : `${error.status} ${endpoint}`
+}
+
+export interface HealthReporter {
+  readonly failed: (error: KubeRequestError, target: RequestTarget) => Effect.Effect<void>
+  readonly succeeded: Effect.Effect<void>
+}
+
+export const makeHealthReporter = (context: { readonly mode: string; readonly nodeName: string }) =>
+  Effect.gen(function* () {
+    /** None while healthy; the signature of the last failure logged otherwise. */
+    const lastFailure = yield* Ref.make<Option.Option<string>>(Option.none())
+    const connected = yield* Ref.make(false)
+    const failed = (error: KubeRequestError, target: RequestTarget): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        yield* Ref.set(connected, false)
+        const signature = failureSignature(error)
+        const previous = yield* Ref.getAndSet(lastFailure, Option.some(signature))
+        if (Option.isSome(previous) && previous.value === signature) return
+        const fix = fixFor(error, target, context.nodeName)
+        yield* Effect.logError(
+          `pod informer: ${error.message}; containers are attributed without pod labels until it recovers (retrying with backoff)`
+        ).pipe(
+          Effect.annotateLogs({
+            mode: context.mode,
+            node: context.nodeName,
+            url: error.url,
+            status: error.status,
+            ...(fix === "" ? {} : { fix })
+          })
+        )
+      })
+    const succeeded = Effect.gen(function* () {
+      const wasConnected = yield* Ref.getAndSet(connected, true)
+      const previous = yield* Ref.getAndSet(lastFailure, Option.none())
+      if (!wasConnected) {
+        yield* Effect.logInfo(
+          Option.isSome(previous) ? "pod informer: connected again, pod labels resume" : "pod informer: connected"
+        ).pipe(Effect.annotateLogs({ mode: context.mode, node: context.nodeName }))
+      }
+    })
+    return { failed, succeeded } satisfies HealthReporter
+  })
+
+export interface RetryPolicy {
+  /** Delay after the first failure; doubled after each further one. */
+  readonly base: Duration.Duration
+  readonly cap: Duration.Duration
+}
+
+export const defaultRetryPolicy: RetryPolicy = { base: Duration.seconds(1), cap: Duration.seconds(30) }
+
+/**
+ * base, 2·base, 4·base, … up to cap, each ±20 % so that every node's joulemon does not hit a
+ * recovering API server in the same second.
+ */
+export const retrySchedule = (policy: RetryPolicy) =>
+  Schedule.exponential(policy.base).pipe(Schedule.union(Schedule.spaced(policy.cap)), Schedule.jittered)

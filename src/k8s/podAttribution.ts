@@ -1,0 +1,83 @@
+/**
+ * Pod attribution as a decorator of the ResourceInformer: each reading's running containers get
+ * their pod (and their Kubernetes container name), the reading's `pods` holds every pod with a
+ * running container, and `terminated.pods` lists the pods of the previous reading that have none
+ * now. The monitor's attribution then sums pods from containers (DESIGN.md §3), so a pod's
+ * energy is exactly the sum of its containers'.
+ *
+ * A container Kubernetes does not know (a sandbox, a container started outside the kubelet, or
+ * any container while the API is unreachable) keeps its HOSTNAME-derived name and no pod.
+ */
+import { Effect, Layer, Ref } from "effect"
+import { AppConfig } from "../config/Config.js"
+import type { Fatal } from "../Fatal.js"
+import { ResourceInformer, type ResourceInformerShape } from "../resource/ResourceInformer.js"
+import type { ContainerInfo, PodInfo, ResourceReading } from "../resource/types.js"
+import type { KubeConfigError } from "./connection.js"
+import { PodInformer } from "./PodInformer.js"
+import type { PodContainer } from "./podIndex.js"
+
+/**
+ * The reading with the pods of `found` (container id → pod) applied. `previousPods` are the pod
+ * ids of the previous enriched reading; those without a running container now are terminated.
+ */
+export const enrichWithPods = (
+  reading: ResourceReading,
+  found: ReadonlyMap<string, PodContainer>,
+  previousPods: ReadonlySet<string>
+): ResourceReading => {
+  const containers = new Map<string, ContainerInfo>()
+  const pods = new Map<string, PodInfo>()
+  for (const [id, container] of reading.containers) {
+    const pod = found.get(id)
+    if (pod === undefined) {
+      containers.set(id, container)
+      continue
+    }
+    containers.set(id, { ...container, name: pod.containerName, podId: pod.podId })
+    if (!pods.has(pod.podId)) pods.set(pod.podId, { id: pod.podId, name: pod.podName, namespace: pod.namespace })
+  }
+  const gone = new Set(reading.terminated.pods)
+  for (const id of previousPods) if (!pods.has(id)) gone.add(id)
+  return {
+    ...reading,
+    containers,
+    pods,
+    terminated: { ...reading.terminated, pods: [...gone] }
+  }
+}
+
+/** The ResourceInformer below, with every reading enriched through the PodInformer. */
+export const withPods: Layer.Layer<ResourceInformer, never, ResourceInformer | PodInformer> = Layer.effect(
+  ResourceInformer,
+  Effect.gen(function* () {
+    const inner = yield* ResourceInformer
+    const informer = yield* PodInformer
+    const previousPods = yield* Ref.make<ReadonlySet<string>>(new Set())
+    // "Terminated since the previous reading" needs readings in order, one at a time.
+    const lock = yield* Effect.makeSemaphore(1)
+    const refresh = Effect.fn("PodAttribution.refresh")(function* () {
+      const reading = yield* inner.refresh
+      const found = yield* informer.lookupAll([...reading.containers.keys()])
+      const enriched = enrichWithPods(reading, found, yield* Ref.get(previousPods))
+      yield* Ref.set(previousPods, new Set(enriched.pods.keys()))
+      return enriched
+    })
+    return { cpuInfo: inner.cpuInfo, refresh: lock.withPermits(1)(refresh()) } satisfies ResourceInformerShape
+  })
+)
+
+/**
+ * For the composition root: with `kube.enabled` the ResourceInformer below enriched by the pod
+ * informer of `kube.*`; without it, the ResourceInformer below unchanged (no Kubernetes client
+ * is built). Use it in place of the plain informer:
+ * `PodAttributionLive.pipe(Layer.provide(ResourceInformerLive))`.
+ */
+export const PodAttributionLive: Layer.Layer<ResourceInformer, KubeConfigError, ResourceInformer | AppConfig | Fatal> =
+  Layer.unwrapEffect(
+    Effect.map(AppConfig, (config) =>
+      config.kube.enabled
+        ? withPods.pipe(Layer.provide(PodInformer.layer))
+        : Layer.effect(ResourceInformer, ResourceInformer)
+    )
+  )
