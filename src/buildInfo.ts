@@ -1,5 +1,5 @@
 /**
- * What `kepler_build_info` and `--version` report. The version comes from package.json; the
+ * What `kepler_build_info` reports. The version comes from package.json (as `--version`); the
  * revision and branch from JOULEMON_REVISION / JOULEMON_BRANCH (set by packaging), else from the
  * checkout's .git when run from a clone, else "unknown".
  */
@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Context, Effect, Layer } from "effect"
+import { packageVersion } from "./cli/version.js"
 
 export interface BuildInfoShape {
   readonly version: string
@@ -30,20 +31,6 @@ const readText = (file: string): string | undefined => {
   }
 }
 
-export const packageVersion = (root = packageRoot()): string => {
-  const text = readText(path.join(root, "package.json"))
-  if (text === undefined) return "dev"
-  try {
-    const parsed: unknown = JSON.parse(text)
-    if (typeof parsed === "object" && parsed !== null && "version" in parsed && typeof parsed.version === "string") {
-      return parsed.version
-    }
-  } catch {
-    // fall through: a broken package.json is not a reason to refuse to start
-  }
-  return "dev"
-}
-
 /** HEAD of a plain checkout: a detached sha, or a branch ref resolved through loose or packed refs. */
 const gitHead = (root: string): { revision: string; branch: string } | undefined => {
   const head = readText(path.join(root, ".git", "HEAD"))
@@ -59,10 +46,10 @@ const gitHead = (root: string): { revision: string; branch: string } | undefined
   return { revision: sha === undefined ? "unknown" : sha.slice(0, 12), branch: ref.replace(/^refs\/heads\//, "") }
 }
 
-export const readBuildInfo = (root = packageRoot(), env: NodeJS.ProcessEnv = process.env): BuildInfoShape => {
+export const readBuildInfo = (version: string, root = packageRoot(), env: NodeJS.ProcessEnv = process.env): BuildInfoShape => {
   const git = gitHead(root)
   return {
-    version: packageVersion(root),
+    version,
     revision: env["JOULEMON_REVISION"] ?? git?.revision ?? "unknown",
     branch: env["JOULEMON_BRANCH"] ?? git?.branch ?? "unknown",
     arch: process.arch,
@@ -70,4 +57,7 @@ export const readBuildInfo = (root = packageRoot(), env: NodeJS.ProcessEnv = pro
   }
 }
 
-export const BuildInfoLive: Layer.Layer<BuildInfo> = Layer.effect(BuildInfo, Effect.sync(() => readBuildInfo()))
+export const BuildInfoLive: Layer.Layer<BuildInfo> = Layer.effect(
+  BuildInfo,
+  Effect.map(packageVersion, (version) => readBuildInfo(version))
+)

@@ -63,3 +63,17 @@ export const listenAddressProblem = (address: string): string | undefined => {
   })
   return problem === undefined ? undefined : `invalid web listen address ${JSON.stringify(address)}: ${problem}`
 }
+
+/** A valid listen address as Node's listen options want it. */
+export interface ListenTarget {
+  readonly address: string
+  /** undefined = every interface (Go's empty host). */
+  readonly host: string | undefined
+  readonly port: number
+}
+
+/** The same rules as validation, turned into listen options (the Left is Kepler's text). */
+export const toListenTarget = (address: string): Either.Either<ListenTarget, string> =>
+  Either.flatMap(splitHostPort(address.trim()), ({ host, port }) =>
+    Either.map(checkPort(port), (p) => ({ address, host: host === "" ? undefined : host, port: p }))
+  )

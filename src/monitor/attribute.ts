@@ -204,33 +204,29 @@ export const attribute = (
     if (info.podId !== "") addToGroup(podGroups, info.podId, group.interval, group.ticks, zoneCount)
   }
 
-  // 5. VMs = Σ their processes; pods = Σ their containers.
-  const vmMap = new Map<string, VmWorkload>()
-  for (const [id, group] of sortedEntries(vmGroups)) {
-    const info: VmInfo = input.resources.vms.get(id) ?? { id, name: "", hypervisor: "kvm" }
-    vmMap.set(
-      id,
-      Object.freeze({
-        id,
-        name: info.name,
-        hypervisor: info.hypervisor,
-        ...accumulate(prev.vms.get(id), group.interval, seconds, zoneCount)
-      })
-    )
+  // 5. VMs = Σ their processes; pods = Σ their containers. Their identity comes from the
+  // reading (VmInfo, PodInfo already have exactly the workload's identity fields).
+  const sumGroups = <I extends { readonly id: string }>(
+    groups: ReadonlyMap<string, GroupAccumulator>,
+    previous: ReadonlyMap<string, ZoneValues>,
+    info: (id: string) => I
+  ): Map<string, I & ZoneValues> => {
+    const out = new Map<string, I & ZoneValues>()
+    for (const [id, group] of sortedEntries(groups)) {
+      out.set(id, Object.freeze({ ...info(id), ...accumulate(previous.get(id), group.interval, seconds, zoneCount) }))
+    }
+    return out
   }
-  const podMap = new Map<string, PodWorkload>()
-  for (const [id, group] of sortedEntries(podGroups)) {
-    const info: PodInfo = input.resources.pods.get(id) ?? { id, name: "", namespace: "" }
-    podMap.set(
-      id,
-      Object.freeze({
-        id,
-        name: info.name,
-        namespace: info.namespace,
-        ...accumulate(prev.pods.get(id), group.interval, seconds, zoneCount)
-      })
-    )
-  }
+  const vmMap: Map<string, VmWorkload> = sumGroups(
+    vmGroups,
+    prev.vms,
+    (id): VmInfo => input.resources.vms.get(id) ?? { id, name: "", hypervisor: "kvm" }
+  )
+  const podMap: Map<string, PodWorkload> = sumGroups(
+    podGroups,
+    prev.pods,
+    (id): PodInfo => input.resources.pods.get(id) ?? { id, name: "", namespace: "" }
+  )
 
   // 6. Terminated: the last running values of whatever left since the previous refresh.
   const tracker: TrackerConfig = {

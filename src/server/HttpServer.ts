@@ -8,11 +8,11 @@ import * as http from "node:http"
 import type * as net from "node:net"
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Context, Data, Duration, Effect, Layer, Option } from "effect"
+import { Context, Data, Duration, Effect, Either, Layer, Option } from "effect"
 import { AppConfig } from "../config/Config.js"
 import { Endpoints } from "./Endpoints.js"
 import { landingPage } from "./landingPage.js"
-import { parseListenAddress, type ListenTarget } from "./listenAddress.js"
+import { toListenTarget, type ListenTarget } from "../config/listenAddress.js"
 
 export class ListenError extends Data.TaggedError("ListenError")<{
   readonly address: string
@@ -126,8 +126,9 @@ export const HttpServerLive: Layer.Layer<never, ListenError, AppConfig | Endpoin
     const factory = yield* ServerFactory
     const app = yield* makeApp
     for (const address of config.web.listenAddresses) {
-      const target = parseListenAddress(address)
-      if (typeof target === "string") return yield* Effect.fail(new ListenError({ address, reason: target }))
+      const parsed = toListenTarget(address)
+      if (Either.isLeft(parsed)) return yield* Effect.fail(new ListenError({ address, reason: parsed.left }))
+      const target = parsed.right
       const nodeServer = factory.create(target)
       const server = yield* NodeHttpServer.make(() => nodeServer, {
         port: target.port,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, FastCheck } from "effect"
-import { checkPort, listenAddressProblem, splitHostPort } from "../../src/config/listenAddress.js"
+import { checkPort, listenAddressProblem, splitHostPort, toListenTarget } from "../../src/config/listenAddress.js"
 
 describe("splitHostPort (Go's net.SplitHostPort)", () => {
   it("splits host and port", () => {
@@ -70,5 +70,18 @@ describe("checkPort (strconv.Atoi rules)", () => {
   })
   it("calls an int64 overflow non-numeric, as Atoi fails", () => {
     expect(checkPort("99999999999999999999")).toEqual(Either.left("port must be numeric, got 99999999999999999999"))
+  })
+})
+
+describe("toListenTarget", () => {
+  it("turns valid addresses into listen options", () => {
+    expect(toListenTarget(":28282")).toEqual(Either.right({ address: ":28282", host: undefined, port: 28282 }))
+    expect(toListenTarget("[::1]:8080")).toEqual(Either.right({ address: "[::1]:8080", host: "::1", port: 8080 }))
+    expect(toListenTarget("localhost:9100")).toEqual(Either.right({ address: "localhost:9100", host: "localhost", port: 9100 }))
+  })
+  it("gives Kepler's reason for invalid ones", () => {
+    expect(toListenTarget("localhost:")).toEqual(Either.left("port must be numeric, got "))
+    expect(toListenTarget(":0")).toEqual(Either.left("port must be between 1 and 65535, got 0"))
+    expect(toListenTarget("localhost")).toEqual(Either.left("address localhost: missing port in address"))
   })
 })
