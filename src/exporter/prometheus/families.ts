@@ -19,6 +19,11 @@ export interface Sample {
   /** Values in the order of the family's `labelNames`. */
   readonly labels: ReadonlyArray<string>
   readonly value: number
+  /**
+   * When `labels` starts with the values of this shared array (a workload's identity, the same
+   * for all its zones and both its joules and watts), the writer renders that part once.
+   */
+  readonly identity?: ReadonlyArray<string>
 }
 
 export interface MetricFamily {
@@ -80,11 +85,43 @@ export const nodeFamilies = (s: Snapshot, nodeName: string): Array<MetricFamily>
   ]
 }
 
+/** One sample's labels; `identity` is the shared leading part (see Sample.identity). */
+interface Row {
+  readonly labels: ReadonlyArray<string>
+  readonly identity: ReadonlyArray<string>
+}
+
 /**
- * The joules and watts families of one workload kind: one sample per workload, state and zone.
- * Running entries come first; a terminated entry whose labels equal one already emitted is
- * skipped, so a reused PID can never produce a duplicate series (a 500 in Kepler).
+ * Running entries first, then terminated ones whose label set is not already out. Running
+ * label sets are unique by construction (distinct pids and ids), so only terminated entries
+ * are checked — against running ones only when no `state` label tells them apart — and a
+ * reused PID can never produce a duplicate series (a 500 in Kepler).
  */
+const uniqueRows = <W>(
+  workloads: Workloads<W>,
+  rowsOf: (w: W, state: "running" | "terminated") => ReadonlyArray<Row>,
+  emit: (w: W, row: Row, index: number) => void,
+  stateLabelled: boolean
+): void => {
+  const seen = new Set<string>()
+  const trackRunning = !stateLabelled && workloads.terminated.length > 0
+  for (const w of workloads.running) {
+    rowsOf(w, "running").forEach((row, i) => {
+      if (trackRunning) seen.add(row.labels.join("\u0000"))
+      emit(w, row, i)
+    })
+  }
+  for (const w of workloads.terminated) {
+    rowsOf(w, "terminated").forEach((row, i) => {
+      const key = row.labels.join("\u0000")
+      if (seen.has(key)) return
+      seen.add(key)
+      emit(w, row, i)
+    })
+  }
+}
+
+/** The joules and watts families of one workload kind: one sample per workload, state and zone. */
 const workloadFamilies = <W extends { readonly energy: ReadonlyArray<bigint>; readonly watts: ReadonlyArray<number> }>(
   s: Snapshot,
   level: Level,
@@ -96,20 +133,18 @@ const workloadFamilies = <W extends { readonly energy: ReadonlyArray<bigint>; re
   const labelNames = [...identity.names, "state", "zone", "node_name"]
   const joulesSamples: Array<Sample> = []
   const wattsSamples: Array<Sample> = []
-  const seen = new Set<string>()
-  const emit = (w: W, state: "running" | "terminated") => {
-    const id = identity.values(w)
-    s.zones.forEach((zone, z) => {
-      const labels = [...id, state, zone.name, nodeName]
-      const key = labels.join("\u0000")
-      if (seen.has(key)) return
-      seen.add(key)
-      joulesSamples.push({ labels, value: joules(w.energy[z] ?? 0n) })
-      wattsSamples.push({ labels, value: w.watts[z] ?? 0 })
-    })
-  }
-  for (const w of workloads.running) emit(w, "running")
-  for (const w of workloads.terminated) emit(w, "terminated")
+  uniqueRows(
+    workloads,
+    (w, state) => {
+      const id = identity.values(w)
+      return s.zones.map((zone) => ({ labels: [...id, state, zone.name, nodeName], identity: id }))
+    },
+    (w, { labels, identity: id }, z) => {
+      joulesSamples.push({ labels, identity: id, value: joules(w.energy[z] ?? 0n) })
+      wattsSamples.push({ labels, identity: id, value: w.watts[z] ?? 0 })
+    },
+    true
+  )
   return {
     joules: { name: `kepler_${level}_cpu_joules_total`, help: energyHelp(level), type: "counter", labelNames, samples: joulesSamples },
     watts: { name: `kepler_${level}_cpu_watts`, help: powerHelp(level), type: "gauge", labelNames, samples: wattsSamples }
@@ -129,16 +164,15 @@ const secondsFamily = <W extends { readonly cpuSeconds: number }>(
   nodeName: string
 ): MetricFamily => {
   const samples: Array<Sample> = []
-  const seen = new Set<string>()
-  const emit = (w: W, state: "running" | "terminated") => {
-    const labels = withState ? [...identity.values(w), state, nodeName] : [...identity.values(w), nodeName]
-    const key = labels.join("\u0000")
-    if (seen.has(key)) return
-    seen.add(key)
-    samples.push({ labels, value: w.cpuSeconds })
-  }
-  for (const w of workloads.running) emit(w, "running")
-  for (const w of workloads.terminated) emit(w, "terminated")
+  uniqueRows(
+    workloads,
+    (w, state) => {
+      const id = identity.values(w)
+      return [{ labels: withState ? [...id, state, nodeName] : [...id, nodeName], identity: id }]
+    },
+    (w, { labels, identity: id }) => samples.push({ labels, identity: id, value: w.cpuSeconds }),
+    withState
+  )
   return {
     name: `kepler_${level}_cpu_seconds_total`,
     help: secondsHelp(level),

@@ -1,9 +1,9 @@
 /**
- * Renders metric families in the Prometheus text format or OpenMetrics, through prom-client.
- * A fresh registry per scrape keeps concurrent scrapes independent (prom-client metrics are
- * mutable objects; sharing them would interleave two scrapes' values).
+ * Content negotiation and the final body of /metrics: the snapshot's families (written by
+ * exposition.ts) joined with prom-client's self-metrics registry.
  */
 import client from "prom-client"
+import { writeFamilies } from "./exposition.js"
 import type { MetricFamily } from "./families.js"
 
 export type ExpositionFormat = "prometheus" | "openmetrics"
@@ -15,42 +15,16 @@ export const contentTypeOf = (format: ExpositionFormat): string =>
 export const negotiateFormat = (accept: string | undefined): ExpositionFormat =>
   accept !== undefined && accept.includes("application/openmetrics-text") ? "openmetrics" : "prometheus"
 
-/** prom-client's typings omit the constructor's content-type argument; `setContentType` is typed. */
-const newRegistry = (format: ExpositionFormat): client.Registry<client.RegistryContentType> => {
-  if (format === "openmetrics") {
-    const registry = new client.Registry<client.OpenMetricsContentType>()
-    registry.setContentType(client.Registry.OPENMETRICS_CONTENT_TYPE)
-    return registry
-  }
-  return new client.Registry()
-}
-
-/** Renders `families`, followed by the metrics of `extra` registries (which must be in `format`). */
+/**
+ * Writes `families` (snapshot, build and CPU information) followed by the metrics of `extra`
+ * registries — joulemon's self-metrics, which prom-client owns — in `format`.
+ */
 export const renderFamilies = (
   families: ReadonlyArray<MetricFamily>,
   format: ExpositionFormat,
   extra: ReadonlyArray<client.Registry<client.RegistryContentType>> = []
-): Promise<string> => {
-  const registry = newRegistry(format)
-  for (const family of families) {
-    const config = { name: family.name, help: family.help, labelNames: [...family.labelNames], registers: [registry] }
-    const labelsOf = (values: ReadonlyArray<string>) => {
-      const labels: Record<string, string> = {}
-      family.labelNames.forEach((name, i) => {
-        labels[name] = values[i] ?? ""
-      })
-      return labels
-    }
-    if (family.type === "counter") {
-      const counter = new client.Counter(config)
-      for (const s of family.samples) counter.inc(labelsOf(s.labels), s.value)
-    } else {
-      const gauge = new client.Gauge(config)
-      for (const s of family.samples) gauge.set(labelsOf(s.labels), s.value)
-    }
-  }
-  return Promise.all([registry, ...extra].map((r) => r.metrics())).then((texts) => joinExpositions(texts, format))
-}
+): Promise<string> =>
+  Promise.all(extra.map((r) => r.metrics())).then((texts) => joinExpositions([writeFamilies(families, format), ...texts], format))
 
 const EOF_LINE = "# EOF\n"
 
