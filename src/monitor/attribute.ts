@@ -162,10 +162,14 @@ export const attribute = (
   const vmGroups = new Map<string, GroupAccumulator>()
   const runningProcesses: Array<ProcessWorkload> = []
   const processMap = new Map<string, ProcessWorkload>()
-  processes.forEach((p, i) => {
-    const interval = shares.map((zoneShares) => zoneShares[i] ?? 0)
-    const previous = prev.processes.get(p.key)
-    const w = Object.freeze({
+  // The hot loop (one pass per process): no per-process arrays beyond the two it keeps.
+  const interval = new Array<number>(zoneCount).fill(0)
+  for (let i = 0; i < processes.length; i++) {
+    const p = processes[i]
+    if (p === undefined) continue
+    for (let z = 0; z < zoneCount; z++) interval[z] = shares[z]?.[i] ?? 0
+    const values = accumulate(prev.processes.get(p.key), interval, seconds, zoneCount)
+    const w: ProcessWorkload = Object.freeze({
       key: p.key,
       pid: p.pid,
       comm: p.comm,
@@ -174,13 +178,14 @@ export const attribute = (
       containerId: p.containerId,
       vmId: p.vmId,
       cpuSeconds: p.cpuTicksTotal / USER_HZ,
-      ...accumulate(previous, interval, seconds, zoneCount)
+      energy: values.energy,
+      watts: values.watts
     })
     runningProcesses.push(w)
     processMap.set(p.key, w)
     if (p.containerId !== "") addToGroup(containerGroups, p.containerId, interval, p.cpuTicksDelta, zoneCount)
     if (p.vmId !== "") addToGroup(vmGroups, p.vmId, interval, p.cpuTicksDelta, zoneCount)
-  })
+  }
 
   // 4. Containers = Σ their processes.
   const podGroups = new Map<string, GroupAccumulator>()
@@ -295,8 +300,10 @@ const accumulate = (
   for (let z = 0; z < zoneCount; z++) {
     const share = interval[z] ?? 0
     const before = previous?.energy[z] ?? 0n
+    const s = seconds[z] ?? 0
+    // Totals stay exact (bigint); a share is far below 2^53 µJ, so watts need no bigint.
     energy[z] = share === 0 ? before : before + BigInt(share)
-    watts[z] = perSecond(BigInt(share), seconds[z] ?? 0)
+    watts[z] = share === 0 || s <= 0 ? 0 : share / 1e6 / s
   }
   return { energy: Object.freeze(energy), watts: Object.freeze(watts) }
 }

@@ -51,11 +51,24 @@ export const splitLargestRemainder = (total: number, weights: ReadonlyArray<numb
   let deficit = total - assigned
   if (deficit === 0) return parts
   // deficit < number of non-zero weights; pick the largest remainders, earliest first on ties.
-  const order: Array<number> = []
-  for (let i = 0; i < n; i++) if ((remainders[i] ?? 0) > 0) order.push(i)
-  order.sort((a, b) => (remainders[b] ?? 0) - (remainders[a] ?? 0) || a - b)
-  for (let k = 0; k < order.length && deficit > 0; k++, deficit--) {
-    const i = order[k] ?? 0
+  // One sortable number per candidate, remainder × n + (n − 1 − i), so a native typed-array
+  // sort (no comparator calls) orders by remainder, then by position. Exact while
+  // Σw × n < 2^53, which holds far beyond any real tick count; otherwise compare pairs.
+  const candidates: Array<number> = []
+  for (let i = 0; i < n; i++) if ((remainders[i] ?? 0) > 0) candidates.push(i)
+  if (weightSum * n < Number.MAX_SAFE_INTEGER) {
+    const keys = new Float64Array(candidates.length)
+    candidates.forEach((i, k) => (keys[k] = (remainders[i] ?? 0) * n + (n - 1 - i)))
+    keys.sort()
+    for (let k = keys.length - 1; k >= 0 && deficit > 0; k--, deficit--) {
+      const i = n - 1 - ((keys[k] ?? 0) % n)
+      parts[i] = (parts[i] ?? 0) + 1
+    }
+    return parts
+  }
+  candidates.sort((a, b) => (remainders[b] ?? 0) - (remainders[a] ?? 0) || a - b)
+  for (let k = 0; k < candidates.length && deficit > 0; k++, deficit--) {
+    const i = candidates[k] ?? 0
     parts[i] = (parts[i] ?? 0) + 1
   }
   return parts

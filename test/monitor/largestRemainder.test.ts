@@ -33,6 +33,15 @@ describe("splitLargestRemainder", () => {
     parts.forEach((p, i) => expect(BigInt(p) - (big[i] ?? 0n)).toBeLessThanOrEqual(1n))
   })
 
+  it("orders remainders exactly when Σw × n is beyond 2^53 (comparator path)", () => {
+    const weights = [2 ** 51, 2 ** 51 + 1, 3]
+    const total = 7
+    const parts = splitLargestRemainder(total, weights)
+    expect(sum(parts)).toBe(total)
+    // floors 3,3,0 (Σ 6); the one left goes to the largest remainder: index 1.
+    expect(parts).toEqual([3, 4, 0])
+  })
+
   it("property: Σ parts = total and every part is its floor or floor + 1", () => {
     fc.assert(
       fc.property(
