@@ -355,3 +355,46 @@ export const advanceProcfsTree = (tree: ProcfsTree, options: AdvanceOptions = {}
   fs.writeFileSync(path.join(tree.dir, "stat"), procStatFile(cpu, tree.cpuCount, generation))
   return { ...tree, processes, cpu, generation }
 }
+
+export interface ChurnOptions {
+  /** Processes that exit (their directories disappear). */
+  readonly exits: number
+  /** Processes that start, with fresh pids above every pid so far; half in new containers. */
+  readonly births: number
+}
+
+/**
+ * Process churn: `exits` non-kernel processes leave, `births` new ones arrive (half of them each
+ * in a new docker container, so containers churn too). For memory benchmarks: nothing about the
+ * departed may stay in joulemon's state beyond the bounded terminated lists.
+ */
+export const churnProcfsTree = (tree: ProcfsTree, options: ChurnOptions): ProcfsTree => {
+  const generation = tree.generation + 1
+  const rng = new PCGRandom(generation + 7, tree.processes.length)
+  const leaving = new Set<number>()
+  const candidates = tree.processes.filter((p) => p.kind !== "kernel")
+  for (let i = 0; i < options.exits && i < candidates.length; i++) {
+    const p = candidates[(i * 7919) % candidates.length]
+    if (p !== undefined) leaving.add(p.pid)
+  }
+  for (const pid of leaving) fs.rmSync(path.join(tree.dir, String(pid)), { recursive: true, force: true })
+  const kept = tree.processes.filter((p) => !leaving.has(p.pid))
+  let pid = tree.processes.reduce((max, p) => Math.max(max, p.pid), 0)
+  let startTime = tree.processes.reduce((max, p) => Math.max(max, p.startTime), 0)
+  const born: Array<SyntheticProcess> = []
+  for (let n = 0; n < options.births; n++) {
+    pid += 1 + rng.integer(3)
+    startTime += 1 + rng.integer(50)
+    const inContainer = n % 2 === 0
+    const containerId = inContainer ? hex(rng, 64) : ""
+    const p: SyntheticProcess = {
+      pid, ppid: 1, comm: inContainer ? "job" : "cron-task", kind: inContainer ? "container" : "regular",
+      exe: inContainer ? "/usr/bin/job" : "/usr/bin/cron-task", startTime, utime: rng.integer(300), stime: rng.integer(100),
+      containerId, vmId: ""
+    }
+    const cgroup = inContainer ? cgroupFile([`0::/system.slice/docker-${containerId}.scope`]) : regularCgroup(rng, pid)
+    writeProcess(tree.dir, p, cgroup, nul([p.comm, `--n=${n}`]), nul(BASE_ENV))
+    born.push(p)
+  }
+  return { ...tree, processes: [...kept, ...born].sort((a, b) => a.pid - b.pid), generation }
+}

@@ -28,6 +28,7 @@ import type {
   ProcessWorkload,
   Snapshot,
   VmWorkload,
+  Workloads,
   ZoneValues
 } from "./snapshot.js"
 import { trackTerminated, type TrackerConfig } from "./terminatedTracker.js"
@@ -259,30 +260,66 @@ export const attribute = (
   }
 
   const sequence = prev.sequence + 1
-  const snapshot: Snapshot = Object.freeze({
-    timestamp: input.timestamp,
+  const snapshot: Snapshot = new FrozenSnapshot(
+    input.timestamp,
     sequence,
-    usageRatio: node.usageRatio,
-    zones: Object.freeze(nodeZones),
-    primaryZone: config.primaryZone,
-    processes: Object.freeze({ running: Object.freeze(runningProcesses), terminated: terminated.processes }),
-    containers: Object.freeze({ running: Object.freeze([...containerMap.values()]), terminated: terminated.containers }),
-    vms: Object.freeze({ running: Object.freeze([...vmMap.values()]), terminated: terminated.vms }),
-    pods: Object.freeze({ running: Object.freeze([...podMap.values()]), terminated: terminated.pods }),
-    scan: input.resources.stats
-  })
+    node.usageRatio,
+    Object.freeze(nodeZones),
+    config.primaryZone,
+    new FrozenWorkloads(runningProcesses, terminated.processes),
+    new FrozenWorkloads([...containerMap.values()], terminated.containers),
+    new FrozenWorkloads([...vmMap.values()], terminated.vms),
+    new FrozenWorkloads([...podMap.values()], terminated.pods),
+    input.resources.stats
+  )
   return {
     snapshot,
-    state: {
-      sequence,
-      zones: zoneStates,
-      processes: processMap,
-      containers: containerMap,
-      vms: vmMap,
-      pods: podMap,
-      containerTicks,
-      terminated
-    }
+    state: new MonitorStateRecord(sequence, zoneStates, processMap, containerMap, vmMap, podMap, containerTicks, terminated)
+  }
+}
+
+/**
+ * The monitor state and snapshots are class instances, not object literals: V8 kept a whole
+ * earlier state (and every workload its maps referenced) alive as the "boilerplate" of the
+ * literal's allocation site — found with heap-snapshot retainer paths (scripts/bench/churn.ts).
+ */
+class FrozenWorkloads<W> implements Workloads<W> {
+  readonly running: ReadonlyArray<W>
+  readonly terminated: ReadonlyArray<W>
+  constructor(running: ReadonlyArray<W>, terminated: ReadonlyArray<W>) {
+    this.running = Object.freeze(running)
+    this.terminated = terminated
+    Object.freeze(this)
+  }
+}
+
+class MonitorStateRecord implements MonitorState {
+  constructor(
+    readonly sequence: number,
+    readonly zones: ReadonlyArray<ZoneState>,
+    readonly processes: ReadonlyMap<string, ProcessWorkload>,
+    readonly containers: ReadonlyMap<string, ContainerWorkload>,
+    readonly vms: ReadonlyMap<string, VmWorkload>,
+    readonly pods: ReadonlyMap<string, PodWorkload>,
+    readonly containerTicks: ReadonlyMap<string, number>,
+    readonly terminated: MonitorState["terminated"]
+  ) {}
+}
+
+class FrozenSnapshot implements Snapshot {
+  constructor(
+    readonly timestamp: number,
+    readonly sequence: number,
+    readonly usageRatio: number,
+    readonly zones: ReadonlyArray<NodeZone>,
+    readonly primaryZone: number,
+    readonly processes: Workloads<ProcessWorkload>,
+    readonly containers: Workloads<ContainerWorkload>,
+    readonly vms: Workloads<VmWorkload>,
+    readonly pods: Workloads<PodWorkload>,
+    readonly scan: Snapshot["scan"]
+  ) {
+    Object.freeze(this)
   }
 }
 

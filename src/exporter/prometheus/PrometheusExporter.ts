@@ -3,9 +3,11 @@
  * within `monitor.staleness`) into Kepler's families, negotiated between the Prometheus text
  * format and OpenMetrics, gzip-compressed when the scraper accepts it.
  */
-import { promisify } from "node:util"
-import { gzip } from "node:zlib"
-import { HttpServerResponse, type HttpServerRequest } from "@effect/platform"
+import { Readable } from "node:stream"
+import { createGzip } from "node:zlib"
+import * as NodeStream from "@effect/platform-node/NodeStream"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { Effect } from "effect"
 import { BuildInfo } from "../../buildInfo.js"
 import { AppConfig } from "../../config/Config.js"
@@ -15,13 +17,11 @@ import { SelfMetrics } from "../../telemetry/SelfMetrics.js"
 import { ResourceInformer } from "../../resource/ResourceInformer.js"
 import { registerEndpoint } from "../../server/Endpoints.js"
 import { snapshotFamilies, type MetricFamily } from "./families.js"
-import { contentTypeOf, negotiateFormat, renderFamilies } from "./render.js"
+import { contentTypeOf, exposition, negotiateFormat } from "./render.js"
 import { PlatformPower } from "../../platform/PlatformPower.js"
 import { platformFamilies } from "./platformFamilies.js"
 import { snapshotSelfFamilies } from "./selfFamilies.js"
 import { buildInfoFamily, cpuInfoFamily, meterInfoFamily } from "./staticFamilies.js"
-
-const gzipAsync = promisify(gzip)
 
 export const acceptsGzip = (acceptEncoding: string | undefined): boolean =>
   acceptEncoding !== undefined &&
@@ -64,11 +64,19 @@ export const makeMetricsHandler = Effect.gen(function* () {
       // Platform (BMC) power is not gated by metricsLevel, as in Kepler; `readings` returns the
       // poller's cache, so a hung BMC cannot slow the scrape.
       families.push(...platformFamilies(yield* platform.readings))
-      const body = yield* Effect.promise(() => renderFamilies(families, format, [self.registry(format)]))
-      const contentType = contentTypeOf(format)
-      if (!acceptsGzip(request.headers["accept-encoding"])) return HttpServerResponse.text(body, { contentType })
-      const compressed = yield* Effect.promise(() => gzipAsync(body))
-      return HttpServerResponse.uint8Array(compressed, { contentType, headers: { "content-encoding": "gzip" } })
+      const selfText = yield* Effect.promise(() => self.registry(format).metrics())
+      // Streamed in chunks as the socket drains: a 10k-process body is ~16 MB, and building it
+      // whole (then a Buffer, then its gzip) added ~200 MB to the peak RSS of a scrape.
+      const text = Readable.from(exposition(families, format, [selfText]), { objectMode: false })
+      const gzipped = acceptsGzip(request.headers["accept-encoding"])
+      const body = gzipped ? text.pipe(createGzip()) : text
+      return HttpServerResponse.stream(
+        NodeStream.fromReadable(
+          () => body,
+          (cause) => new Error(`writing /metrics failed: ${String(cause)}`)
+        ),
+        { contentType: contentTypeOf(format), headers: gzipped ? { "content-encoding": "gzip" } : {} }
+      )
     }).pipe(Effect.annotateLogs({ component: "prometheus" }))
 })
 

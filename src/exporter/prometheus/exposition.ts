@@ -34,15 +34,28 @@ export const formatValue = (value: number): string => {
 const familyName = (family: MetricFamily, openMetrics: boolean): string =>
   openMetrics && family.type === "counter" && family.name.endsWith("_total") ? family.name.slice(0, -6) : family.name
 
-export const writeFamilies = (families: ReadonlyArray<MetricFamily>, format: ExpositionFormat): string => {
+/** About how many characters each chunk of a streamed exposition holds. */
+export const CHUNK_CHARS = 64 * 1024
+
+/**
+ * The exposition of `families` as chunks of about CHUNK_CHARS, produced as they are pulled: a
+ * streamed /metrics body never holds more than one chunk of text (a 10k-process body is ~16 MB).
+ * No `# EOF`: the caller ends the exposition (see render.ts).
+ */
+export function* familyChunks(families: ReadonlyArray<MetricFamily>, format: ExpositionFormat): Generator<string> {
   const openMetrics = format === "openmetrics"
-  const out: Array<string> = []
+  let out: Array<string> = []
+  let size = 0
+  const emit = (text: string) => {
+    out.push(text)
+    size += text.length
+  }
   // A workload's identity labels are rendered once and reused by its samples in every family
   // with the same label names (its zones; joules and watts share the names array).
   const identities = new Map<ReadonlyArray<string>, { readonly names: ReadonlyArray<string>; readonly head: string }>()
   for (const family of families) {
     const name = familyName(family, openMetrics)
-    out.push(`# HELP ${name} ${escapeHelp(family.help, openMetrics)}\n# TYPE ${name} ${family.type}\n`)
+    emit(`# HELP ${name} ${escapeHelp(family.help, openMetrics)}\n# TYPE ${name} ${family.type}\n`)
     const sampleName = openMetrics && family.type === "counter" && !family.name.endsWith("_total") ? `${family.name}_total` : family.name
     const names = family.labelNames
     // `{a="` then `",b="` …: each label costs one concatenation of a cached prefix.
@@ -71,9 +84,17 @@ export const writeFamilies = (families: ReadonlyArray<MetricFamily>, format: Exp
         }
         labels += '"}'
       }
-      out.push(`${sampleName}${labels} ${formatValue(sample.value)}\n`)
+      emit(`${sampleName}${labels} ${formatValue(sample.value)}\n`)
+      if (size >= CHUNK_CHARS) {
+        yield out.join("")
+        out = []
+        size = 0
+      }
     }
   }
-  if (openMetrics) out.push("# EOF\n")
-  return out.join("")
+  if (out.length > 0) yield out.join("")
 }
+
+/** The whole exposition of `families` as one string (tests, benchmarks, small bodies). */
+export const writeFamilies = (families: ReadonlyArray<MetricFamily>, format: ExpositionFormat): string =>
+  [...familyChunks(families, format)].join("") + (format === "openmetrics" ? "# EOF\n" : "")

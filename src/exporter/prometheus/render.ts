@@ -1,9 +1,9 @@
 /**
- * Content negotiation and the final body of /metrics: the snapshot's families (written by
- * exposition.ts) joined with prom-client's self-metrics registry.
+ * Content negotiation and the body of /metrics: the snapshot's families (written by
+ * exposition.ts) followed by prom-client's self-metrics registry.
  */
 import client from "prom-client"
-import { writeFamilies } from "./exposition.js"
+import { familyChunks } from "./exposition.js"
 import type { MetricFamily } from "./families.js"
 
 export type ExpositionFormat = "prometheus" | "openmetrics"
@@ -15,22 +15,29 @@ export const contentTypeOf = (format: ExpositionFormat): string =>
 export const negotiateFormat = (accept: string | undefined): ExpositionFormat =>
   accept !== undefined && accept.includes("application/openmetrics-text") ? "openmetrics" : "prometheus"
 
+const EOF_LINE = "# EOF\n"
+
 /**
- * Writes `families` (snapshot, build and CPU information) followed by the metrics of `extra`
- * registries — joulemon's self-metrics, which prom-client owns — in `format`.
+ * The body of /metrics, lazily: `families` (snapshot, build and CPU information), then the
+ * already-rendered `extras` (joulemon's self-metrics, which prom-client owns), then — in
+ * OpenMetrics — the one `# EOF` the format allows, at the very end.
  */
+export function* exposition(
+  families: ReadonlyArray<MetricFamily>,
+  format: ExpositionFormat,
+  extras: ReadonlyArray<string> = []
+): Generator<string> {
+  yield* familyChunks(families, format)
+  for (const text of extras) {
+    const body = format === "openmetrics" && text.endsWith(EOF_LINE) ? text.slice(0, -EOF_LINE.length) : text
+    if (body.length > 0) yield body.endsWith("\n") ? body : `${body}\n`
+  }
+  if (format === "openmetrics") yield EOF_LINE
+}
+
+/** The whole body as one string (tests and benchmarks; /metrics streams `exposition`). */
 export const renderFamilies = (
   families: ReadonlyArray<MetricFamily>,
   format: ExpositionFormat,
   extra: ReadonlyArray<client.Registry<client.RegistryContentType>> = []
-): Promise<string> =>
-  Promise.all(extra.map((r) => r.metrics())).then((texts) => joinExpositions([writeFamilies(families, format), ...texts], format))
-
-const EOF_LINE = "# EOF\n"
-
-/** Concatenates expositions; OpenMetrics allows one `# EOF`, at the very end. */
-export const joinExpositions = (texts: ReadonlyArray<string>, format: ExpositionFormat): string => {
-  if (format === "prometheus") return texts.filter((t) => t.length > 0).map((t) => (t.endsWith("\n") ? t : `${t}\n`)).join("")
-  const bodies = texts.map((t) => (t.endsWith(EOF_LINE) ? t.slice(0, -EOF_LINE.length) : t)).filter((t) => t.length > 0)
-  return `${bodies.map((t) => (t.endsWith("\n") ? t : `${t}\n`)).join("")}${EOF_LINE}`
-}
+): Promise<string> => Promise.all(extra.map((r) => r.metrics())).then((texts) => [...exposition(families, format, texts)].join(""))
