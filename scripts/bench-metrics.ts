@@ -27,7 +27,7 @@ for (const n of sizes) {
       const t = performance.now() - t0
       if (i >= 2) times.push(t)
       bytes = Buffer.byteLength(body)
-      series = families.reduce((a, f) => a + f.samples.length, 0)
+      series = families.reduce((a, f) => a + Array.from(f.samples).length, 0)
     }
     const row = { processes: n, format, series, bytes, medianMs: +median(times).toFixed(1), spreadMs: +spread(times).toFixed(1) }
     results.push(row)

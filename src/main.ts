@@ -2,7 +2,8 @@
  * The `joulemon` binary: flags and config → logger → the Layer graph, run until SIGINT/SIGTERM
  * (exit 0 after every finalizer) or until a service fails (its error logged, exit 1).
  */
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Layer } from "effect"
 import { appLayer } from "./app.js"
 import { makeCli } from "./cli/command.js"

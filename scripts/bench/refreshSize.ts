@@ -68,6 +68,7 @@ const program = Effect.gen(function* () {
   const whole: Array<number> = []
   for (let i = 0; i < runs; i++) {
     tree = advanceProcfsTree(tree)
+    gc() // the tree writer's garbage is not joulemon's cost
     const s = yield* refresh
     scan.push(s.lastScanSeconds * 1000)
     attribution.push(s.lastAttributionSeconds * 1000)
@@ -84,6 +85,7 @@ const program = Effect.gen(function* () {
     let bytes = 0
     let gzipBytes = 0
     for (let i = 0; i < runs + 2; i++) {
+      gc()
       const t0 = performance.now()
       const families = snapshotFamilies(snapshot, { levels: new Set(METRICS_LEVELS), nodeName: "bench-node" })
       const body = yield* Effect.promise(() => renderFamilies(families, format, [self.registry(format)]))
@@ -102,7 +104,7 @@ const program = Effect.gen(function* () {
   gc()
   const rssAfterMetrics = process.memoryUsage().rss
   const series = snapshotFamilies(snapshot, { levels: new Set(METRICS_LEVELS), nodeName: "bench-node" }).reduce(
-    (a, f) => a + f.samples.length,
+    (a, f) => a + Array.from(f.samples).length,
     0
   )
 

@@ -2,7 +2,11 @@
  * The `joulemon` command: flags → `loadConfig` → the caller's `run`. `joulemon` with no
  * arguments runs the exporter with the defaults; `--help` and `--version` come from @effect/cli.
  */
-import { CliConfig, Command, HelpDoc, ValidationError, type CliApp } from "@effect/cli"
+import * as CliConfig from "@effect/cli/CliConfig"
+import * as Command from "@effect/cli/Command"
+import * as HelpDoc from "@effect/cli/HelpDoc"
+import * as ValidationError from "@effect/cli/ValidationError"
+import type * as CliApp from "@effect/cli/CliApp"
 import { Console, Effect, Either } from "effect"
 import type { ConfigError } from "../config/ConfigError.js"
 import { loadConfig, type LoadedConfig } from "../config/load.js"

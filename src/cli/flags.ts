@@ -7,7 +7,9 @@
  * is a known level); the rest (ranges, files, cross-field rules) is left to config validation,
  * which sees the file and the flags together.
  */
-import { HelpDoc, Options, ValidationError } from "@effect/cli"
+import * as HelpDoc from "@effect/cli/HelpDoc"
+import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
 import { Effect, Either, Option } from "effect"
 import { LOG_FORMATS, LOG_LEVELS, METRICS_LEVELS, type LogFormat, type LogLevelName } from "../config/Config.js"
 import { parseGoDuration } from "../config/duration.js"

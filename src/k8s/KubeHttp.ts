@@ -8,8 +8,10 @@
  * docs/kubernetes.md says why this and not @kubernetes/client-node.
  */
 import * as fs from "node:fs/promises"
-import { HttpClientRequest, type HttpClientError, type HttpClientResponse } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Data, Duration, Effect, Either, Option, ParseResult, Schema, Stream, type Scope } from "effect"
 import type { KubeAuth } from "./connection.js"
 import { Status } from "./kubeObjects.js"

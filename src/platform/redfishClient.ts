@@ -13,8 +13,11 @@
  * auth (`auth: basic`, or when the BMC has no SessionService). Credentials and the token never
  * appear in errors or logs; errors name the resource path and the HTTP status only.
  */
-import { Headers, HttpClient, HttpClientRequest, type HttpClientError } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
+import * as Headers from "@effect/platform/Headers"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Data, Duration, Effect, Option, Redacted, Ref, type Scope } from "effect"
 import type { BmcDetail } from "./bmcConfig.js"
 

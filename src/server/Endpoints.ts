@@ -3,7 +3,8 @@
  * exporter adds /metrics, health adds /healthz and /readyz, and the landing page lists them
  * in registration order.
  */
-import type { HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Context, Effect, Layer, Ref } from "effect"
 
 export interface Endpoint {

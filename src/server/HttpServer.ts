@@ -6,8 +6,9 @@
  */
 import * as http from "node:http"
 import type * as net from "node:net"
-import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Context, Data, Duration, Effect, Either, Layer, Option } from "effect"
 import { AppConfig } from "../config/Config.js"
 import { Endpoints } from "./Endpoints.js"

@@ -2,7 +2,7 @@
  * `/healthz` (the process is alive and serving) and `/readyz` (a usable snapshot exists):
  * Kepler has neither, so its manifests probe /metrics, which triggers a refresh per probe.
  */
-import { HttpServerResponse } from "@effect/platform"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Clock, Duration, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../config/Config.js"
 import { PowerMonitor, type MonitorStats } from "../monitor/PowerMonitor.js"

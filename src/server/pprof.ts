@@ -6,8 +6,9 @@
  */
 import { Session } from "node:inspector/promises"
 import { getHeapSnapshot } from "node:v8"
-import { HttpServerResponse, type HttpServerRequest } from "@effect/platform"
-import { NodeStream } from "@effect/platform-node"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as NodeStream from "@effect/platform-node/NodeStream"
 import { Duration, Effect, Layer } from "effect"
 import { registerEndpoint } from "./Endpoints.js"
 

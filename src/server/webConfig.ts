@@ -11,7 +11,7 @@
 import * as http from "node:http"
 import type * as https from "node:https"
 import type * as net from "node:net"
-import { HttpServerResponse } from "@effect/platform"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Clock, type Duration, Effect, Layer, Option, Ref, Runtime } from "effect"
 import { AppConfig } from "../config/Config.js"
 import { makeBasicAuth, parseBasicAuthorization, type BasicAuthOptions } from "./basicAuth.js"

@@ -53,7 +53,10 @@ const addDebugCollectors = (register: client.Registry<client.RegistryContentType
   const keep = (name: string): boolean =>
     (collectors.includes("go") && name.startsWith("nodejs_") && !name.endsWith("_total")) ||
     (collectors.includes("process") && name.startsWith("process_"))
-  client.collectDefaultMetrics({ register })
+  // prom-client samples event-loop delay every 10 ms by default: that timer alone cost ~0.9 %
+  // of a core on an idle node, more than joulemon's own work; once a second is within the noise
+  // of not collecting at all (0.25 % of a core either way, scripts/bench.ts "idle").
+  client.collectDefaultMetrics({ register, eventLoopMonitoringPrecision: 1000 })
   for (const metric of register.getMetricsAsArray()) {
     const name = metric.name
     if ((name.startsWith("nodejs_") || name.startsWith("process_")) && !keep(name)) register.removeSingleMetric(name)

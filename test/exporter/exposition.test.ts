@@ -128,11 +128,11 @@ describe("writeFamilies on a snapshot's families (shared identity labels)", () =
   it("says the same as prom-client, in both formats", async () => {
     const snapshot = syntheticSnapshot(300)
     const families = snapshotFamilies(snapshot, { levels: new Set(METRICS_LEVELS), nodeName: 'node "a"' })
-    expect(families.some((f) => f.samples.some((s) => s.identity !== undefined))).toBe(true)
+    expect(families.some((f) => Array.from(f.samples).some((s) => s.identity !== undefined))).toBe(true)
     for (const format of ["prometheus", "openmetrics"] as ReadonlyArray<ExpositionFormat>) {
       const mine = parse(writeFamilies(families, format))
       const reference = parse(await renderWithPromClient(families, format))
-      expect(mine.samples.size).toBe(families.reduce((a, f) => a + f.samples.length, 0))
+      expect(mine.samples.size).toBe(families.reduce((a, f) => a + Array.from(f.samples).length, 0))
       expect(mine.samples).toEqual(reference.samples)
       expect(mine.headers).toEqual(reference.headers)
     }

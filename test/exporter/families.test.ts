@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { METRICS_LEVELS, type MetricsLevel } from "../../src/config/Config.js"
-import { snapshotFamilies } from "../../src/exporter/prometheus/families.js"
+import { snapshotFamilies, type MetricFamily } from "../../src/exporter/prometheus/families.js"
 import { renderFamilies } from "../../src/exporter/prometheus/render.js"
 import { attribute, initialMonitorState } from "../../src/monitor/attribute.js"
 import type { Snapshot } from "../../src/monitor/snapshot.js"
@@ -56,8 +56,11 @@ const snapshotWithReusedPid = (): Snapshot => {
   ).snapshot
 }
 
+/** The families with their (lazy) samples materialised, for array assertions. */
+const materialised = (families: ReadonlyArray<MetricFamily>) => families.map((f) => ({ ...f, samples: Array.from(f.samples) }))
+
 const familiesAt = (levels: ReadonlyArray<MetricsLevel>) =>
-  snapshotFamilies(snapshotWithReusedPid(), { levels: new Set(levels), nodeName: "node-a" })
+  materialised(snapshotFamilies(snapshotWithReusedPid(), { levels: new Set(levels), nodeName: "node-a" }))
 
 describe("snapshotFamilies", () => {
   it("emits exactly Kepler's family names at all levels", () => {
@@ -140,7 +143,7 @@ describe("snapshotFamilies", () => {
 
   it("exports joules from µJ and keeps Σ process watts = node active watts", () => {
     const s = snapshotWithReusedPid()
-    const families = snapshotFamilies(s, { levels: new Set(METRICS_LEVELS), nodeName: "n" })
+    const families = materialised(snapshotFamilies(s, { levels: new Set(METRICS_LEVELS), nodeName: "n" }))
     const watts = families.find((f) => f.name === "kepler_process_cpu_watts")
     const active = families.find((f) => f.name === "kepler_node_cpu_active_watts")
     const at = (name: string) => watts?.labelNames.indexOf(name) ?? -1

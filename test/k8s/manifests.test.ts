@@ -228,8 +228,12 @@ describe("Containerfile", () => {
     expect(text).toContain("COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./")
     expect(text).toMatch(/^FROM docker\.io\/library\/node:20[-\w]* AS build$/m)
     expect(text).toMatch(/^FROM gcr\.io\/distroless\/nodejs20-debian12$/m)
-    expect(pkg.scripts["start"]).toBe("node dist/main.js")
-    expect(text).toContain('ENTRYPOINT ["/nodejs/bin/node", "/app/dist/main.js"]')
+    // `node <flags> dist/main.js` in package.json ⇔ the same flags in the image's entrypoint.
+    const start = (pkg.scripts["start"] ?? "").split(" ")
+    expect(start[0]).toBe("node")
+    expect(start.at(-1)).toBe("dist/main.js")
+    const entrypoint = ["/nodejs/bin/node", ...start.slice(1, -1), "/app/dist/main.js"]
+    expect(text).toContain(`ENTRYPOINT ${JSON.stringify(entrypoint).replace(/","/g, '", "')}`)
     expect(text).toContain("EXPOSE 28282")
   })
 

@@ -58,9 +58,7 @@ const eventually = <E, R>(check: Effect.Effect<boolean, E, R>) =>
   )
 
 const wattsSeries = (readings: ReadonlyArray<PlatformReading>) =>
-  platformFamilies(readings)
-    .find((f) => f.name === "kepler_platform_watts")
-    ?.samples.map((s) => [...s.labels, s.value])
+  Array.from(platformFamilies(readings).find((f) => f.name === "kepler_platform_watts")?.samples ?? [], (s) => [...s.labels, s.value])
 
 describe("PlatformPower over a Redfish BMC", () => {
   it.scopedLive("public-rackmount: kepler_platform_watts per power supply, joules growing", () =>

@@ -4,7 +4,7 @@
  * format and OpenMetrics, gzip-compressed when the scraper accepts it.
  */
 import { Readable } from "node:stream"
-import { createGzip } from "node:zlib"
+import { constants as zlibConstants, createGzip } from "node:zlib"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -69,7 +69,9 @@ export const makeMetricsHandler = Effect.gen(function* () {
       // whole (then a Buffer, then its gzip) added ~200 MB to the peak RSS of a scrape.
       const text = Readable.from(exposition(families, format, [selfText]), { objectMode: false })
       const gzipped = acceptsGzip(request.headers["accept-encoding"])
-      const body = gzipped ? text.pipe(createGzip()) : text
+      // Fastest level: a 10k-process body (15 MB) compresses in ~26 ms to 0.9 MB, against ~106 ms
+      // and 0.64 MB at the default level 6 — CPU matters more than bytes on every node.
+      const body = gzipped ? text.pipe(createGzip({ level: zlibConstants.Z_BEST_SPEED })) : text
       return HttpServerResponse.stream(
         NodeStream.fromReadable(
           () => body,

@@ -1,0 +1,243 @@
+/**
+ * `npm run bench`: joulemon's own cost, measured.
+ *
+ *   refresh   per size (1k, 10k, 50k processes; containers of every runtime, VMs): steady-state
+ *             refresh split into scan and attribution (incl. the snapshot), /metrics time and body
+ *             size per text format (and gzip), heap and RSS after 100 refreshes — each size in a
+ *             fresh `node` process
+ *   daemon    the real binary (with the node flags of `npm start`) on a synthetic 10k-process
+ *             /proc at Kepler's 5 s interval, scraped every 5 s like Prometheus (OpenMetrics +
+ *             gzip): scrape time seen by the client, peak and final RSS, CPU%
+ *   idle      the real binary on this machine's /proc at monitor.interval 5s for 60 s, scraped
+ *             every 15 s, from 25 s after start (steady state): CPU% of one core and RSS
+ *   churn     10,000 process births and deaths: heap before and after
+ *
+ * Options: --quick (1k and 10k only, shorter daemon runs), --only refresh|daemon|idle|churn,
+ * --sizes 1000,10000. Prints a table, then one JSON line, and writes bench-results/<time>.json.
+ */
+import { execFileSync, spawn, spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { advanceProcfsTree, generateProcfsTree, type ProcfsTree } from "./lib/procfsTree.js"
+import { argValue, median, mib, round, summarize } from "./bench/stats.js"
+
+const ROOT = path.resolve(import.meta.dirname, "..")
+const quick = process.argv.includes("--quick")
+const only = argValue("--only")
+const sizes = (argValue("--sizes") ?? (quick ? "1000,10000" : "1000,10000,50000")).split(",").map(Number)
+const wants = (section: string) => only === undefined || only === section
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+const line = (text = "") => process.stdout.write(`${text}\n`)
+
+const build = () => {
+  line("building dist/ and the benchmark children …")
+  execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" })
+  execFileSync("npx", ["tsc", "-p", "tsconfig.bench.json"], { cwd: ROOT, stdio: "inherit" })
+}
+
+const child = (script: string, args: ReadonlyArray<string>): unknown => {
+  const r = spawnSync(process.execPath, ["--expose-gc", ...shippedNodeFlags(), path.join(ROOT, ".bench-build", "scripts", "bench", script), ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    maxBuffer: 1 << 24
+  })
+  if (r.status !== 0) throw new Error(`${script} ${args.join(" ")} failed:\n${r.stderr}`)
+  const last = r.stdout.trim().split("\n").pop() ?? ""
+  return JSON.parse(last)
+}
+
+/** utime + stime of a process, in seconds; VmRSS and VmHWM in bytes. */
+const processUsage = (pid: number) => {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  const ticks = Number(fields[11]) + Number(fields[12])
+  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8")
+  const kb = (key: string) => Number(/\d+/.exec(status.split("\n").find((l) => l.startsWith(key)) ?? "")?.[0] ?? NaN) * 1024
+  return { cpuSeconds: ticks / 100, rss: kb("VmRSS:"), hwm: kb("VmHWM:") }
+}
+
+const freePort = async (): Promise<number> => {
+  const net = await import("node:net")
+  return new Promise((resolve) => {
+    const s = net.createServer()
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address()
+      s.close(() => resolve(typeof a === "object" && a !== null ? a.port : 0))
+    })
+  })
+}
+
+interface Daemon {
+  readonly pid: number
+  readonly url: string
+  readonly stop: () => Promise<number | null>
+}
+
+/** The node flags `npm start` uses, so the daemon is measured as it ships. */
+const shippedNodeFlags = (): ReadonlyArray<string> => {
+  const pkg: unknown = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"))
+  const start = typeof pkg === "object" && pkg !== null && "scripts" in pkg && typeof pkg.scripts === "object" && pkg.scripts !== null && "start" in pkg.scripts ? String(pkg.scripts.start) : ""
+  return start.split(" ").filter((w) => w.startsWith("--"))
+}
+
+const startDaemon = async (args: ReadonlyArray<string>): Promise<Daemon> => {
+  const port = await freePort()
+  const proc = spawn(process.execPath, [...shippedNodeFlags(), path.join(ROOT, "dist", "main.js"), `--web.listen-address=127.0.0.1:${port}`, ...args], {
+    cwd: ROOT,
+    stdio: ["ignore", "ignore", "pipe"]
+  })
+  let err = ""
+  proc.stderr?.on("data", (d: Buffer) => (err += d.toString()))
+  const url = `http://127.0.0.1:${port}`
+  for (let i = 0; i < 400; i++) {
+    const up = await fetch(`${url}/readyz`).then((r) => r.ok).catch(() => false)
+    if (up) break
+    if (proc.exitCode !== null) throw new Error(`joulemon exited: ${err}`)
+    await sleep(50)
+  }
+  return {
+    pid: proc.pid ?? 0,
+    url,
+    stop: () =>
+      new Promise((resolve) => {
+        proc.on("exit", (code) => resolve(code))
+        proc.kill("SIGTERM")
+      })
+  }
+}
+
+/** A Prometheus-like scrape: OpenMetrics, gzip; returns milliseconds until the body is read. */
+const scrape = async (url: string): Promise<{ ms: number; bytes: number }> => {
+  const t0 = performance.now()
+  const r = await fetch(`${url}/metrics`, {
+    headers: { accept: "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5", "accept-encoding": "gzip" }
+  })
+  const body = await r.arrayBuffer()
+  return { ms: performance.now() - t0, bytes: body.byteLength }
+}
+
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? "", memGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version, kernel: os.release() }
+}
+
+const fmt = (s: { median: number; iqr: number }) => `${s.median.toFixed(1).padStart(7)} ±${s.iqr.toFixed(1).padEnd(5)}`
+
+const refreshSection = () => {
+  line("\n== refresh and /metrics (steady state; median ± interquartile range, ms) ==")
+  line("processes   series   scan           attribution    whole refresh  | /metrics text   openmetrics     body MB  gzip MB  gzip ms | heap MiB  RSS MiB")
+  const rows: Array<unknown> = []
+  for (const size of sizes) {
+    const r = child("refreshSize.js", ["--size", String(size), "--runs", quick ? "9" : "15", "--memory-refreshes", "100"]) as {
+      series: number
+      refresh: Record<"scanMs" | "attributionMs" | "wholeMs", { median: number; iqr: number }>
+      metrics: Record<"prometheus" | "openmetrics", { ms: { median: number; iqr: number }; gzipMs: { median: number; iqr: number }; bytes: number; gzipBytes: number }>
+      heapUsedMiB: number
+      rssMiB: number
+    }
+    rows.push(r)
+    line(
+      `${String(size).padStart(9)} ${String(r.series).padStart(8)}  ${fmt(r.refresh.scanMs)}  ${fmt(r.refresh.attributionMs)}  ${fmt(r.refresh.wholeMs)} |` +
+        ` ${fmt(r.metrics.prometheus.ms)} ${fmt(r.metrics.openmetrics.ms)} ${(r.metrics.prometheus.bytes / 1e6).toFixed(1).padStart(7)} ${(r.metrics.prometheus.gzipBytes / 1e6).toFixed(2).padStart(8)} ${r.metrics.prometheus.gzipMs.median.toFixed(0).padStart(7)} |` +
+        ` ${String(r.heapUsedMiB).padStart(8)} ${String(r.rssMiB).padStart(8)}`
+    )
+  }
+  results["refresh"] = rows
+  const byProcesses = new Map(rows.map((r) => [(r as { processes: number }).processes, r as { refresh: { wholeMs: { median: number } }; metrics: { prometheus: { ms: { median: number } } } }]))
+  const k10 = byProcesses.get(10_000)
+  const k50 = byProcesses.get(50_000)
+  if (k10 !== undefined && k50 !== undefined) {
+    const refreshRatio = round(k50.refresh.wholeMs.median / k10.refresh.wholeMs.median)
+    const scrapeRatio = round(k50.metrics.prometheus.ms.median / k10.metrics.prometheus.ms.median)
+    results["linearity"] = { refresh50kOver10k: refreshRatio, metrics50kOver10k: scrapeRatio }
+    line(`linearity: refresh 50k/10k = ${refreshRatio}, /metrics 50k/10k = ${scrapeRatio} (target ≤ 5.5)`)
+  }
+}
+
+const daemonSection = async () => {
+  line("\n== the daemon on a synthetic 10,000-process /proc (fake meter, Kepler's interval 5s, scraped every 5 s) ==")
+  const dir = fs.mkdtempSync(path.join(fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir(), "joulemon-bench-daemon-"))
+  try {
+    let tree: ProcfsTree = generateProcfsTree(path.join(dir, "proc"), { processes: 10_000, seed: 42 })
+    const config = path.join(dir, "config.yaml")
+    fs.writeFileSync(config, "cpu:\n  preferredMeters: [fake]\nmonitor:\n  interval: 5s\n  staleness: 500ms\nlog:\n  level: warn\n")
+    const daemon = await startDaemon([`--config.file=${config}`, `--host.procfs=${tree.dir}`])
+    const seconds = quick ? 30 : 60
+    const start = processUsage(daemon.pid)
+    const scrapes: Array<number> = []
+    let bytes = 0
+    for (let t = 0; t < seconds; t += 5) {
+      tree = advanceProcfsTree(tree)
+      await sleep(5000)
+      const s = await scrape(daemon.url)
+      scrapes.push(s.ms)
+      bytes = s.bytes
+    }
+    const end = processUsage(daemon.pid)
+    await daemon.stop()
+    const r = {
+      processes: 10_000,
+      seconds,
+      scrapeMs: summarize(scrapes),
+      gzipBodyMB: round(bytes / 1e6),
+      cpuPercentOfOneCore: round((100 * (end.cpuSeconds - start.cpuSeconds)) / seconds, 1),
+      rssMiB: mib(end.rss),
+      peakRssMiB: mib(end.hwm)
+    }
+    results["daemon10k"] = r
+    line(
+      `scrape (client-side, OpenMetrics + gzip): median ${r.scrapeMs.median} ms, max ${r.scrapeMs.max} ms; ` +
+        `CPU ${r.cpuPercentOfOneCore} % of one core; RSS ${r.rssMiB} MiB (peak ${r.peakRssMiB} MiB)`
+    )
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const idleSection = async () => {
+  const seconds = quick ? 30 : 60
+  const processes = fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e)).length
+  line(`\n== the idle daemon on this machine's /proc (${processes} processes, interval 5s, ${seconds} s, scraped every 15 s) ==`)
+  const daemon = await startDaemon(["--monitor.interval=5s", "--log.level=warn"])
+  // Steady state: past start-up and V8's memory reducer, which shrinks the start-up heap with a
+  // few full GCs (~85 ms of CPU, once) about 15 s after start.
+  await sleep(25_000)
+  const start = processUsage(daemon.pid)
+  for (let t = 0; t < seconds; t += 15) {
+    await sleep(15_000)
+    await scrape(daemon.url)
+  }
+  const end = processUsage(daemon.pid)
+  await daemon.stop()
+  const r = {
+    processes,
+    seconds,
+    cpuPercentOfOneCore: round((100 * (end.cpuSeconds - start.cpuSeconds)) / seconds, 2),
+    rssMiB: mib(end.rss),
+    peakRssMiB: mib(end.hwm)
+  }
+  results["idle"] = r
+  line(`CPU ${r.cpuPercentOfOneCore} % of one core; RSS ${r.rssMiB} MiB (peak ${r.peakRssMiB} MiB)`)
+}
+
+const churnSection = () => {
+  line("\n== churn: 10,000 process births and deaths (2,000 running, maxTerminated 500) ==")
+  const runs = [1, 2, 3].map(() => child("churn.js", []) as { heapBeforeMiB: number; heapAfterMiB: number; changePercent: number })
+  const r = { runs, medianChangePercent: median(runs.map((x) => x.changePercent)) }
+  results["churn"] = r
+  line(runs.map((x) => `heap ${x.heapBeforeMiB} → ${x.heapAfterMiB} MiB (${x.changePercent >= 0 ? "+" : ""}${x.changePercent} %)`).join("; "))
+}
+
+build()
+if (wants("refresh")) refreshSection()
+if (wants("daemon")) await daemonSection()
+if (wants("idle")) await idleSection()
+if (wants("churn")) churnSection()
+
+fs.mkdirSync(path.join(ROOT, "bench-results"), { recursive: true })
+const file = path.join(ROOT, "bench-results", `${String(results["date"]).replace(/[:.]/g, "-")}.json`)
+fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`)
+line(`\nwritten: ${path.relative(ROOT, file)}`)
+line(JSON.stringify(results))
