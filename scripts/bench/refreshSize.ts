@@ -11,7 +11,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { promisify } from "node:util"
-import { gzip } from "node:zlib"
+import { constants as zlibConstants, gzip } from "node:zlib"
 import { Duration, Effect, Option, Scope, Exit } from "effect"
 import { METRICS_LEVELS } from "../../src/config/Config.js"
 import { makeFakeMeter } from "../../src/device/fakeMeter.js"
@@ -27,7 +27,8 @@ const size = Number(argValue("--size") ?? 10_000)
 const runs = Number(argValue("--runs") ?? 15)
 const memoryRefreshes = Number(argValue("--memory-refreshes") ?? 100)
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined)
-const gzipAsync = promisify(gzip)
+// The level /metrics uses (see PrometheusExporter.ts).
+const gzipAsync = (body: string) => promisify(gzip)(body, { level: zlibConstants.Z_BEST_SPEED })
 
 const root = fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir()
 const dir = fs.mkdtempSync(path.join(root, "joulemon-bench-"))
