@@ -2,9 +2,25 @@ import { defineConfig } from "vitest/config"
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    // fast-check runs are seeded from here so CI is reproducible (see test/support/property.ts)
     testTimeout: 30_000,
-    hookTimeout: 30_000
+    hookTimeout: 30_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: "unit", include: ["test/**/*.test.ts"], exclude: ["test/e2e/**"] }
+      },
+      {
+        // The end-to-end tests start real processes (joulemon, Prometheus, a CPU burner) and read
+        // the machine's /proc: they run after the unit tests, one file at a time, so other test
+        // workers do not compete for the CPU they measure.
+        extends: true,
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          fileParallelism: false,
+          sequence: { groupOrder: 1 }
+        }
+      }
+    ]
   }
 })

@@ -5,45 +5,22 @@ import { METRICS_LEVELS } from "../../src/config/Config.js"
 import { writeFamilies } from "../../src/exporter/prometheus/exposition.js"
 import { snapshotFamilies, type MetricFamily } from "../../src/exporter/prometheus/families.js"
 import type { ExpositionFormat } from "../../src/exporter/prometheus/render.js"
+import { parseSamples } from "../support/exposition.js"
 import { renderWithPromClient } from "../support/promClientReference.js"
 
-/** A small exposition parser: family headers and samples, label values unescaped. */
+/** Family headers (HELP text unescaped) and samples keyed by name and sorted labels. */
 const parse = (text: string) => {
   const headers = new Map<string, string>()
-  const samples = new Map<string, number>()
   for (const line of text.split("\n")) {
-    if (line === "" || line === "# EOF") continue
-    if (line.startsWith("# ")) {
-      const [, kind, name, ...rest] = line.split(" ")
-      // Compare what the HELP text means: OpenMetrics escapes `"`, prom-client does not.
-      const text = rest.join(" ").replace(/\\(.)/g, (_, c: string) => (c === "n" ? "\n" : c))
-      headers.set(`${kind} ${name}`, text)
-      continue
-    }
-    const brace = line.indexOf("{")
-    const space = line.lastIndexOf(" ")
-    const name = brace < 0 ? line.slice(0, space) : line.slice(0, brace)
-    const labels: Array<string> = []
-    if (brace >= 0) {
-      let i = brace + 1
-      while (line[i] !== "}") {
-        const eq = line.indexOf("=", i)
-        const key = line.slice(i, eq)
-        let value = ""
-        let j = eq + 2
-        for (; line[j] !== '"'; j++) {
-          if (line[j] === "\\") {
-            j++
-            value += line[j] === "n" ? "\n" : (line[j] ?? "")
-          } else value += line[j] ?? ""
-        }
-        labels.push(`${key}=${JSON.stringify(value)}`)
-        i = line[j + 1] === "," ? j + 2 : j + 1
-      }
-    }
-    const raw = line.slice(space + 1)
-    const value = /^nan$/i.test(raw) ? Number.NaN : raw === "+Inf" ? Infinity : raw === "-Inf" ? -Infinity : Number(raw)
-    samples.set(`${name}{${labels.sort().join(",")}}`, value)
+    if (!line.startsWith("# ") || line === "# EOF") continue
+    const [, kind, name, ...rest] = line.split(" ")
+    // Compare what the HELP text means: OpenMetrics escapes `"`, prom-client does not.
+    headers.set(`${kind} ${name}`, rest.join(" ").replace(/\\(.)/g, (_, c: string) => (c === "n" ? "\n" : c)))
+  }
+  const samples = new Map<string, number>()
+  for (const s of parseSamples(text)) {
+    const labels = Object.entries(s.labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    samples.set(`${s.name}{${labels.sort().join(",")}}`, s.value)
   }
   return { headers, samples }
 }
