@@ -102,38 +102,34 @@ const enabled = (device: HwmonDevice, type: SensorType, channel: SensorChannel):
 
 const inDir = (device: HwmonDevice, file: string): string => path.join(device.dir, file)
 
-const energyZones = (device: HwmonDevice): ReadonlyArray<HwmonZoneSpec> =>
-  sensorChannels(device.files, "energy").flatMap((channel) => {
-    const input = channel.files.get("input")
-    if (input === undefined || !enabled(device, "energy", channel)) return []
+/** One zone per enabled channel of `kind` with an input file (`pick` chooses which). */
+const channelZones = (
+  device: HwmonDevice,
+  kind: "energy" | "power",
+  tag: "Energy" | "Power",
+  pick: (files: ReadonlyMap<string, string>) => string | undefined
+): ReadonlyArray<HwmonZoneSpec> =>
+  sensorChannels(device.files, kind).flatMap((channel) => {
+    const file = pick(channel.files)
+    if (file === undefined || !enabled(device, kind, channel)) return []
     const label = labelOf(device, channel)
     return [
       {
-        _tag: "Energy" as const,
-        name: label !== "" ? label : `${device.chip}_energy${channel.index}`,
-        index: channel.index,
-        chip: device.chip,
-        file: inDir(device, input)
-      }
-    ]
-  })
-
-/** `powerN_average` is preferred: drivers that have both smooth it over their own window. */
-const powerZones = (device: HwmonDevice): ReadonlyArray<HwmonZoneSpec> =>
-  sensorChannels(device.files, "power").flatMap((channel) => {
-    const file = channel.files.get("average") ?? channel.files.get("input")
-    if (file === undefined || !enabled(device, "power", channel)) return []
-    const label = labelOf(device, channel)
-    return [
-      {
-        _tag: "Power" as const,
-        name: label !== "" ? label : `${device.chip}_power${channel.index}`,
+        _tag: tag,
+        name: label !== "" ? label : `${device.chip}_${kind}${channel.index}`,
         index: channel.index,
         chip: device.chip,
         file: inDir(device, file)
       }
     ]
   })
+
+const energyZones = (device: HwmonDevice): ReadonlyArray<HwmonZoneSpec> =>
+  channelZones(device, "energy", "Energy", (files) => files.get("input"))
+
+/** `powerN_average` is preferred: drivers that have both smooth it over their own window. */
+const powerZones = (device: HwmonDevice): ReadonlyArray<HwmonZoneSpec> =>
+  channelZones(device, "power", "Power", (files) => files.get("average") ?? files.get("input"))
 
 const electricalChannels = (device: HwmonDevice, type: "in" | "curr"): ReadonlyArray<ElectricalChannel> =>
   sensorChannels(device.files, type).flatMap((channel) => {

@@ -2,7 +2,7 @@ import { readdir, symlink } from "node:fs/promises"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, HashMap, Logger, LogLevel, TestClock } from "effect"
+import { Duration, Effect, TestClock } from "effect"
 import type { MeterName } from "../../src/config/Config.js"
 import { defaultConfig } from "../../src/config/defaults.js"
 import type { CpuPowerMeterShape } from "../../src/device/CpuPowerMeter.js"
@@ -12,33 +12,12 @@ import { nodeFamilies } from "../../src/exporter/prometheus/families.js"
 import { makePowerMonitor, type MonitorOptions } from "../../src/monitor/PowerMonitor.js"
 import { controlledInformer } from "../support/fakes.js"
 import { makeTree, writeTree } from "./tempTree.js"
+import { withLogs } from "../support/logs.js"
 
 const fixtures = fileURLToPath(new URL("../fixtures/device/", import.meta.url))
 const sysfs = path.join(fixtures, "sys")
 const hwmon = path.join(sysfs, "class", "hwmon")
 
-interface LogLine {
-  readonly level: string
-  readonly message: string
-  readonly annotations: Readonly<Record<string, unknown>>
-}
-
-const withLogs = <A, E>(effect: Effect.Effect<A, E>) =>
-  Effect.gen(function* () {
-    const lines: Array<LogLine> = []
-    const recorder = Logger.make(({ logLevel, message, annotations }) => {
-      lines.push({
-        level: logLevel.label,
-        message: (Array.isArray(message) ? message : [message]).map(String).join(" "),
-        annotations: Object.fromEntries(HashMap.toEntries(annotations))
-      })
-    })
-    const result = yield* effect.pipe(
-      Effect.provide(Logger.replace(Logger.defaultLogger, recorder)),
-      Logger.withMinimumLogLevel(LogLevel.Info)
-    )
-    return [result, lines] as const
-  })
 
 /** Every zone's name, index, path (relative to class/hwmon) and one reading. */
 const describeZones = (meter: CpuPowerMeterShape, base: string) =>

@@ -1,11 +1,12 @@
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, HashMap, Layer, Logger } from "effect"
+import { Effect, Either, Layer } from "effect"
 import { AppConfig, type JoulemonConfig, type MeterName } from "../../src/config/Config.js"
 import { defaultConfig } from "../../src/config/defaults.js"
 import { CpuPowerMeter, NoUsableMeter } from "../../src/device/CpuPowerMeter.js"
 import { CpuPowerMeterLive, selectCpuPowerMeter } from "../../src/device/meterSelection.js"
+import { withLogs as recordLogs } from "../support/logs.js"
 
 const fixtures = fileURLToPath(new URL("../fixtures/device/", import.meta.url))
 const raplSysfs = path.join(fixtures, "sys")
@@ -18,26 +19,8 @@ const config = (preferredMeters: ReadonlyArray<MeterName>, sysfs: string): Joule
   cpu: { ...defaultConfig.cpu, preferredMeters }
 })
 
-interface LogLine {
-  readonly level: string
-  readonly message: string
-  readonly annotations: Readonly<Record<string, unknown>>
-}
-
-/** Runs `effect` with a logger that records every line, and returns its outcome and the lines. */
-const withLogs = <A, E>(effect: Effect.Effect<A, E>) =>
-  Effect.gen(function* () {
-    const lines: Array<LogLine> = []
-    const recorder = Logger.make(({ logLevel, message, annotations }) => {
-      lines.push({
-        level: logLevel.label,
-        message: (Array.isArray(message) ? message : [message]).map(String).join(" "),
-        annotations: Object.fromEntries(HashMap.toEntries(annotations))
-      })
-    })
-    const outcome = yield* Effect.either(effect.pipe(Effect.provide(Logger.replace(Logger.defaultLogger, recorder))))
-    return [outcome, lines] as const
-  })
+/** Runs `effect` recording every log line; returns its outcome (as an Either) and the lines. */
+const withLogs = <A, E>(effect: Effect.Effect<A, E>) => recordLogs(Effect.either(effect))
 
 const viaLayer = (cfg: JoulemonConfig) =>
   Effect.provide(CpuPowerMeter, CpuPowerMeterLive.pipe(Layer.provide(Layer.succeed(AppConfig, cfg))))

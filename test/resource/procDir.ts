@@ -10,6 +10,7 @@ import { NodeFileSystem } from "@effect/platform-node"
 import { Effect, type Layer, Logger, type Scope } from "effect"
 import { nodeProcReader, type ProcReader } from "../../src/resource/procReader.js"
 import { statLine } from "../../scripts/lib/procfsTree.js"
+import type { CpuLine } from "../../scripts/lib/procfsTree.js"
 
 export interface FakeProcess {
   readonly pid: number
@@ -26,16 +27,7 @@ export interface FakeProcess {
   readonly exe?: string
 }
 
-export interface CpuLine {
-  readonly user: number
-  readonly nice: number
-  readonly system: number
-  readonly idle: number
-  readonly iowait: number
-  readonly irq: number
-  readonly softirq: number
-  readonly steal: number
-}
+export type { CpuLine } from "../../scripts/lib/procfsTree.js"
 
 export const cpuLine = (c: CpuLine): string =>
   `cpu  ${c.user} ${c.nice} ${c.system} ${c.idle} ${c.iowait} ${c.irq} ${c.softirq} ${c.steal} 0 0\n` +
