@@ -242,7 +242,26 @@ const churnSection = () => {
   line(runs.map((x) => `heap ${x.heapBeforeMiB} → ${x.heapAfterMiB} MiB (${x.changePercent >= 0 ? "+" : ""}${x.changePercent} %)`).join("; "))
 }
 
+/**
+ * A fixed amount of CPU work, timed: on shared machines the CPU's speed drifts (this one ran the
+ * same loop in 444 ms and 679 ms a minute apart), so figures are only comparable alongside it.
+ */
+const calibrate = (): number => {
+  const times: Array<number> = []
+  for (let r = 0; r < 5; r++) {
+    const t0 = performance.now()
+    let x = 0
+    for (let i = 0; i < 1e8; i++) x += i % 7
+    if (x < 0) line("")
+    times.push(performance.now() - t0)
+  }
+  return round(median(times), 1)
+}
+
 build()
+const calibrationMs = calibrate()
+results["calibrationMs"] = calibrationMs
+line(`CPU calibration (1e8-iteration loop, median of 5): ${calibrationMs} ms — compare runs only alongside it`)
 if (wants("refresh")) refreshSection()
 if (wants("daemon")) await daemonSection()
 if (wants("idle")) await idleSection()
