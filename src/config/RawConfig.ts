@@ -24,7 +24,7 @@ type Raw<T> = T extends Duration.Duration
 export type RawConfig = Raw<JoulemonConfig>
 
 /**
- * A layer laid over a `RawConfig`: any key may be missing (or `undefined`, which also means
+ * A layer laid over a `RawConfig`: every key may be missing (or `undefined`, which also means
  * "keep what is below"). Objects merge key by key; lists and scalars replace.
  */
 export type Patch<T> = T extends GoDuration | string | number | boolean | ReadonlyArray<unknown>

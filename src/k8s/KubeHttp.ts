@@ -68,7 +68,7 @@ export const kubeUrl = (base: string, path: string, params: Readonly<Record<stri
 
 const describe = (error: unknown): string => {
   if (error instanceof Error) {
-    const code = (error as NodeJS.ErrnoException).code
+    const code = "code" in error && typeof error.code === "string" ? error.code : undefined
     return code !== undefined && !error.message.includes(code) ? `${code}: ${error.message}` : error.message
   }
   return String(error)
