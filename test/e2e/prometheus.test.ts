@@ -11,11 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startJoulemon, waitForOutput, type Running } from "../support/binary.js"
 import { freePort } from "../support/ports.js"
 import { startRaplTree, type RaplTree } from "../support/raplTree.js"
-
-const which = (cmd: string): string | undefined => {
-  const r = spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" })
-  return r.status === 0 ? r.stdout.trim() : undefined
-}
+import { which } from "../support/which.js"
 
 const PROMETHEUS = which("prometheus")
 const PROMTOOL = which("promtool")
