@@ -110,7 +110,7 @@ const options = {
   configFile: valued(
     "config.file",
     "PATH",
-    "YAML configuration file (Kepler's format; a Kepler ConfigMap works as is). Keys it leaves out keep their defaults; flags given on the command line override it. Default: none.",
+    "YAML configuration file (Kepler's format: a Kepler ConfigMap's config.yaml key, mounted as a file, works as is; the ConfigMap object itself is rejected). Keys it leaves out keep their defaults; flags given on the command line override it. Default: none.",
     asText
   ),
   logLevel: valued(

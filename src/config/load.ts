@@ -9,6 +9,7 @@ import { Effect } from "effect"
 import { LineCounter, parseDocument, type YAMLError } from "yaml"
 import type { JoulemonConfig, LogFormat, LogLevelName, MetricsLevel } from "./Config.js"
 import { ConfigError } from "./ConfigError.js"
+import { configMapObjectProblem } from "./configMapObject.js"
 import type { GoDuration } from "./duration.js"
 import type { ConfigPatch } from "./RawConfig.js"
 import { resolveConfig } from "./resolve.js"
@@ -134,6 +135,8 @@ export const readConfigFile = Effect.fn("Config.readFile")(function* (path: stri
   const value = yield* Effect.try(() => document.toJS({ maxAliasCount: 100 })).pipe(
     Effect.catchAll((error) => fail(`failed to parse config ${JSON.stringify(path)}: ${describeError(error.error)}`))
   )
+  const configMap = configMapObjectProblem(path, value)
+  if (configMap !== undefined) return yield* fail(configMap)
   const decoded = decodeFileConfig(value)
   const parsed: ParsedFile = {
     ...decoded,

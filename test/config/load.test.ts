@@ -3,7 +3,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Either } from "effect"
 import { METRICS_LEVELS } from "../../src/config/Config.js"
 import { defaultConfig } from "../../src/config/defaults.js"
 import { loadConfig, type FlagOverrides } from "../../src/config/load.js"
@@ -429,6 +429,39 @@ describe("loadConfig: errors", () => {
         ])
       })
     )
+  )
+
+  it.effect("rejects a whole ConfigMap object, saying to mount its config.yaml key as the file", () =>
+    Effect.gen(function* () {
+      const manifest = path.join(FIXTURES, "..", "..", "..", "deploy", "kubernetes", "configmap.yaml")
+      // Either, not flip: were it to load, the failure would carry the whole config to the reporter.
+      const result = yield* Effect.either(loadConfig(manifest, hostFlags))
+      expect(Either.isLeft(result)).toBe(true)
+      expect(Either.isLeft(result) ? result.left.errors : []).toEqual([
+        `config file ${JSON.stringify(manifest)} is a ConfigMap object (top-level keys apiVersion, kind, data), not a joulemon/Kepler configuration file: ` +
+          `mount its "config.yaml" data key as the file, as Kepler's manifests do (a configMap volume at /etc/kepler, then --config.file=/etc/kepler/config.yaml), ` +
+          "or pass a file holding only the text under data.config.yaml; its data keys are [config.yaml]"
+      ])
+    })
+  )
+
+  it.effect("names the data key of a ConfigMap object that has no config.yaml", () =>
+    Effect.gen(function* () {
+      const result = yield* Effect.either(load("apiVersion: v1\nkind: ConfigMap\ndata:\n  kepler.yaml: |\n    log:\n      level: debug\n"))
+      expect(Either.isLeft(result)).toBe(true)
+      const errors = Either.isLeft(result) ? result.left.errors : []
+      expect(errors).toHaveLength(1)
+      expect(errors[0]).toContain('mount its "kepler.yaml" data key as the file')
+      expect(errors[0]).toContain("--config.file=/etc/kepler/kepler.yaml")
+    })
+  )
+
+  it.effect("still loads a configuration that merely has a data key", () =>
+    Effect.gen(function* () {
+      const { config, warnings } = yield* load("log:\n  level: debug\ndata: 1\n")
+      expect(config.log.level).toBe("debug")
+      expect(warnings).toEqual([expect.stringContaining("fields=[data]")])
+    })
   )
 
   it.effect("reports shape errors and value errors of file and flags in one list", () =>
