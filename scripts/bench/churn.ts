@@ -80,7 +80,8 @@ const program = Effect.gen(function* () {
 })
 
 const scope = Effect.runSync(Scope.make())
-Effect.runPromise(Scope.extend(program, scope))
+// A failure stays an unhandled rejection on purpose: Node prints it and exits non-zero.
+void Effect.runPromise(Scope.extend(program, scope))
   .then((result) => console.log(JSON.stringify(result)))
   .finally(() => {
     Effect.runFork(Scope.close(scope, Exit.void))

@@ -132,7 +132,6 @@ describe("tables", () => {
           processes: { running: [process(1, [1, 0], 1, { comm })], terminated: [] },
           containers: { running: [container("c".repeat(64), name, [1, 0], 1)], terminated: [] }
         })
-        // eslint-disable-next-line no-control-regex
         expect(renderView(s)).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/)
       }),
       { seed: 42, numRuns: 300 }
