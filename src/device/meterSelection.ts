@@ -11,27 +11,42 @@ import { makeFakeMeter } from "./fakeMeter.js"
 import { makeHwmonMeter } from "./hwmonMeter.js"
 import { makeModelMeter } from "./modelMeter.js"
 import { makeRaplMeter } from "./raplSysfsMeter.js"
+import type { MeterSettings } from "./meterSettings.js"
 
 export { makeFakeMeter } from "./fakeMeter.js"
 export { makeHwmonMeter } from "./hwmonMeter.js"
 export { makeModelMeter } from "./modelMeter.js"
 export { makeRaplMeter } from "./raplSysfsMeter.js"
 
-export const buildMeter = (
+/** The part of the configuration the meters read: what the collector worker is sent. */
+export const meterSettingsFrom = (config: JoulemonConfig): MeterSettings => ({
+  sysfs: config.host.sysfs,
+  procfs: config.host.procfs,
+  raplZones: config.rapl.zones,
+  fakeZones: config.dev.fakeCpuMeter.zones,
+  model: config.cpu.model,
+  hwmonZones: config.experimental.hwmon.zones,
+  chipRules: config.experimental.hwmon.chipRules
+})
+
+export const buildMeterFrom = (
   name: MeterName,
-  config: JoulemonConfig
+  settings: MeterSettings
 ): Effect.Effect<CpuPowerMeterShape, MeterUnavailable> => {
   switch (name) {
     case "rapl":
-      return makeRaplMeter(config.host.sysfs, config.rapl.zones)
+      return makeRaplMeter(settings.sysfs, settings.raplZones)
     case "fake":
-      return makeFakeMeter(config.dev.fakeCpuMeter.zones)
+      return makeFakeMeter(settings.fakeZones)
     case "model":
-      return makeModelMeter(config.host.procfs, config.cpu.model)
+      return makeModelMeter(settings.procfs, settings.model)
     case "hwmon":
-      return makeHwmonMeter(config.host.sysfs, config.experimental.hwmon.zones, config.experimental.hwmon.chipRules)
+      return makeHwmonMeter(settings.sysfs, settings.hwmonZones, settings.chipRules)
   }
 }
+
+export const buildMeter = (name: MeterName, config: JoulemonConfig): Effect.Effect<CpuPowerMeterShape, MeterUnavailable> =>
+  buildMeterFrom(name, meterSettingsFrom(config))
 
 const logChosen = (meter: CpuPowerMeterShape, skipped: ReadonlyArray<MeterUnavailable>, config: JoulemonConfig) =>
   Effect.gen(function* () {

@@ -8,12 +8,20 @@
  */
 import { Effect, Layer, Ref } from "effect"
 import { AppConfig } from "../config/Config.js"
-import { assembleReading, initialInformerState, type UnreadableEvent } from "./assembleReading.js"
+import { assembleReading, type InformerState, initialInformerState, type UnreadableEvent } from "./assembleReading.js"
 import { readCpuInfo } from "./cpuinfo.js"
-import { makeScanContext, type ScanContext, type ScanOutcome, scanProcess, type TrackedProcess } from "./procfsScan.js"
+import {
+  makeScanContext,
+  reportUnread,
+  type ScanContext,
+  type ScanOutcome,
+  scanProcess,
+  type TrackedProcess
+} from "./procfsScan.js"
 import { errorCode, nodeProcReader, type ProcFile, type ProcReader } from "./procReader.js"
-import { readCpuTimes } from "./procStat.js"
+import { type CpuTimes, readCpuTimes } from "./procStat.js"
 import { ResourceError, ResourceInformer, type ResourceInformerShape } from "./ResourceInformer.js"
+import type { CpuInfoEntry, ResourceReading } from "./types.js"
 
 export interface ProcfsInformerOptions {
   readonly procfs: string
@@ -21,6 +29,25 @@ export interface ProcfsInformerOptions {
   readonly parallelism: number
   /** The file operations; tests inject failures through this. */
   readonly reader?: ProcReader
+  /** Where a replacement collector worker resumes (collector/wire.ts); a fresh start otherwise. */
+  readonly seed?: InformerState
+}
+
+/** One scan: the reading, plus what the collector worker sends back beside it. */
+export interface ScanResult {
+  readonly reading: ResourceReading
+  /** The /proc/stat sample the node deltas were taken against, for seeding a successor. */
+  readonly cpu: CpuTimes
+  /** Unreadable files to log (each process and file once). */
+  readonly toLog: ReadonlyArray<UnreadableEvent>
+  /** The pids asked to be skipped that are still listed. */
+  readonly skippedListed: ReadonlyArray<number>
+}
+
+export interface ProcfsScanner {
+  /** `skip`: pids whose files are not to be read (reported as last seen, idle). */
+  readonly scan: (skip: ReadonlySet<number>) => Effect.Effect<ScanResult, ResourceError>
+  readonly cpuInfo: ReadonlyArray<CpuInfoEntry>
 }
 
 /**
@@ -75,18 +102,26 @@ const listPids = (ctx: ScanContext): Effect.Effect<Int32Array, ResourceError> =>
     catch: (e) => new ResourceError({ path: ctx.procfs, reason: `cannot list processes: ${errorCode(e)}` })
   })
 
-/** Scans `pids[start, end)`, appending to `into` (pid order). */
+/** Scans `pids[start, end)`, appending to `into` (pid order) and skipped pids to `skipped`. */
 const scanSlice = (
   ctx: ScanContext,
   known: ReadonlyMap<number, TrackedProcess>,
+  skip: ReadonlySet<number>,
   pids: Int32Array,
   start: number,
   end: number,
-  into: Array<ScanOutcome>
+  into: Array<ScanOutcome>,
+  skipped: Array<number>
 ): void => {
   for (let i = start; i < end; i++) {
     const pid = pids[i] ?? 0
-    into.push(scanProcess(ctx, pid, known.get(pid)))
+    const before = known.get(pid)
+    if (skip.size > 0 && skip.has(pid)) {
+      skipped.push(pid)
+      if (before !== undefined) into.push(reportUnread(before))
+      continue
+    }
+    into.push(scanProcess(ctx, pid, before))
   }
 }
 
@@ -104,7 +139,7 @@ const logUnreadable = (event: UnreadableEvent): Effect.Effect<void> => {
   )
 }
 
-export const makeProcfsInformer = (options: ProcfsInformerOptions): Effect.Effect<ResourceInformerShape, ResourceError> =>
+export const makeProcfsScanner = (options: ProcfsInformerOptions): Effect.Effect<ProcfsScanner, ResourceError> =>
   Effect.gen(function* () {
     const procfs = options.procfs
     const parallelism = Math.max(1, Math.floor(options.parallelism))
@@ -112,37 +147,52 @@ export const makeProcfsInformer = (options: ProcfsInformerOptions): Effect.Effec
     // Fail at startup, with the file named, rather than on the first refresh.
     yield* readCpuTimes(procfs)
     const cpuInfo = yield* readCpuInfo(procfs)
-    const state = yield* Ref.make(initialInformerState)
+    const state = yield* Ref.make(options.seed ?? initialInformerState)
     // The scratch buffer and the state belong to one refresh at a time.
     const lock = yield* Effect.makeSemaphore(1)
 
-    const refresh = Effect.fn("ResourceInformer.refresh")(function* () {
+    const scan = Effect.fn("ResourceInformer.refresh")(function* (skip: ReadonlySet<number>) {
       const prev = yield* Ref.get(state)
       const cpu = yield* readCpuTimes(procfs)
       const pids = yield* listPids(ctx)
       const outcomes: Array<ScanOutcome> = []
+      const skippedListed: Array<number> = []
       const slice = PIDS_PER_SLICE_UNIT * parallelism
       for (let start = 0; start < pids.length; start += slice) {
         yield* yieldToEventLoop
         const end = Math.min(pids.length, start + slice)
-        yield* Effect.sync(() => scanSlice(ctx, prev.processes, pids, start, end, outcomes))
+        yield* Effect.sync(() => scanSlice(ctx, prev.processes, skip, pids, start, end, outcomes, skippedListed))
       }
       const { next, reading, toLog } = assembleReading(prev, cpu, outcomes)
       yield* Ref.set(state, next)
-      yield* Effect.forEach(toLog, logUnreadable, { discard: true })
       yield* Effect.annotateCurrentSpan({
         processes: reading.processes.length,
         vanished: reading.stats.processesVanished,
         unreadableFiles: reading.stats.unreadableFiles
       })
-      return reading
+      return { reading, cpu, toLog, skippedListed } satisfies ScanResult
     })
 
     yield* Effect.logDebug("procfs informer ready").pipe(
       Effect.annotateLogs({ procfs, parallelism, cpus: cpuInfo.length })
     )
-    return { refresh: lock.withPermits(1)(refresh()), cpuInfo } satisfies ResourceInformerShape
+    return { scan: (skip) => lock.withPermits(1)(scan(skip)), cpuInfo } satisfies ProcfsScanner
   })
+
+const NOTHING_SKIPPED: ReadonlySet<number> = new Set()
+
+/** Logs what a scan found unreadable, through the caller's logger. */
+export const logUnreadableFiles = (events: ReadonlyArray<UnreadableEvent>): Effect.Effect<void> =>
+  Effect.forEach(events, logUnreadable, { discard: true })
+
+export const makeProcfsInformer = (options: ProcfsInformerOptions): Effect.Effect<ResourceInformerShape, ResourceError> =>
+  Effect.map(makeProcfsScanner(options), (scanner) => ({
+    refresh: scanner.scan(NOTHING_SKIPPED).pipe(
+      Effect.tap((r) => logUnreadableFiles(r.toLog)),
+      Effect.map((r) => r.reading)
+    ),
+    cpuInfo: scanner.cpuInfo
+  }))
 
 /** The informer over `host.procfs`; `monitor.parallelism` sizes its scan slices. */
 export const ResourceInformerLive: Layer.Layer<ResourceInformer, ResourceError, AppConfig> = Layer.effect(

@@ -268,5 +268,9 @@ const scanKnown = (ctx: ScanContext, pid: number, known: TrackedProcess): ScanOu
   return running({ info, statPath: known.statPath, statComm, classification: c }, unreadable)
 }
 
+/** A process not to be read (its files hung a previous scan): reported as last seen, idle. */
+export const reportUnread = (known: TrackedProcess): ScanOutcome =>
+  running(withTicks(known, known.info.cpuTicksTotal, 0), NOTHING_UNREADABLE)
+
 export const scanProcess = (ctx: ScanContext, pid: number, known: TrackedProcess | undefined): ScanOutcome =>
   known === undefined ? scanNew(ctx, pid) : scanKnown(ctx, pid, known)

@@ -1,0 +1,172 @@
+/**
+ * The messages between the monitor and its collector worker (a child process, see
+ * workerCollector.ts), as Schema-typed requests for @effect/platform's Worker/WorkerRunner.
+ *
+ * Processes travel in columns (typed arrays and string arrays) rather than one object each:
+ * structured clone copies a Float64Array of 10k ticks in one memcpy, and the Schema check of a
+ * typed array is one `instanceof`, where 10k structs would cost a Schema walk per field.
+ */
+import { Schema } from "effect"
+import { METER_NAMES } from "../config/Config.js"
+import { MeterSettings } from "../device/meterSettings.js"
+import type { ContainerRuntime, Hypervisor } from "../resource/types.js"
+
+const typedArray = <T>(name: string, ctor: abstract new(...args: ReadonlyArray<never>) => T) =>
+  Schema.declare((u: unknown): u is T => u instanceof ctor, { identifier: name })
+
+const Int32Column = typedArray("Int32Array", Int32Array)
+const Float64Column = typedArray("Float64Array", Float64Array)
+const Uint8Column = typedArray("Uint8Array", Uint8Array)
+
+/** Process types, in the order `ProcessColumns.type` codes them. */
+export const PROCESS_TYPES = ["regular", "container", "vm"] as const
+
+const RUNTIMES = ["docker", "containerd", "crio", "podman", "kubernetes", "unknown"] as const satisfies ReadonlyArray<
+  ContainerRuntime
+>
+const HYPERVISORS = ["kvm", "xen", "virtualbox", "vmware"] as const satisfies ReadonlyArray<Hypervisor>
+
+/** Running processes, one index per process, in pid order. */
+export const ProcessColumns = Schema.Struct({
+  pid: Int32Column,
+  startTime: Float64Column,
+  cpuTicksTotal: Float64Column,
+  cpuTicksDelta: Float64Column,
+  /** Index into PROCESS_TYPES. */
+  type: Uint8Column,
+  /** 1 on the first refresh that saw the incarnation. */
+  firstSeen: Uint8Column,
+  comm: Schema.Array(Schema.String),
+  exe: Schema.Array(Schema.String),
+  containerId: Schema.Array(Schema.String),
+  vmId: Schema.Array(Schema.String)
+}).pipe(
+  Schema.filter((c) => {
+    const n = c.pid.length
+    const same = [c.startTime, c.cpuTicksTotal, c.cpuTicksDelta, c.type, c.firstSeen, c.comm, c.exe, c.containerId, c.vmId]
+      .every((column) => column.length === n)
+    return same || "every process column must have one entry per pid"
+  })
+)
+export type ProcessColumns = typeof ProcessColumns.Type
+
+export const ContainerWire = Schema.Struct({
+  id: Schema.String,
+  name: Schema.String,
+  runtime: Schema.Literal(...RUNTIMES),
+  podId: Schema.String
+})
+
+export const VmWire = Schema.Struct({ id: Schema.String, name: Schema.String, hypervisor: Schema.Literal(...HYPERVISORS) })
+
+export const CpuTimesWire = Schema.Struct({ activeTicks: Schema.Number, totalTicks: Schema.Number, cpuCount: Schema.Number })
+
+/** What a fresh worker starts from, so that it books deltas against what was already booked. */
+export const CollectorSeed = Schema.Struct({
+  processes: ProcessColumns,
+  containers: Schema.Array(ContainerWire),
+  vms: Schema.Array(VmWire),
+  cpu: Schema.NullOr(CpuTimesWire)
+})
+export type CollectorSeed = typeof CollectorSeed.Type
+
+export const ZoneMetaWire = Schema.Struct({
+  name: Schema.String,
+  index: Schema.Number,
+  path: Schema.String,
+  estimated: Schema.Boolean,
+  maxEnergy: Schema.BigIntFromSelf
+})
+
+export const CpuInfoWire = Schema.Struct({
+  processor: Schema.String,
+  vendorId: Schema.String,
+  modelName: Schema.String,
+  physicalId: Schema.String,
+  coreId: Schema.String
+})
+
+export const InitResult = Schema.Struct({
+  zones: Schema.Array(ZoneMetaWire),
+  cpuInfo: Schema.Array(CpuInfoWire)
+})
+export type InitResult = typeof InitResult.Type
+
+/** The worker could not build the meter or read `/proc` at start. */
+export class WorkerSetupError extends Schema.TaggedError<WorkerSetupError>()("WorkerSetupError", {
+  reason: Schema.String
+}) {}
+
+/** `<procfs>/stat` or the listing of `<procfs>` failed: the refresh has no node reading. */
+export class WorkerScanError extends Schema.TaggedError<WorkerScanError>()("WorkerScanError", {
+  path: Schema.String,
+  reason: Schema.String
+}) {}
+
+export class Init extends Schema.TaggedRequest<Init>()("Init", {
+  failure: WorkerSetupError,
+  success: InitResult,
+  payload: {
+    meter: Schema.Literal(...METER_NAMES),
+    settings: MeterSettings,
+    parallelism: Schema.Number,
+    seed: Schema.NullOr(CollectorSeed)
+  }
+}) {}
+
+const ZoneReadingWire = Schema.Union(
+  Schema.Struct({ _tag: Schema.Literal("Energy"), microjoules: Schema.BigIntFromSelf }),
+  Schema.Struct({ _tag: Schema.Literal("Power"), microwatts: Schema.Number })
+)
+
+export const ZoneSampleWire = Schema.Union(
+  Schema.Struct({ _tag: Schema.Literal("Read"), reading: ZoneReadingWire, atNanos: Schema.BigIntFromSelf }),
+  Schema.Struct({ _tag: Schema.Literal("Failed"), error: Schema.String })
+)
+
+const ProcFileWire = Schema.Literal("stat", "comm", "exe", "cgroup", "cmdline", "environ")
+
+export const CollectResult = Schema.Struct({
+  samples: Schema.Array(ZoneSampleWire),
+  node: Schema.Struct({
+    first: Schema.Boolean,
+    activeTicks: Schema.Number,
+    totalTicks: Schema.Number,
+    usageRatio: Schema.Number,
+    cpuCount: Schema.Number
+  }),
+  cpu: CpuTimesWire,
+  processes: ProcessColumns,
+  containers: Schema.Array(ContainerWire),
+  vms: Schema.Array(VmWire),
+  terminated: Schema.Struct({
+    processes: Schema.Array(Schema.String),
+    containers: Schema.Array(Schema.String),
+    vms: Schema.Array(Schema.String)
+  }),
+  stats: Schema.Struct({
+    processesScanned: Schema.Number,
+    processesVanished: Schema.Number,
+    unreadableFiles: Schema.Number
+  }),
+  /** Files to log as unreadable (first time per process and file); the monitor logs them. */
+  unreadable: Schema.Array(
+    Schema.Struct({ pid: Schema.Number, key: Schema.String, file: ProcFileWire, reason: Schema.String })
+  ),
+  /** The skipped pids that are still listed under `<procfs>`. */
+  skippedListed: Schema.Array(Schema.Number),
+  scanSeconds: Schema.Number
+})
+export type CollectResult = typeof CollectResult.Type
+
+export class Collect extends Schema.TaggedRequest<Collect>()("Collect", {
+  failure: WorkerScanError,
+  success: CollectResult,
+  payload: {
+    /** Pids whose files hung a previous worker: reported as last seen, never read again. */
+    skip: Schema.Array(Schema.Number)
+  }
+}) {}
+
+export const CollectorRequest = Schema.Union(Init, Collect)
+export type CollectorRequest = typeof CollectorRequest.Type
