@@ -5,16 +5,15 @@
  */
 import { Effect, Layer } from "effect"
 import { BuildInfo, BuildInfoLive } from "./buildInfo.js"
+import { CollectorLive } from "./collector/CollectorLive.js"
 import { AppConfig, type JoulemonConfig } from "./config/Config.js"
 import { formatDuration } from "./config/duration.js"
 import { CpuPowerMeter } from "./device/CpuPowerMeter.js"
 import { CpuPowerMeterLive } from "./device/meterSelection.js"
 import { PrometheusExporterLive } from "./exporter/prometheus/PrometheusExporter.js"
 import { StdoutExporterLive } from "./exporter/stdout/StdoutExporter.js"
-import { PodAttributionLive } from "./k8s/podAttribution.js"
 import { PlatformPowerLive } from "./platform/PlatformPower.js"
 import { PowerMonitorLive } from "./monitor/PowerMonitor.js"
-import { ResourceInformerLive } from "./resource/procfsInformer.js"
 import { EndpointsLive } from "./server/Endpoints.js"
 import { HealthLive } from "./server/health.js"
 import { PprofLive } from "./server/pprof.js"
@@ -27,16 +26,13 @@ export const CoreLive = PowerMonitorLive.pipe(
   Layer.annotateLogs("component", "monitor"),
   Layer.provideMerge(
     Layer.mergeAll(
-      CpuPowerMeterLive.pipe(Layer.annotateLogs("component", "device")),
-      // Kubernetes off: a pass-through; on: containers gain pod ids and Kubernetes names.
-      PodAttributionLive.pipe(
-        Layer.annotateLogs("component", "k8s"),
-        Layer.provide(ResourceInformerLive.pipe(Layer.annotateLogs("component", "resource")))
-      ),
+      // The files are read in a worker process (or inline); with Kubernetes on, containers
+      // gain pod ids and Kubernetes names on this side.
+      CollectorLive.pipe(Layer.annotateLogs("component", "collector")),
       BuildInfoLive,
       SelfMetricsLive,
       PlatformPowerLive.pipe(Layer.annotateLogs("component", "platform"))
-    )
+    ).pipe(Layer.provideMerge(CpuPowerMeterLive.pipe(Layer.annotateLogs("component", "device"))))
   )
 )
 

@@ -164,7 +164,9 @@ export class Collect extends Schema.TaggedRequest<Collect>()("Collect", {
   success: CollectResult,
   payload: {
     /** Pids whose files hung a previous worker: reported as last seen, never read again. */
-    skip: Schema.Array(Schema.Number)
+    skip: Schema.Array(Schema.Number),
+    /** Zone paths whose reads hung a previous worker: reported as failed, never read again. */
+    skipZones: Schema.Array(Schema.String)
   }
 }) {}
 

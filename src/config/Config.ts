@@ -13,6 +13,10 @@ export type LogLevelName = (typeof LOG_LEVELS)[number]
 export const LOG_FORMATS = ["text", "json"] as const
 export type LogFormat = (typeof LOG_FORMATS)[number]
 
+/** Where a refresh reads its files: a worker process (default), or joulemon's own thread. */
+export const COLLECTOR_MODES = ["worker", "inline"] as const
+export type CollectorMode = (typeof COLLECTOR_MODES)[number]
+
 /** Canonical order, as Kepler serialises them. */
 export const METRICS_LEVELS = ["node", "process", "container", "vm", "pod"] as const
 export type MetricsLevel = (typeof METRICS_LEVELS)[number]
@@ -54,6 +58,8 @@ export interface JoulemonConfig {
     readonly parallelism: number
     /** joulemon: a zone delta implying more than this many watts is a glitch and is dropped. */
     readonly maxPlausibleWatts: number
+    /** joulemon: `worker` reads files in a child process a stuck read cannot freeze. */
+    readonly collector: CollectorMode
   }
   readonly cpu: {
     readonly preferredMeters: ReadonlyArray<MeterName>

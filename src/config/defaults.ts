@@ -18,7 +18,8 @@ export const defaultConfig: JoulemonConfig = {
     maxTerminated: 500,
     minTerminatedEnergyThreshold: 10,
     parallelism: 8,
-    maxPlausibleWatts: 5000
+    maxPlausibleWatts: 5000,
+    collector: "worker"
   },
   cpu: {
     preferredMeters: ["rapl", "hwmon", "model"],

@@ -148,7 +148,9 @@ export const FileConfig = section({
       /** joulemon */
       parallelism: optional(Int),
       /** joulemon */
-      maxPlausibleWatts: optional(Num)
+      maxPlausibleWatts: optional(Num),
+      /** joulemon */
+      collector: optional(Str)
     })
   ),
   cpu: optional(

@@ -11,6 +11,7 @@
 import * as fs from "node:fs/promises"
 import { Array as Arr, Effect, Either, Option } from "effect"
 import {
+  COLLECTOR_MODES,
   LOG_FORMATS,
   LOG_LEVELS,
   METER_NAMES,
@@ -94,6 +95,14 @@ export const checkValues = (raw: RawConfig): Either.Either<JoulemonConfig, Reado
       `invalid monitor max plausible watts: ${maxPlausibleWatts}, must be a finite number greater than 0`
     )
   }
+
+  const collector = enumeration(
+    "monitor.collector",
+    COLLECTOR_MODES,
+    "worker",
+    raw.monitor.collector,
+    `invalid monitor collector: ${JSON.stringify(raw.monitor.collector)} (one of ${COLLECTOR_MODES.join(", ")})`
+  )
 
   const preferredMeters = raw.cpu.preferredMeters.flatMap((meter, i) => {
     if (oneOf(METER_NAMES, meter)) return [meter]
@@ -186,7 +195,7 @@ export const checkValues = (raw: RawConfig): Either.Either<JoulemonConfig, Reado
   return Either.right({
     ...raw,
     log: { level, format },
-    monitor: { ...raw.monitor, interval: toDuration(interval), staleness: toDuration(staleness) },
+    monitor: { ...raw.monitor, interval: toDuration(interval), staleness: toDuration(staleness), collector },
     cpu: { ...raw.cpu, preferredMeters },
     exporter: { ...raw.exporter, prometheus: { ...raw.exporter.prometheus, metricsLevel } },
     kube: { ...raw.kube, podInformer: { mode, pollInterval: toDuration(pollInterval) } },

@@ -15,6 +15,7 @@ import { ResourceInformer, type ResourceInformerShape } from "../resource/Resour
 import type { ContainerInfo, PodInfo, ResourceReading } from "../resource/types.js"
 import type { KubeConfigError } from "./connection.js"
 import { PodInformer } from "./PodInformer.js"
+import type { PodInformerShape } from "./PodInformerShape.js"
 import type { PodContainer } from "./podIndex.js"
 
 /**
@@ -47,23 +48,35 @@ export const enrichWithPods = (
   }
 }
 
-/** The ResourceInformer below, with every reading enriched through the PodInformer. */
-export const withPods: Layer.Layer<ResourceInformer, never, ResourceInformer | PodInformer> = Layer.effect(
-  ResourceInformer,
+/**
+ * Enriches readings in order through `informer`: "terminated since the previous reading" needs
+ * readings one at a time, so concurrent calls are serialised.
+ */
+export const makePodEnricher = (
+  informer: PodInformerShape
+): Effect.Effect<(reading: ResourceReading) => Effect.Effect<ResourceReading>> =>
   Effect.gen(function* () {
-    const inner = yield* ResourceInformer
-    const informer = yield* PodInformer
     const previousPods = yield* Ref.make<ReadonlySet<string>>(new Set())
-    // "Terminated since the previous reading" needs readings in order, one at a time.
     const lock = yield* Effect.makeSemaphore(1)
-    const refresh = Effect.fn("PodAttribution.refresh")(function* () {
-      const reading = yield* inner.refresh
+    const enrich = Effect.fn("PodAttribution.enrich")(function* (reading: ResourceReading) {
       const found = yield* informer.lookupAll([...reading.containers.keys()])
       const enriched = enrichWithPods(reading, found, yield* Ref.get(previousPods))
       yield* Ref.set(previousPods, new Set(enriched.pods.keys()))
       return enriched
     })
-    return { cpuInfo: inner.cpuInfo, refresh: lock.withPermits(1)(refresh()) } satisfies ResourceInformerShape
+    return (reading: ResourceReading) => lock.withPermits(1)(enrich(reading))
+  })
+
+/** The ResourceInformer below, with every reading enriched through the PodInformer. */
+export const withPods: Layer.Layer<ResourceInformer, never, ResourceInformer | PodInformer> = Layer.effect(
+  ResourceInformer,
+  Effect.gen(function* () {
+    const inner = yield* ResourceInformer
+    const enrich = yield* makePodEnricher(yield* PodInformer)
+    // The scan and its enrichment form one step, so readings reach the enricher in scan order.
+    const lock = yield* Effect.makeSemaphore(1)
+    const refresh = lock.withPermits(1)(Effect.flatMap(inner.refresh, enrich))
+    return { cpuInfo: inner.cpuInfo, refresh } satisfies ResourceInformerShape
   })
 )
 

@@ -26,10 +26,11 @@ import {
   type Scope
 } from "effect"
 import { AppConfig } from "../config/Config.js"
+import { Collector, type CollectorShape, inProcessCollector } from "../collector/Collector.js"
 import { CpuPowerMeter, type CpuPowerMeterShape } from "../device/CpuPowerMeter.js"
-import { ResourceInformer, type ResourceInformerShape } from "../resource/ResourceInformer.js"
+import type { ResourceInformerShape } from "../resource/ResourceInformer.js"
 import { attribute, initialMonitorState, type AttributionConfig, type MonitorState } from "./attribute.js"
-import type { ZoneMeta, ZoneSample } from "./nodeEnergy.js"
+import type { ZoneMeta } from "./nodeEnergy.js"
 import type { Snapshot } from "./snapshot.js"
 import { noTelemetry, SelfMetrics, type MonitorTelemetry } from "../telemetry/SelfMetrics.js"
 
@@ -98,9 +99,22 @@ interface Computation {
   readonly snapshot: Option.Option<Snapshot>
 }
 
+/** The monitor over a meter and an informer read on this thread (tests, benchmarks). */
 export const makePowerMonitor = (
   meter: CpuPowerMeterShape,
   resources: ResourceInformerShape,
+  options: MonitorOptions,
+  telemetry: MonitorTelemetry = noTelemetry
+): Effect.Effect<PowerMonitorShape, never, Scope.Scope> =>
+  makePowerMonitorWith(meter, inProcessCollector(meter, resources, options.parallelism), options, telemetry)
+
+/**
+ * The monitor over `collector`; `meter` gives the zones' metadata (the collector reads the
+ * same zones, wherever it runs).
+ */
+export const makePowerMonitorWith = (
+  meter: CpuPowerMeterShape,
+  collector: CollectorShape,
   options: MonitorOptions,
   telemetry: MonitorTelemetry = noTelemetry
 ): Effect.Effect<PowerMonitorShape, never, Scope.Scope> =>
@@ -120,7 +134,6 @@ export const makePowerMonitor = (
       primaryZone: Math.max(0, meter.zones.indexOf(meter.primaryZone))
     }
     const stalenessMillis = Duration.toMillis(options.staleness)
-    const parallelism = Math.max(1, options.parallelism)
 
     // Only the refresh (serialised by the singleflight) writes `computation`.
     const computation = yield* Ref.make<Computation>({
@@ -133,21 +146,6 @@ export const makePowerMonitor = (
     const stats = yield* Ref.make(initialStats)
     const pubsub = yield* Effect.acquireRelease(PubSub.sliding<Snapshot>(1), PubSub.shutdown)
 
-    // Each reading is timestamped right after it is taken: a delay between a shared
-    // timestamp and the read (scheduling, the other zones) would show up as power error.
-    const readZones = Effect.forEach(
-      meter.zones,
-      (zone) =>
-        zone.read.pipe(
-          Effect.zip(Clock.currentTimeNanos),
-          Effect.match({
-            onFailure: (e): ZoneSample => ({ _tag: "Failed", error: e.message }),
-            onSuccess: ([reading, atNanos]): ZoneSample => ({ _tag: "Read", reading, atNanos })
-          })
-        ),
-      { concurrency: parallelism }
-    )
-
     const countError = (e: MonitorError) =>
       Ref.update(stats, (s) => ({
         ...s,
@@ -159,14 +157,8 @@ export const makePowerMonitor = (
       const [refreshDuration, snapshot] = yield* Effect.timed(
         Effect.gen(function* () {
           const nowNanos = yield* Clock.currentTimeNanos
-          const [samples, [scanDuration, reading]] = yield* Effect.all(
-            [
-              readZones,
-              Effect.timed(resources.refresh).pipe(
-                Effect.mapError((e) => new MonitorError({ stage: "resources", reason: e.message }))
-              )
-            ],
-            { concurrency: 2 }
+          const { samples, reading, scanSeconds } = yield* collector.collect.pipe(
+            Effect.mapError((e) => new MonitorError({ stage: "resources", reason: e.message }))
           )
           const current = yield* Ref.get(computation)
           const previousSequence = current.state.sequence
@@ -182,7 +174,7 @@ export const makePowerMonitor = (
           yield* Ref.set(computation, { state: result.state, snapshot: Option.some(result.snapshot) })
           yield* Ref.update(stats, (s) => ({
             ...s,
-            lastScanSeconds: Duration.toSeconds(scanDuration),
+            lastScanSeconds: scanSeconds,
             lastAttributionSeconds: Duration.toSeconds(attributionDuration)
           }))
           return result.snapshot
@@ -227,8 +219,9 @@ export const makePowerMonitor = (
           return yield* compute()
         })
         // Claiming and forking must not be split by an interruption, or the claim would
-        // never complete and every later caller would wait forever.
-        const awaited = yield* Effect.uninterruptible(
+        // never complete and every later caller would wait forever. The refresh itself stays
+        // interruptible (`restore`): its deadline and shutdown must be able to stop it.
+        const awaited = yield* Effect.uninterruptibleMask((restore) =>
           Effect.gen(function* () {
             const joined = yield* Ref.modify(inFlight, (current) =>
               Option.isSome(current)
@@ -240,7 +233,7 @@ export const makePowerMonitor = (
               yield* telemetry.joined
               return joined.value
             }
-            yield* work.pipe(
+            yield* restore(work).pipe(
               Effect.onExit((exit) => Ref.set(inFlight, Option.none()).pipe(Effect.zipRight(Deferred.done(mine, exit)))),
               Effect.forkIn(scope)
             )
@@ -292,14 +285,14 @@ export const monitorOptionsFrom = (config: AppConfig["Type"]): MonitorOptions =>
   minTerminatedEnergyThreshold: config.monitor.minTerminatedEnergyThreshold
 })
 
-export const PowerMonitorLive: Layer.Layer<PowerMonitor, never, AppConfig | CpuPowerMeter | ResourceInformer | SelfMetrics> =
+export const PowerMonitorLive: Layer.Layer<PowerMonitor, never, AppConfig | CpuPowerMeter | Collector | SelfMetrics> =
   Layer.scoped(
     PowerMonitor,
     Effect.gen(function* () {
       const config = yield* AppConfig
       const meter = yield* CpuPowerMeter
-      const resources = yield* ResourceInformer
+      const collector = yield* Collector
       const telemetry = yield* SelfMetrics
-      return yield* makePowerMonitor(meter, resources, monitorOptionsFrom(config), telemetry)
+      return yield* makePowerMonitorWith(meter, collector, monitorOptionsFrom(config), telemetry)
     })
   )

@@ -149,7 +149,8 @@ describe("loadConfig: layering (defaults ← file ← flags)", () => {
           maxTerminated: -1,
           minTerminatedEnergyThreshold: 25,
           parallelism: 2,
-          maxPlausibleWatts: 900.5
+          maxPlausibleWatts: 900.5,
+          collector: "inline"
         },
         cpu: { preferredMeters: ["hwmon", "model"], model: { idleWattsPerCpu: 1.25, busyWattsPerCpu: 4 } },
         rapl: { zones: ["package", "dram"] },

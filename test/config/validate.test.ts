@@ -94,6 +94,11 @@ describe("checkValues: every message", () => {
       "monitor.maxPlausibleWatts: invalid monitor max plausible watts: Infinity, must be a finite number greater than 0"
     ],
     [
+      "unknown collector",
+      { monitor: { collector: "thread" } },
+      'monitor.collector: invalid monitor collector: "thread" (one of worker, inline)'
+    ],
+    [
       "unknown meter",
       { cpu: { preferredMeters: ["rapl", "rappl"] } },
       'cpu.preferredMeters[1]: invalid cpu.preferredMeters entry "rappl", must be one of "rapl", "hwmon", "model", "fake"'

@@ -5,8 +5,8 @@ import { BuildInfo } from "../../src/buildInfo.js"
 import { AppConfig, type JoulemonConfig } from "../../src/config/Config.js"
 import { CpuPowerMeter } from "../../src/device/CpuPowerMeter.js"
 import { ZoneReadError, type EnergyZone } from "../../src/device/EnergyZone.js"
-import { makePowerMonitor, monitorOptionsFrom, PowerMonitor } from "../../src/monitor/PowerMonitor.js"
-import { ResourceInformer } from "../../src/resource/ResourceInformer.js"
+import { Collector, inProcessCollector } from "../../src/collector/Collector.js"
+import { makePowerMonitorWith, monitorOptionsFrom, PowerMonitor } from "../../src/monitor/PowerMonitor.js"
 import type { PlatformReading } from "../../src/platform/platformEnergy.js"
 import { PlatformPower } from "../../src/platform/PlatformPower.js"
 import { makeSelfMetrics, SelfMetrics, type SelfMetricsShape } from "../../src/telemetry/SelfMetrics.js"
@@ -49,13 +49,14 @@ export const fakeCore = (config: JoulemonConfig, controls?: CoreControls) =>
         cpuInfo: [{ processor: "0", vendorId: "GenuineIntel", modelName: "Test CPU", physicalId: "0", coreId: "0" }]
       }
       const self = c.self
-      const monitor = yield* makePowerMonitor(meter, informer, monitorOptionsFrom(config), self)
+      const collector = inProcessCollector(meter, informer, config.monitor.parallelism)
+      const monitor = yield* makePowerMonitorWith(meter, collector, monitorOptionsFrom(config), self)
       return Layer.mergeAll(
         Layer.succeed(SelfMetrics, self),
         Layer.succeed(PlatformPower, { readings: Ref.get(c.platform) }),
         Layer.succeed(PowerMonitor, monitor),
         Layer.succeed(CpuPowerMeter, meter),
-        Layer.succeed(ResourceInformer, informer),
+        Layer.succeed(Collector, collector),
         Layer.succeed(BuildInfo, { version: "1.2.3", revision: "abcdef012345", branch: "main", arch: "x64", runtimeVersion: "v20" })
       )
     })

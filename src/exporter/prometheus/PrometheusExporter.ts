@@ -7,13 +7,13 @@ import { constants as zlibConstants, createGzip } from "node:zlib"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { BuildInfo } from "../../buildInfo.js"
 import { AppConfig } from "../../config/Config.js"
 import { CpuPowerMeter } from "../../device/CpuPowerMeter.js"
 import { PowerMonitor } from "../../monitor/PowerMonitor.js"
 import { SelfMetrics } from "../../telemetry/SelfMetrics.js"
-import { ResourceInformer } from "../../resource/ResourceInformer.js"
+import { Collector } from "../../collector/Collector.js"
 import { registerEndpoint } from "../../server/Endpoints.js"
 import { snapshotFamilies, type MetricFamily } from "./families.js"
 import { contentTypeOf, exposition, negotiateFormat } from "./render.js"
@@ -33,7 +33,7 @@ export const acceptsGzip = (acceptEncoding: string | undefined): boolean =>
 export const makeMetricsHandler = Effect.gen(function* () {
   const config = yield* AppConfig
   const monitor = yield* PowerMonitor
-  const resources = yield* ResourceInformer
+  const collector = yield* Collector
   const build = yield* BuildInfo
   const meter = yield* CpuPowerMeter
   const self = yield* SelfMetrics
@@ -41,7 +41,7 @@ export const makeMetricsHandler = Effect.gen(function* () {
   const levels = new Set(config.exporter.prometheus.metricsLevel)
   const staticFamilies: ReadonlyArray<MetricFamily> = [
     buildInfoFamily(build),
-    cpuInfoFamily(resources.cpuInfo),
+    cpuInfoFamily(collector.cpuInfo),
     meterInfoFamily(meter)
   ]
 
@@ -49,9 +49,13 @@ export const makeMetricsHandler = Effect.gen(function* () {
     Effect.gen(function* () {
       const format = negotiateFormat(request.headers["accept"])
       yield* self.scraped(format)
+      // A failed refresh (a stuck file, a dead worker) serves the last snapshot: its age shows in
+      // joulemon_snapshot_timestamp_seconds, and /readyz says why it is old.
       const snapshot = yield* monitor.snapshot.pipe(
-        Effect.tapError((e) => Effect.logWarning("serving /metrics without power families", e.message)),
-        Effect.option
+        Effect.map(Option.some),
+        Effect.catchAll((e) =>
+          Effect.logWarning("refresh failed; serving the last snapshot", e.message).pipe(Effect.zipRight(monitor.latest))
+        )
       )
       const families: Array<MetricFamily> =
         snapshot._tag === "Some"

@@ -1,0 +1,73 @@
+/**
+ * The collector the composition root uses, by `monitor.collector`:
+ * - `worker` (default): files are read in a worker process (workerCollector.ts); pods are
+ *   attributed here, from the pod informer's cache.
+ * - `inline`: files are read on joulemon's own thread, as before the worker existed — for
+ *   hosts that forbid a second process; a stuck read then freezes joulemon.
+ */
+import { Duration, Effect, Layer } from "effect"
+import { AppConfig, type JoulemonConfig } from "../config/Config.js"
+import { CpuPowerMeter } from "../device/CpuPowerMeter.js"
+import { meterSettingsFrom } from "../device/meterSelection.js"
+import type { Fatal } from "../Fatal.js"
+import type { KubeConfigError } from "../k8s/connection.js"
+import { makePodEnricher, PodAttributionLive } from "../k8s/podAttribution.js"
+import { PodInformer } from "../k8s/PodInformer.js"
+import { ResourceInformerLive } from "../resource/procfsInformer.js"
+import { ResourceInformer, type ResourceError } from "../resource/ResourceInformer.js"
+import type { ResourceReading } from "../resource/types.js"
+import { Collector, type CollectorError, inProcessCollector } from "./Collector.js"
+import { collectDeadlineFor, makeWorkerCollector } from "./workerCollector.js"
+
+/** Process start and a first full scan (every process's identity files) get this much more. */
+const START_ALLOWANCE = Duration.seconds(5)
+
+const inlineLayer: Layer.Layer<Collector, KubeConfigError | ResourceError, AppConfig | CpuPowerMeter | Fatal> = Layer
+  .effect(
+    Collector,
+    Effect.gen(function* () {
+      const config = yield* AppConfig
+      return inProcessCollector(yield* CpuPowerMeter, yield* ResourceInformer, config.monitor.parallelism)
+    })
+  ).pipe(Layer.provide(PodAttributionLive.pipe(Layer.provide(ResourceInformerLive))))
+
+const workerLayer = <R>(
+  config: JoulemonConfig,
+  enrich: Effect.Effect<(reading: ResourceReading) => Effect.Effect<ResourceReading>, never, R>
+) => {
+  const deadline = collectDeadlineFor(config.monitor.interval)
+  return Layer.scoped(
+    Collector,
+    Effect.gen(function* () {
+      const meter = yield* CpuPowerMeter
+      return yield* makeWorkerCollector({
+        meter,
+        meterName: meter.name,
+        settings: meterSettingsFrom(config),
+        parallelism: config.monitor.parallelism,
+        deadline,
+        startDeadline: Duration.sum(deadline, START_ALLOWANCE),
+        enrich: yield* enrich
+      })
+    })
+  )
+}
+
+const noPods = Effect.succeed((reading: ResourceReading) => Effect.succeed(reading))
+
+export const CollectorLive: Layer.Layer<
+  Collector,
+  CollectorError | KubeConfigError | ResourceError,
+  AppConfig | CpuPowerMeter | Fatal
+> = Layer.unwrapEffect(
+  Effect.map(AppConfig, (config): Layer.Layer<
+    Collector,
+    CollectorError | KubeConfigError | ResourceError,
+    AppConfig | CpuPowerMeter | Fatal
+  > => {
+    if (config.monitor.collector === "inline") return inlineLayer
+    return config.kube.enabled
+      ? workerLayer(config, Effect.flatMap(PodInformer, makePodEnricher)).pipe(Layer.provide(PodInformer.layer))
+      : workerLayer(config, noPods)
+  })
+)

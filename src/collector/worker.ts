@@ -1,0 +1,42 @@
+/**
+ * The collector worker's entry point: a child process the monitor forks (workerCollector.ts)
+ * so that a file read that never returns blocks this process, never joulemon's event loop.
+ * A process rather than a worker thread because a thread stuck in read(2) can be neither
+ * terminated nor left behind (Node joins its threads at exit); a process can be SIGKILLed.
+ *
+ * `Init` builds the session once; `Collect` reads one refresh. Logs go to stderr, which the
+ * parent inherits, with the parent's format.
+ */
+import { WorkerRunner } from "@effect/platform"
+import { NodeRuntime, NodeWorkerRunner } from "@effect/platform-node"
+import { Effect, Layer, Option, Ref } from "effect"
+import { type CollectorSession, openSession } from "./collectorSession.js"
+import { CollectorRequest, WorkerScanError, WorkerSetupError } from "./protocol.js"
+
+const handlers = Effect.gen(function* () {
+  const session = yield* Ref.make(Option.none<CollectorSession>())
+  return WorkerRunner.layerSerialized(CollectorRequest, {
+    Init: (request) =>
+      Effect.gen(function* () {
+        if (Option.isSome(yield* Ref.get(session))) {
+          return yield* new WorkerSetupError({ reason: "the collector worker was initialised twice" })
+        }
+        const opened = yield* openSession(request)
+        yield* Ref.set(session, Option.some(opened))
+        return opened.init
+      }),
+    Collect: (request) =>
+      Effect.flatMap(Ref.get(session), (current) =>
+        Option.match(current, {
+          onNone: () => new WorkerScanError({ path: "", reason: "the collector worker was asked to collect before Init" }),
+          onSome: (s) => s.collect(request.skip, request.skipZones)
+        }))
+  })
+})
+
+const WorkerLive = Layer.unwrapEffect(handlers).pipe(Layer.provide(NodeWorkerRunner.layer))
+
+// joulemon gone (even SIGKILLed): its end of the IPC channel closes, and so does this worker.
+process.once("disconnect", () => process.exit(0))
+
+NodeRuntime.runMain(WorkerRunner.launch(WorkerLive))
