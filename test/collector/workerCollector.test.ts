@@ -13,7 +13,6 @@ import { makeWorkerCollector } from "../../src/collector/workerCollector.js"
 import type { MeterSettings } from "../../src/device/meterSettings.js"
 import { makeFakeMeter } from "../../src/device/fakeMeter.js"
 import { makeProcfsInformer } from "../../src/resource/procfsInformer.js"
-import type { ResourceReading } from "../../src/resource/types.js"
 
 const settingsFor = (procfs: string): MeterSettings => ({
   sysfs: "/nonexistent-sysfs",
@@ -44,9 +43,6 @@ const workerOver = (procfs: string, deadline = Duration.seconds(2)) =>
       enrich: Effect.succeed
     })
   })
-
-const ticksOf = (reading: ResourceReading, pid: number): number | undefined =>
-  reading.processes.find((p) => p.pid === pid)?.cpuTicksTotal
 
 describe("worker collector", () => {
   it.scopedLive("reads exactly what the in-process informer reads, over the same history", () =>
