@@ -49,6 +49,8 @@ export interface ProcReader {
   readonly readFile: (file: string, into: ScratchBuffer) => number
   /** readlink(2). */
   readonly readLink: (file: string) => string
+  /** Whether the path exists (a pid directory still there after its stat failed). */
+  readonly exists: (path: string) => boolean
 }
 
 const readToEnd = (fd: number, into: ScratchBuffer, already: number): number => {
@@ -81,7 +83,8 @@ export const nodeProcReader: ProcReader = {
       fs.closeSync(fd)
     }
   },
-  readLink: (file) => fs.readlinkSync(file)
+  readLink: (file) => fs.readlinkSync(file),
+  exists: (p) => fs.existsSync(p)
 }
 
 /** The errno name of a thrown fs error ("EACCES"), or the message when there is none. */

@@ -19,7 +19,9 @@
  * A process that vanishes at any point is `Vanished` (an ENOENT/ESRCH on one of its files is
  * confirmed by re-reading its stat: kernel threads answer ESRCH for environ while alive); a file
  * that cannot be read for any other reason is recorded in `unreadable` and the process is
- * reported with what was readable.
+ * reported with what was readable. A known incarnation is never dropped because of one bad
+ * `stat` (unreadable, malformed, or missing while its directory is still listed): it is
+ * reported unchanged and idle, so its counters continue when the file reads again.
  */
 import { type Classification, classifyProcess, splitNul } from "./classify.js"
 import { emptyPidStatFields, parsePidStat, type PidStatFields, sameBytes } from "./pidStat.js"
@@ -53,6 +55,7 @@ export type ScanOutcome =
   | { readonly _tag: "Unidentified"; readonly pid: number; readonly unreadable: UnreadableFile }
 
 const NOTHING_UNREADABLE: ReadonlyArray<UnreadableFile> = Object.freeze([])
+const MALFORMED_STAT: UnreadableFile = Object.freeze({ file: "stat", reason: "malformed" })
 const VANISHED: ScanOutcome = Object.freeze({ _tag: "Vanished" })
 
 /** The per-informer scratch space: one buffer and parse results reused for every file. */
@@ -77,21 +80,26 @@ export const makeScanContext = (procfs: string, reader: ProcReader): ScanContext
 const GONE = Symbol("gone")
 type Gone = typeof GONE
 
-type StatRead = number | Gone | UnreadableFile
+/** An empty `stat`: the process was torn down between open and read (or the file was cut). */
+const EMPTY = "empty"
 
-/** Reads and parses `<pid>/stat` into `ctx.stat`: the byte length, GONE, or why it is unreadable. */
+/** The byte length of a parsed `ctx.stat`, or why it could not be read or parsed. */
+type StatRead = number | UnreadableFile
+
+/** Reads and parses `<pid>/stat` into `ctx.stat`. */
 const readStat = (ctx: ScanContext, statPath: string): StatRead => {
   let length: number
   try {
     length = ctx.reader.readStat(statPath, ctx.scratch)
   } catch (error) {
-    const reason = errorCode(error)
-    return mayBeGone(reason) ? GONE : { file: "stat", reason }
+    return { file: "stat", reason: errorCode(error) }
   }
-  // An empty stat is a process torn down between open and read.
-  if (length === 0) return GONE
+  if (length === 0) return { file: "stat", reason: EMPTY }
   return parsePidStat(ctx.scratch.bytes, length, ctx.stat) ? length : { file: "stat", reason: "malformed" }
 }
+
+/** What an exit looks like from the stat read alone; a kept process must be confirmed gone. */
+const looksGone = (u: UnreadableFile): boolean => mayBeGone(u.reason) || u.reason === EMPTY
 
 /** The incarnation whose files are being read. */
 interface Incarnation {
@@ -223,8 +231,7 @@ const running = (process: TrackedProcess, unreadable: ReadonlyArray<UnreadableFi
 const scanNew = (ctx: ScanContext, pid: number): ScanOutcome => {
   const statPath = `${ctx.procfs}/${pid}/stat`
   const stat = readStat(ctx, statPath)
-  if (stat === GONE) return VANISHED
-  if (typeof stat !== "number") return { _tag: "Unidentified", pid, unreadable: stat }
+  if (typeof stat !== "number") return looksGone(stat) ? VANISHED : { _tag: "Unidentified", pid, unreadable: stat }
   return identify(ctx, pid, statPath)
 }
 
@@ -240,18 +247,32 @@ const identify = (ctx: ScanContext, pid: number, statPath: string): ScanOutcome 
   return running({ info, statPath, statComm, classification: c }, unreadable)
 }
 
+/** Still listed but its stat says nothing usable: kept as it was, having used no CPU we can see. */
+const keptUnread = (known: TrackedProcess, why: UnreadableFile): ScanOutcome =>
+  running(withTicks(known, known.info.cpuTicksTotal, 0), [why])
+
+/**
+ * A known pid whose stat read as missing or empty. A real exit removes the whole
+ * `<procfs>/<pid>` directory (the kernel unhashes it when the task is reaped), so while the
+ * directory is still there this is a damaged read (a copied or bind-mounted tree, a file being
+ * replaced), not an exit: the incarnation is kept, idle, so that its totals continue when its
+ * stat reads again instead of restarting from 0 as a "new" process with the same key.
+ */
+const confirmGone = (ctx: ScanContext, pid: number, known: TrackedProcess, why: UnreadableFile): ScanOutcome =>
+  ctx.reader.exists(`${ctx.procfs}/${pid}`) ? keptUnread(known, why) : VANISHED
+
 /** A pid the previous refresh saw: normally one `stat` read and no allocation when idle. */
 const scanKnown = (ctx: ScanContext, pid: number, known: TrackedProcess): ScanOutcome => {
   const stat = readStat(ctx, known.statPath)
-  if (stat === GONE) return VANISHED
-  if (typeof stat !== "number") {
-    // Still listed but its stat is unreadable: keep it as it was, having used no CPU we can see.
-    return running(withTicks(known, known.info.cpuTicksTotal, 0), [stat])
-  }
+  if (typeof stat !== "number") return looksGone(stat) ? confirmGone(ctx, pid, known, stat) : keptUnread(known, stat)
   const { cpuTicks, startTime, commStart, commEnd } = ctx.stat
+  // The kernel never moves a process's starttime back, nor its utime + stime
+  // (cputime_adjust keeps them monotonic): such a line is damaged, not a new incarnation.
+  if (startTime < known.info.startTime) return keptUnread(known, MALFORMED_STAT)
   if (startTime !== known.info.startTime) return identify(ctx, pid, known.statPath)
+  if (cpuTicks < known.info.cpuTicksTotal) return keptUnread(known, MALFORMED_STAT)
 
-  const delta = Math.max(0, cpuTicks - known.info.cpuTicksTotal)
+  const delta = cpuTicks - known.info.cpuTicksTotal
   if (sameBytes(ctx.scratch.bytes, commStart, commEnd, known.statComm)) {
     // Idle and already reported as idle: the previous record is this one (most processes).
     if (delta === 0 && known.info.cpuTicksDelta === 0 && !known.info.firstSeen) return running(known, NOTHING_UNREADABLE)

@@ -124,7 +124,8 @@ export const hookedReader = (hooks: {
       if (hooks.counts) hooks.counts.readLink++
       check(file)
       return nodeProcReader.readLink(file)
-    }
+    },
+    exists: (p) => nodeProcReader.exists(p)
   }
 }
 

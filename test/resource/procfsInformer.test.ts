@@ -403,6 +403,54 @@ describe("procfs informer: unreadable files", () => {
       expect(lines.map((l) => [l.level, l.annotations["file"], l.annotations["reason"]])).toEqual([["WARN", "stat", "EPERM"]])
     }))
 
+  describe("a known process whose stat is damaged for one reading keeps its incarnation and continues its ticks", () => {
+    const damages: ReadonlyArray<readonly [string, (statFile: string) => void]> = [
+      ["missing", (f) => fs.rmSync(f)],
+      ["empty", (f) => fs.writeFileSync(f, "")],
+      ["truncated before starttime", (f) => fs.writeFileSync(f, fs.readFileSync(f, "latin1").slice(0, 60))],
+      ["garbage", (f) => fs.writeFileSync(f, "\u0000\u00ff not a stat line at all")],
+      ["a directory", (f) => (fs.rmSync(f), fs.mkdirSync(f))],
+      ["starttime moved back", (f) => fs.writeFileSync(f, fs.readFileSync(f, "latin1").replace(" 300 ", " 299 "))],
+      ["ticks moved back", (f) => fs.writeFileSync(f, fs.readFileSync(f, "latin1").replace(" 40 2 ", " 4 2 "))]
+    ]
+    for (const [what, damage] of damages) {
+      it.scoped(what, () =>
+        Effect.gen(function* () {
+          const root = yield* tempProcfs
+          const cgroup = `0::/system.slice/docker-${DOCKER_ID}.scope\n`
+          yield* writeProcess(root, { pid: 90, comm: "app", utime: 40, stime: 2, startTime: 300, exe: "/app", cgroup })
+          const informer = yield* makeProcfsInformer({ procfs: root, parallelism: 1 })
+          yield* informer.refresh
+          damage(path.join(root, "90", "stat"))
+          const bad = yield* informer.refresh
+          expect(bad.processes).toMatchObject([{ key: "90:300", cpuTicksTotal: 42, cpuTicksDelta: 0, firstSeen: false }])
+          expect(bad.terminated).toEqual({ processes: [], containers: [], vms: [], pods: [] })
+          expect([...bad.containers.keys()]).toEqual([DOCKER_ID])
+          expect(bad.stats).toMatchObject({ processesVanished: 0, unreadableFiles: 1 })
+          yield* writeProcess(root, { pid: 90, comm: "app", utime: 50, stime: 2, startTime: 300, exe: "/app", cgroup })
+          const again = yield* informer.refresh
+          expect(again.processes).toMatchObject([{ key: "90:300", cpuTicksTotal: 52, cpuTicksDelta: 10, firstSeen: false }])
+          expect(again.terminated.processes).toEqual([])
+        }))
+    }
+  })
+
+  it.scoped("a known process whose whole directory is gone has exited: terminated, not kept", () =>
+    Effect.gen(function* () {
+      const root = yield* tempProcfs
+      yield* writeProcess(root, { pid: 91, comm: "app", utime: 40, stime: 2, startTime: 300, exe: "/app" })
+      // listed, then its directory removed before its stat is read: the race a real exit makes
+      let armed = false
+      const reader = hookedReader({ afterList: () => armed && fs.rmSync(path.join(root, "91"), { recursive: true }) })
+      const informer = yield* makeProcfsInformer({ procfs: root, parallelism: 1, reader })
+      yield* informer.refresh
+      armed = true
+      const r = yield* informer.refresh
+      expect(r.processes).toEqual([])
+      expect(r.stats.processesVanished).toBe(1)
+      expect(r.terminated.processes).toEqual(["91:300"])
+    }))
+
   it.scoped("a real EISDIR (environ is a directory) is unreadable, not fatal", () =>
     Effect.gen(function* () {
       const root = yield* tempProcfs
