@@ -6,13 +6,16 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Fiber, Schedule } from "effect"
+import { execFileSync } from "node:child_process"
 import { advanceProcfsTree, churnProcfsTree, generateProcfsTree } from "../../scripts/lib/procfsTree.js"
 import { inProcessCollector } from "../../src/collector/Collector.js"
 import { makeWorkerCollector } from "../../src/collector/workerCollector.js"
 import type { MeterSettings } from "../../src/device/meterSettings.js"
 import { makeFakeMeter } from "../../src/device/fakeMeter.js"
 import { makeProcfsInformer } from "../../src/resource/procfsInformer.js"
+import type { ResourceReading } from "../../src/resource/types.js"
+import { BASE_CPU, removeProcess, writeCpu, writeProcess } from "../resource/procDir.js"
 
 const settingsFor = (procfs: string): MeterSettings => ({
   sysfs: "/nonexistent-sysfs",
@@ -44,7 +47,109 @@ const workerOver = (procfs: string, deadline = Duration.seconds(2)) =>
     })
   })
 
+/**
+ * A FIFO in place of `<pid>/stat`: opening it for reading blocks until a writer comes, which
+ * none does. Made with mkfifo(1), so this test process never opens it (it would hang too).
+ */
+const fifoStat = (root: string, pid: number): string => {
+  const file = path.join(root, String(pid), "stat")
+  fs.rmSync(file)
+  execFileSync("mkfifo", [file])
+  return file
+}
+
+const app = (pid: number, utime: number) => ({ pid, comm: `app${pid}`, utime, stime: 0, startTime: 100 + pid, exe: "/usr/bin/app" })
+
+const ticksOf = (reading: ResourceReading) =>
+  Object.fromEntries(reading.processes.map((p) => [p.key, [p.cpuTicksTotal, p.cpuTicksDelta]]))
+
+/** Our own children whose command line runs the collector worker. */
+const workerPids = (): Array<number> =>
+  fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).flatMap((d) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, "latin1")
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
+      const cmdline = fs.readFileSync(`/proc/${d}/cmdline`, "latin1")
+      return ppid === process.pid && cmdline.includes("collector/worker") ? [Number(d)] : []
+    } catch {
+      return []
+    }
+  })
+
+/** Whether `pid` sleeps in a system call (the worker blocked on the FIFO). */
+const sleeping = (pid: number): boolean => {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "latin1")
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("S")
+  } catch {
+    return false
+  }
+}
+
 describe("worker collector", () => {
+  it.scopedLive("a stat that never answers fails that refresh naming the file; the next worker reports that process unread until it exits", () =>
+    Effect.gen(function* () {
+      const root = yield* tempTree
+      yield* writeCpu(root, BASE_CPU)
+      yield* writeProcess(root, app(10, 5))
+      yield* writeProcess(root, app(11, 7))
+      const worker = yield* workerOver(root)
+      expect(ticksOf((yield* worker.collect).reading)).toEqual({ "10:110": [5, 5], "11:111": [7, 7] })
+
+      const fifo = fifoStat(root, 11)
+      yield* writeProcess(root, app(10, 9))
+      const error = yield* Effect.flip(worker.collect)
+      expect(error.stuck).toEqual({ pid: 11, path: fifo })
+      expect(error.reason).toContain(`missed its 2s deadline while collecting: it was blocked reading ${fifo} (pid 11)`)
+
+      // A new worker: pid 10's ticks since the last good reading all land; 11 is kept as it was.
+      yield* writeProcess(root, app(10, 12))
+      expect(ticksOf((yield* worker.collect).reading)).toEqual({ "10:110": [12, 7], "11:111": [7, 0] })
+      expect(ticksOf((yield* worker.collect).reading)).toEqual({ "10:110": [12, 0], "11:111": [7, 0] })
+
+      // It exits: terminated, and its pid may be read again when a new process takes it.
+      yield* removeProcess(root, 11)
+      const gone = (yield* worker.collect).reading
+      expect(ticksOf(gone)).toEqual({ "10:110": [12, 0] })
+      expect(gone.terminated.processes).toEqual(["11:111"])
+      yield* writeProcess(root, { ...app(11, 3), startTime: 500 })
+      expect(ticksOf((yield* worker.collect).reading)).toEqual({ "10:110": [12, 0], "11:500": [3, 3] })
+    }), 60_000)
+
+  it.scopedLive("a worker killed mid-refresh fails that refresh; the next worker books every tick since the last good reading", () =>
+    Effect.gen(function* () {
+      const root = yield* tempTree
+      yield* writeCpu(root, BASE_CPU)
+      yield* writeProcess(root, app(10, 5))
+      yield* writeProcess(root, app(11, 7))
+      // A deadline far away: the worker dies of the kill, not of the deadline.
+      const worker = yield* workerOver(root, Duration.seconds(60))
+      yield* worker.collect
+      const [pid] = workerPids()
+      expect(pid).toBeTypeOf("number")
+      if (pid === undefined) return
+
+      fifoStat(root, 11)
+      yield* writeProcess(root, app(10, 20))
+      const refresh = yield* Effect.fork(Effect.flip(worker.collect))
+      yield* Effect.sync(() => sleeping(pid)).pipe(
+        Effect.repeat({ until: (s) => s, schedule: Schedule.spaced("20 millis") })
+      )
+      // Still blocked on the FIFO (not done early): then the kill.
+      yield* Effect.sleep("200 millis")
+      expect(sleeping(pid)).toBe(true)
+      process.kill(pid, "SIGKILL")
+      const error = yield* Fiber.join(refresh)
+      expect(error.stuck).toBeUndefined()
+      expect(error.reason).toContain("the collector worker failed while collecting")
+
+      yield* writeProcess(root, app(11, 9))
+      const after = yield* worker.collect
+      expect(ticksOf(after.reading)).toEqual({ "10:110": [20, 15], "11:111": [9, 2] })
+      expect(workerPids()).not.toContain(pid)
+    }), 60_000)
+
+
   it.scopedLive("reads exactly what the in-process informer reads, over the same history", () =>
     Effect.gen(function* () {
       const dir = yield* tempTree
