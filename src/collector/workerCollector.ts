@@ -195,7 +195,9 @@ export const makeWorkerCollector = (
     ): Effect.Effect<A, CollectorError> =>
       effect.pipe(
         // A request to a stuck worker cannot be interrupted in step (the worker never answers):
-        // let it end in the background, when the retired worker's exit fails it.
+        // let it end in the background, when the retired worker's exit fails it. Interruptible
+        // whatever region the caller runs in, or the deadline would wait for it.
+        Effect.interruptible,
         Effect.disconnect,
         Effect.timeoutFail({ duration: deadline, onTimeout: () => "deadline" as const }),
         Effect.catchAll((e) => Effect.flatMap(e === "deadline" ? stuck(gen, what, deadline) : failed(gen, e, what), Effect.fail))

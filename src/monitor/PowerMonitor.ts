@@ -219,9 +219,11 @@ export const makePowerMonitorWith = (
           return yield* compute()
         })
         // Claiming and forking must not be split by an interruption, or the claim would
-        // never complete and every later caller would wait forever. The refresh itself stays
-        // interruptible (`restore`): its deadline and shutdown must be able to stop it.
-        const awaited = yield* Effect.uninterruptibleMask((restore) =>
+        // never complete and every later caller would wait forever. The refresh itself is
+        // interruptible whoever started it — not `restore`, which gives back the caller's
+        // status: a scrape handler may run uninterruptibly, and then the collector's deadline
+        // could never stop a stuck read, nor shutdown the refresh.
+        const awaited = yield* Effect.uninterruptible(
           Effect.gen(function* () {
             const joined = yield* Ref.modify(inFlight, (current) =>
               Option.isSome(current)
@@ -233,7 +235,7 @@ export const makePowerMonitorWith = (
               yield* telemetry.joined
               return joined.value
             }
-            yield* restore(work).pipe(
+            yield* Effect.interruptible(work).pipe(
               Effect.onExit((exit) => Ref.set(inFlight, Option.none()).pipe(Effect.zipRight(Deferred.done(mine, exit)))),
               Effect.forkIn(scope)
             )

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Either, Exit, Fiber, Option, Queue, Ref, TestClock } from "effect"
-import { makePowerMonitor, type MonitorOptions } from "../../src/monitor/PowerMonitor.js"
+import { CollectorError } from "../../src/collector/Collector.js"
+import { makePowerMonitor, makePowerMonitorWith, type MonitorOptions } from "../../src/monitor/PowerMonitor.js"
 import { constantPowerZone, controlledInformer, meterOf } from "../support/fakes.js"
 
 const options = (over: Partial<MonitorOptions> = {}): MonitorOptions => ({
@@ -66,6 +67,35 @@ describe("PowerMonitor — singleflight", () => {
       expect(next.sequence).toBe(2)
       // The previous snapshot stayed in place while the refresh failed.
       expect(Option.map(yield* monitor.latest, (s) => s.sequence)).toEqual(Option.some(2))
+    })
+  )
+
+  it.scoped("a refresh started from an uninterruptible caller (a scrape handler) can still be stopped by its deadline", () =>
+    Effect.gen(function* () {
+      const meter = meterOf([constantPowerZone("package", 40)])
+      // The loop's initial refresh fails at once; the next collection never returns by itself,
+      // bounded by a deadline the way the worker's is.
+      const collections = yield* Ref.make(0)
+      const stuck = {
+        cpuInfo: [],
+        collect: Effect.flatMap(Ref.getAndUpdate(collections, (n) => n + 1), (n) =>
+          n === 0
+            ? Effect.fail(new CollectorError({ reason: "not yet" }))
+            : Effect.never.pipe(
+              Effect.timeoutFail({ duration: Duration.seconds(5), onTimeout: () => new CollectorError({ reason: "missed its deadline" }) })
+            ))
+      }
+      const monitor = yield* makePowerMonitorWith(meter, stuck, options())
+      yield* settle
+      expect(yield* Ref.get(collections)).toBe(1)
+      const caller = yield* Effect.fork(Effect.uninterruptible(Effect.either(monitor.snapshot)))
+      yield* settle
+      yield* TestClock.adjust(Duration.seconds(5))
+      yield* settle
+      const done = yield* Fiber.poll(caller)
+      expect(Option.map(done, Exit.map(Either.mapLeft((e) => e.message)))).toEqual(
+        Option.some(Exit.succeed(Either.left("refresh failed at resources: missed its deadline")))
+      )
     })
   )
 
