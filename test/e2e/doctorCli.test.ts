@@ -1,0 +1,99 @@
+/** `joulemon doctor`, `--help` and `--completions` as an operator runs them: the real entry point, output piped. */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+import { type Running, startJoulemon, withTimeout } from "../support/binary.js"
+import { buildTree, type TreeSpec } from "../doctor/hostTree.js"
+
+const running: Array<Running> = []
+const roots: Array<string> = []
+afterEach(() => {
+  for (const r of running.splice(0)) if (r.child.exitCode === null) r.child.kill("SIGKILL")
+  for (const root of roots.splice(0)) fs.rmSync(root, { recursive: true, force: true })
+})
+
+/** Runs joulemon to its end; the bound is for a hang, not a speed test. */
+const runToEnd = async (args: ReadonlyArray<string>) => {
+  const r = startJoulemon(args)
+  running.push(r)
+  const { code } = await withTimeout(r.exited, 20_000, "joulemon exit")
+  return { code, output: r.output() }
+}
+
+const tree = (spec: TreeSpec) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "joulemon-doctor-e2e-"))
+  roots.push(root)
+  const t = buildTree(root, spec)
+  return [`--host.sysfs=${t.sysfs}`, `--host.procfs=${t.procfs}`]
+}
+
+interface JsonReport {
+  readonly formatVersion: number
+  readonly outcome: string
+  readonly exitCode: number
+  readonly checks: ReadonlyArray<{ readonly id: string; readonly verdict: string; readonly message: string; readonly fix: string | null }>
+}
+
+describe("joulemon doctor (binary)", () => {
+  it("no powercap, --output json: one JSON document, powercap failed with its fix, exit 1", async () => {
+    const { code, output } = await runToEnd(["doctor", "--output", "json", ...tree({ cgroup: "v2" })])
+    const report = JSON.parse(output) as JsonReport
+    expect(report).toMatchObject({ formatVersion: 1, outcome: "degraded", exitCode: 1 })
+    const powercap = report.checks.find((c) => c.id === "powercap")
+    expect(powercap?.verdict).toBe("failed")
+    expect(powercap?.fix).toContain("modprobe intel_rapl_common")
+    expect(code).toBe(1)
+  })
+
+  it("energy_uj a FIFO, human output piped: finishes, no escapes, the failed line and its fix", async () => {
+    const { code, output } = await runToEnd(["doctor", ...tree({ raplZones: ["package-0"], energy: "fifo", cgroup: "v1" })])
+    expect(output).not.toContain("\u001b")
+    expect(output).toMatch(/^FAIL {2}powercap \(RAPL\): zones: package-0 \(intel-rapl:0\); .*energy_uj is a fifo, not a regular file$/m)
+    expect(output).toMatch(/^ {6}fix: point --host\.sysfs/m)
+    expect(output).toMatch(/^PASS {2}cgroups and runtimes: cgroup v1: cpu,cpuacct, memory, pids/m)
+    expect(output).toMatch(/: joulemon would start, but measurement would be degraded \(exit 1\)$/m)
+    expect(code).toBe(1)
+  })
+
+  it("flags given before the subcommand count too; an invalid configuration exits 2", async () => {
+    const { code, output } = await runToEnd(["--monitor.parallelism=0", "doctor", ...tree({ cgroup: "v2" })])
+    expect(output).toMatch(/^FAIL {2}configuration: .*parallelism/m)
+    expect(code).toBe(2)
+  })
+
+  it("a healthy synthetic host exits 0", async () => {
+    const { code, output } = await runToEnd(["doctor", ...tree({ raplZones: ["package-0", "dram"], cgroup: "v2" })])
+    expect(output).toMatch(/^PASS {2}cpu power meter: rapl, measured/m)
+    expect(output).toMatch(/joulemon would start and measure \(exit 0\)$/m)
+    expect(code).toBe(0)
+  })
+})
+
+describe("joulemon --help and --completions (binary)", () => {
+  it("--help piped: no escape characters, no placeholder text, optional flags in brackets, doctor listed", async () => {
+    const { code, output } = await runToEnd(["--help"])
+    expect(code).toBe(0)
+    expect(output).not.toContain("\u001b")
+    expect(output).not.toContain("A user-defined piece of text")
+    expect(output).toContain("[--metrics LEVEL...]")
+    expect(output).toContain("[--web.listen-address HOST:PORT...]")
+    expect(output).toContain("[--experimental.hwmon.zones LABEL...]")
+    expect(output).toMatch(/^doctor {2}checks everything/m)
+  })
+
+  it("doctor --help describes the doctor and its --output", async () => {
+    const { code, output } = await runToEnd(["doctor", "--help"])
+    expect(code).toBe(0)
+    expect(output).toContain("Exit status: 0 all good, 1 measurement would be degraded, 2 joulemon could not start.")
+    expect(output).toContain("--output human | json")
+    expect(output).not.toContain("A user-defined piece of text")
+  })
+
+  it("--completions bash prints a completion script", async () => {
+    const { code, output } = await runToEnd(["--completions", "bash"])
+    expect(code).toBe(0)
+    expect(output).toMatch(/^complete -F _joulemon_bash_completions .*joulemon$/m)
+    expect(output).toContain("--kube.node-name")
+  })
+})
