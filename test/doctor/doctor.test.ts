@@ -122,6 +122,24 @@ describe("joulemon doctor on synthetic hosts", () => {
     })
   )
 
+  it.effect("as root with CAP_SYS_PTRACE and only root's processes: passed", () =>
+    Effect.gen(function* () {
+      const report = yield* doctorFor({ raplZones: RAPL, cgroup: "v2", selfUid: 0, otherUid: 0, selfCapEff: "000001ffffffffff" })
+      expect(check(report, "proc")).toMatchObject({ verdict: "passed", message: expect.stringContaining("running as root with CAP_SYS_PTRACE") })
+    })
+  )
+
+  it.effect("hwmon: sensors are listed; none is a warning only when nothing measures", () =>
+    Effect.gen(function* () {
+      const withSensor = yield* doctorFor({ cgroup: "v2", hwmon: { name: "power_meter", files: ["power1_input", "temp1_input"] } })
+      expect(check(withSensor, "hwmon")).toMatchObject({ verdict: "passed", message: "hwmon0 power_meter: power1_input" })
+      const estimated = yield* doctorFor({ cgroup: "v2" })
+      expect(check(estimated, "hwmon")).toMatchObject({ verdict: "warned", fix: expect.stringContaining("acpi_power_meter") })
+      const rapl = yield* doctorFor({ raplZones: RAPL, cgroup: "v2" })
+      expect(check(rapl, "hwmon")).toMatchObject({ verdict: "passed", message: expect.stringContaining("(not needed: rapl measures)") })
+    })
+  )
+
   it.effect("an invalid configuration: one failed check, exit 2", () =>
     Effect.gen(function* () {
       const report = yield* doctorFor({ raplZones: RAPL }, { monitorParallelism: 0 })
@@ -183,7 +201,9 @@ describe("doctor verdicts on permission errors (not reproducible as root, so fro
     expect(result.message).toContain("readable by root only (Linux 5.10+, CVE-2020-8694)")
     expect(result.fix).toBe(ENERGY_PERMISSION_FIX)
     expect(ENERGY_PERMISSION_FIX).toContain("CAP_DAC_READ_SEARCH")
-    expect(ENERGY_PERMISSION_FIX).toContain('SUBSYSTEM=="powercap", ACTION=="add", RUN+="/bin/chgrp joulemon /sys%p/energy_uj"')
+    expect(ENERGY_PERMISSION_FIX).toContain(
+      'ACTION=="add", SUBSYSTEM=="powercap", RUN+="/bin/chgrp powercap /sys%p/energy_uj", RUN+="/bin/chmod 0440 /sys%p/energy_uj"'
+    )
   })
 
   it("another user's exe and environ denied: names the missing capabilities", () => {

@@ -21,6 +21,10 @@ export interface TreeSpec {
   readonly selfUid?: number
   readonly otherUid?: number
   readonly cgroupOfOther?: string
+  /** One hwmon device with this name and these files (`power1_input`, …). */
+  readonly hwmon?: { readonly name: string; readonly files: ReadonlyArray<string> }
+  /** CapEff of joulemon itself, in hex as /proc/<pid>/status writes it. */
+  readonly selfCapEff?: string
 }
 
 export interface HostTree {
@@ -62,12 +66,17 @@ export const buildTree = (root: string, spec: TreeSpec): HostTree => {
   const cgroup = path.join(sysfs, "fs", "cgroup")
   if (spec.cgroup === "v2") write(path.join(cgroup, "cgroup.controllers"), "cpuset cpu io memory pids\n")
   if (spec.cgroup === "v1") for (const h of ["cpu,cpuacct", "memory", "pids"]) fs.mkdirSync(path.join(cgroup, h), { recursive: true })
+  if (spec.hwmon !== undefined) {
+    const dir = path.join(sysfs, "class", "hwmon", "hwmon0")
+    write(path.join(dir, "name"), `${spec.hwmon.name}\n`)
+    for (const f of spec.hwmon.files) write(path.join(dir, f), "0\n")
+  }
   if (spec.sysVendor !== undefined) write(path.join(sysfs, "class", "dmi", "id", "sys_vendor"), `${spec.sysVendor}\n`)
 
   write(path.join(procfs, "sys", "kernel", "osrelease"), "6.8.0-45-generic\n")
   write(path.join(procfs, "stat"), "cpu  100 0 100 1000 0 0 0 0 0 0\ncpu0 100 0 100 1000 0 0 0 0 0 0\n")
   write(path.join(procfs, "cpuinfo"), `processor\t: 0\nflags\t\t: ${spec.cpuinfoFlags ?? "fpu vme de pse"}\n`)
-  write(path.join(procfs, "self", "status"), status(4242, spec.selfUid ?? 1000))
+  write(path.join(procfs, "self", "status"), status(4242, spec.selfUid ?? 1000, spec.selfCapEff))
   const other = path.join(procfs, "1")
   write(path.join(other, "status"), status(1, spec.otherUid ?? 0))
   write(path.join(other, "environ"), "HOSTNAME=web-1\u0000")
