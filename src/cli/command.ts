@@ -46,11 +46,14 @@ export class DoctorFindings extends Data.TaggedError("DoctorFindings")<{ readonl
   }
 }
 
-/** The parent's flags with the subcommand's given ones on top (booleans always arrive at the parent: argv.ts). */
+/**
+ * The parent's flags with the subcommand's given ones on top: `joulemon --x=1 doctor --x=2`
+ * checks 2. (Boolean flags always arrive at the parent: argv.ts moves them to the front.)
+ */
 const overlay = (parent: FlagOverrides, own: FlagOverrides): FlagOverrides => {
-  const merged: Record<string, unknown> = { ...parent }
-  for (const [key, value] of Object.entries(own)) if (value !== undefined) merged[key] = value
-  return { ...parent, ...merged }
+  const given: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(own)) if (value !== undefined) given[key] = value
+  return { ...parent, ...given }
 }
 
 const DOCTOR_OUTPUTS = ["human", "json"] as const
