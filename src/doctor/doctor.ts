@@ -54,5 +54,6 @@ export const runDoctor = (
     return reportOf([config, ...hostChecks(host, gpu, c), kubeCheck(kube, c), redfishCheck(redfish)])
   }).pipe(
     // The report says everything; the meters' and clients' own log lines would garble it.
-    Logger.withMinimumLogLevel(LogLevel.None)
+    Logger.withMinimumLogLevel(LogLevel.None),
+    Effect.withSpan("Doctor.run")
   )

@@ -204,8 +204,8 @@ const capEffOf = (status: FileProbe): bigint | undefined => {
   return hex === undefined ? undefined : BigInt(`0x${hex}`)
 }
 
-export const readHostFacts = (config: JoulemonConfig): Effect.Effect<HostFacts> =>
-  Effect.gen(function* () {
+export const readHostFacts: (config: JoulemonConfig) => Effect.Effect<HostFacts> = Effect.fn("Doctor.readHostFacts")(
+  function* (config: JoulemonConfig) {
     const { sysfs, procfs } = config.host
     const powercap = yield* readPowercap(sysfs)
     const selfStatus = yield* probeFile(path.join(procfs, "self", "status"))
@@ -235,4 +235,5 @@ export const readHostFacts = (config: JoulemonConfig): Effect.Effect<HostFacts> 
       cpuinfoHypervisor: cpuinfo._tag === "Read" ? /^flags\s*:.*\bhypervisor\b/m.test(cpuinfo.text) : undefined,
       sysVendor: sysVendor._tag === "Read" ? sysVendor.text.trim() : undefined
     } satisfies HostFacts
-  })
+  }
+)

@@ -91,7 +91,7 @@ export const readKubeFacts = (config: JoulemonConfig): Effect.Effect<KubeFacts> 
     const podsUrl = kubeUrl(`https://${joinHostPort(ip, port > 0 ? port : DEFAULT_KUBELET_PORT)}`, "/pods")
     steps.push(step("kubelet", podsUrl, yield* Effect.either(kubelet.getJson(podsUrl, PodList))))
     return done()
-  }).pipe(Effect.scoped)
+  }).pipe(Effect.scoped, Effect.withSpan("Doctor.readKubeFacts"))
 
 /** The RBAC rule each request needs, as a ClusterRole rule. */
 const RBAC: Record<KubeTarget, string> = {

@@ -29,7 +29,7 @@ export const readRedfishFacts = (config: JoulemonConfig): Effect.Effect<RedfishF
       endpoint: displayEndpoint(bmc.endpoint),
       error: Either.isLeft(answer) ? answer.left.message : undefined
     } as const
-  }).pipe(Effect.scoped)
+  }).pipe(Effect.scoped, Effect.withSpan("Doctor.readRedfishFacts"))
 
 export const redfishCheck = (facts: RedfishFacts): CheckResult => {
   const title = "Redfish BMC"
