@@ -9,6 +9,7 @@ import * as CliConfig from "@effect/cli/CliConfig"
 import * as Command from "@effect/cli/Command"
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
+import type * as Usage from "@effect/cli/Usage"
 import * as ValidationError from "@effect/cli/ValidationError"
 import { Console, Data, Effect, Either } from "effect"
 import type { ConfigError } from "../config/ConfigError.js"
@@ -18,7 +19,8 @@ import { renderHuman, renderJson } from "../doctor/report.js"
 import { normalizeArgs, unknownFlag } from "./argv.js"
 import { colourConsole, colourWanted, type TerminalInfo } from "./colour.js"
 import { commandLine, flagNames } from "./flags.js"
-import { helpRequest, renderHelp } from "./help.js"
+import { flagEntry, helpRequest, helpTopic, renderHelp, renderShortHelp } from "./help.js"
+import { FLAG_SUMMARIES } from "./flagSummaries.js"
 import { packageVersion } from "./version.js"
 
 const DESCRIPTION =
@@ -29,9 +31,79 @@ const DOCTOR_SUMMARY = "checks everything joulemon's startup depends on, each pa
 const DOCTOR_DESCRIPTION =
   "Checks everything joulemon's startup depends on — kernel, powercap/RAPL and energy_uj permissions, hwmon, the meter that would be used and why, /proc access, cgroups and runtimes, VM detection, Kubernetes and Redfish reachability, the GPU library, overlapping zones — and prints each as passed, warned or failed with the exact fix. Reads the same config file and flags as the daemon. Exit status: 0 all good, 1 measurement would be degraded, 2 joulemon could not start."
 
-const FOOTER = [
-  "Run `joulemon doctor` first on a new machine. `joulemon <command> --help` shows a command's options; `joulemon --version` prints the version; `joulemon --completions bash|zsh|fish` prints a shell completion script."
+const SHORT_DESCRIPTION = "measures this machine's energy and attributes it to processes, containers, VMs and pods"
+
+const SHORT_FOOTER = [
+  "More: `joulemon help flags` (every flag in full), `joulemon help <flag>` (one flag), `joulemon help doctor`.",
+  "`joulemon --version` prints the version; `joulemon --completions bash|zsh|fish` prints a shell completion script."
 ]
+
+const FULL_FOOTER = ["`joulemon --help` is the one-screen summary; `joulemon help <flag>` shows one flag."]
+
+/** What the help is made of: each command's @effect/cli help and usage. */
+interface CommandDocs {
+  readonly rootBody: HelpDoc.HelpDoc
+  readonly rootUsage: Usage.Usage
+  readonly doctorBody: HelpDoc.HelpDoc
+  readonly doctorUsage: Usage.Usage
+}
+
+/**
+ * The help `args` ask for (`--help`, `-h`, `help [TOPIC]`): the text, an unknown topic's error,
+ * or undefined when they ask for none.
+ */
+const helpFor = (
+  args: ReadonlyArray<string>,
+  valued: ReadonlyArray<string>,
+  version: string,
+  { doctorBody, doctorUsage, rootBody, rootUsage }: CommandDocs
+): Either.Either<string, string> | undefined => {
+  const subcommands = [{ name: "doctor", summary: DOCTOR_SUMMARY }]
+  const short = {
+    root: renderShortHelp({
+      title: "joulemon",
+      version,
+      description: SHORT_DESCRIPTION,
+      usage: "[FLAGS] [COMMAND]",
+      options: rootBody,
+      summaries: FLAG_SUMMARIES,
+      subcommands,
+      footer: SHORT_FOOTER
+    }),
+    doctor: renderShortHelp({
+      title: "joulemon doctor",
+      version,
+      description: DOCTOR_SUMMARY,
+      usage: "[FLAGS] [--output human|json]",
+      options: doctorBody,
+      summaries: FLAG_SUMMARIES,
+      subcommands: [],
+      footer: ["Exit status: 0 all good, 1 measurement would be degraded, 2 joulemon could not start. `joulemon help doctor` says more."]
+    })
+  }
+  const topic = helpTopic(args, valued)
+  if (topic !== undefined) {
+    const { topic: name } = topic
+    if (name === undefined) return Either.right(short.root)
+    if (name === "flags") {
+      return Either.right(
+        renderHelp({ title: "joulemon", version, usage: rootUsage, body: rootBody, subcommands, footer: FULL_FOOTER }, SHOW_BUILT_INS)
+      )
+    }
+    if (name === "doctor") {
+      return Either.right(
+        renderHelp({ title: "joulemon doctor", version, usage: doctorUsage, body: doctorBody, subcommands: [], footer: FULL_FOOTER }, SHOW_BUILT_INS)
+      )
+    }
+    const entry = flagEntry(doctorBody, name)
+    return entry === undefined
+      ? Either.left(`joulemon help: no topic ${JSON.stringify(name)}; topics: flags, doctor, or a flag's name such as kube.enable`)
+      : Either.right(HelpDoc.toAnsiText(entry))
+  }
+  const request = helpRequest(args, valued, ["doctor"])
+  if (request === undefined) return undefined
+  return Either.right(request.subcommand === "doctor" ? short.doctor : short.root)
+}
 
 /** One violation a line, so a long list stays readable in a terminal or `kubectl logs`. */
 export const formatConfigError = (error: ConfigError): string =>
@@ -159,22 +231,16 @@ const cliProgram = <E, R>(
       return yield* Effect.fail(ValidationError.invalidValue(HelpDoc.p(message)))
     }
 
-    const help = helpRequest(args, names.valued, ["doctor"])
-    if (help !== undefined) {
-      const page = help.subcommand === "doctor"
-        ? {
-          title: "joulemon doctor",
-          usage: Command.getUsage(doctor),
-          body: Command.getHelp(doctor, SHOW_BUILT_INS),
-          subcommands: []
-        }
-        : {
-          title: "joulemon",
-          usage: Command.getUsage(root),
-          body: Command.getHelp(root, SHOW_BUILT_INS),
-          subcommands: [{ name: "doctor", summary: DOCTOR_SUMMARY }]
-        }
-      return yield* Console.log(renderHelp({ ...page, version, footer: FOOTER }, SHOW_BUILT_INS))
+    const helpText = helpFor(args, names.valued, version, {
+      rootBody: Command.getHelp(root, SHOW_BUILT_INS),
+      rootUsage: Command.getUsage(root),
+      doctorBody: Command.getHelp(doctor, SHOW_BUILT_INS),
+      doctorUsage: Command.getUsage(doctor)
+    })
+    if (helpText !== undefined) {
+      if (Either.isRight(helpText)) return yield* Console.log(helpText.right)
+      yield* Console.error(helpText.left)
+      return yield* Effect.fail(ValidationError.invalidValue(HelpDoc.p(helpText.left)))
     }
     yield* Command.run(command, { name: "joulemon", version })([...argv.slice(0, 2), ...args])
   })

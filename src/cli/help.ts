@@ -1,9 +1,10 @@
 /**
- * joulemon's `--help`, built from @effect/cli's help for the command asked about, with two
- * changes: the sentence @effect/cli puts under every option to name its value type ("A
- * user-defined piece of text.", "A true or false value.") is dropped — every option here says
- * what it is for, and that sentence read as a placeholder — and the root help lists the
- * subcommands in one line each instead of repeating every option in their usage.
+ * joulemon's help, from @effect/cli's help for the command asked about. `--help` is one screen:
+ * the usage, the commands and one line per option (flagSummaries.ts). `joulemon help flags`,
+ * `joulemon help doctor` and `joulemon help <flag>` give the full texts, without the sentence
+ * @effect/cli puts under every option to name its value type ("A user-defined piece of
+ * text.", "A true or false value."): every option here says what it is for, and that sentence
+ * read as a placeholder.
  */
 import type * as CliConfig from "@effect/cli/CliConfig"
 import * as HelpDoc from "@effect/cli/HelpDoc"
@@ -100,4 +101,119 @@ export const helpRequest = (
     else if (!arg.startsWith("-") && subcommand === undefined && subcommands.includes(arg)) subcommand = arg
   }
   return asked ? { subcommand } : undefined
+}
+
+/** The plain text of a span (styles dropped). */
+export const spanText = (span: Span.Span): string => {
+  switch (span._tag) {
+    case "Text":
+    case "URI":
+      return span.value
+    case "Sequence":
+      return spanText(span.left) + spanText(span.right)
+    case "Highlight":
+    case "Strong":
+    case "Weak":
+      return spanText(span.value)
+  }
+}
+
+/** Every option entry of a command's help, in order. */
+export const optionEntries = (doc: HelpDoc.HelpDoc): ReadonlyArray<readonly [Span.Span, HelpDoc.HelpDoc]> =>
+  HelpDoc.isSequence(doc)
+    ? [...optionEntries(doc.left), ...optionEntries(doc.right)]
+    : HelpDoc.isDescriptionList(doc)
+      ? doc.definitions
+      : []
+
+/** `--kube.enable` from `--kube.enable` or `--log.level debug|info|warn|error`. */
+const flagOf = (usage: string): string => usage.split(" ")[0]?.replace(/^--/, "") ?? ""
+
+export interface OptionLine {
+  /** `--log.level debug|info|warn|error`, `--[no-]kube.enable`, `--metrics LEVEL...` */
+  readonly usage: string
+  readonly flag: string
+}
+
+/** One line per option; `--x` and `--no-x` become `--[no-]x`. */
+export const optionLines = (doc: HelpDoc.HelpDoc): ReadonlyArray<OptionLine> => {
+  const usages = optionEntries(doc).map(([span]) => spanText(span).trim())
+  const flags = new Set(usages.map(flagOf))
+  return usages.flatMap((usage): ReadonlyArray<OptionLine> => {
+    const flag = flagOf(usage)
+    if (flag.startsWith("no-") && flags.has(flag.slice(3))) return []
+    return [{ flag, usage: flags.has(`no-${flag}`) ? usage.replace(`--${flag}`, `--[no-]${flag}`) : usage }]
+  })
+}
+
+const USAGE_COLUMN = 34
+const bold = (text: string) => `\u001b[1m${text}\u001b[0m`
+
+export interface ShortHelpPage {
+  readonly title: string
+  readonly version: string
+  readonly description: string
+  /** `joulemon [FLAGS]`, without the title. */
+  readonly usage: string
+  readonly options: HelpDoc.HelpDoc
+  readonly summaries: Readonly<Record<string, string>>
+  readonly subcommands: ReadonlyArray<Subcommand>
+  readonly footer: ReadonlyArray<string>
+}
+
+/** The one-screen help: a line per option, the summary beside it or, for a long flag, under it. */
+export const renderShortHelp = (page: ShortHelpPage): string => {
+  const options = optionLines(page.options).flatMap((o) => {
+    const summary = page.summaries[o.flag] ?? ""
+    return o.usage.length < USAGE_COLUMN - 2
+      ? [`  ${o.usage.padEnd(USAGE_COLUMN - 2)}${summary}`]
+      : [`  ${o.usage}`, `  ${"".padEnd(USAGE_COLUMN - 2)}${summary}`]
+  })
+  const width = Math.max(0, ...page.subcommands.map((c) => c.name.length))
+  return [
+    `${bold(page.title)} ${page.version} — ${page.description}`,
+    "",
+    `${bold("Usage:")} ${page.title} ${page.usage}`,
+    ...(page.subcommands.length === 0
+      ? []
+      : ["", bold("Commands:"), ...page.subcommands.map((c) => `  ${c.name.padEnd(width + 2)}${c.summary}`)]),
+    "",
+    `${bold("Flags")} (all optional; VALUE... may be repeated):`,
+    ...options,
+    "",
+    ...page.footer
+  ].join("\n")
+}
+
+/** The words of `args` that are neither flags nor a flag's value, up to any `--`. */
+const positionals = (args: ReadonlyArray<string>, valued: ReadonlyArray<string>): ReadonlyArray<string> => {
+  const takesValue = new Set(valued.map((v) => `--${v.toLowerCase()}`))
+  const words: Array<string> = []
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? ""
+    if (arg === "--") break
+    if (takesValue.has(arg.toLowerCase())) i++
+    else if (!arg.startsWith("-")) words.push(arg)
+  }
+  return words
+}
+
+/** `joulemon help [TOPIC]`: undefined when the first word is not `help`. */
+export const helpTopic = (
+  args: ReadonlyArray<string>,
+  valued: ReadonlyArray<string>
+): { readonly topic: string | undefined } | undefined => {
+  const [first, topic] = positionals(args, valued)
+  return first === "help" ? { topic } : undefined
+}
+
+/** The full entry of one flag (`kube.enable`, `--kube.enable`, `no-kube.enable`), if it is one. */
+export const flagEntry = (doc: HelpDoc.HelpDoc, topic: string): HelpDoc.HelpDoc | undefined => {
+  const wanted = topic.replace(/^--/, "").toLowerCase()
+  const entries = optionEntries(doc).filter(([span]) => {
+    const flag = flagOf(spanText(span).trim()).toLowerCase()
+    return flag === wanted || flag === `no-${wanted}`
+  })
+  const [first, ...rest] = entries.map(([span, block]): [Span.Span, HelpDoc.HelpDoc] => [span, block])
+  return first === undefined ? undefined : withoutTypeSentences(HelpDoc.descriptionList([first, ...rest]))
 }

@@ -5,6 +5,7 @@ import { unknownFlag } from "../../src/cli/argv.js"
 import type { TerminalInfo } from "../../src/cli/colour.js"
 import { colourWanted } from "../../src/cli/colour.js"
 import { makeCli } from "../../src/cli/command.js"
+import { FLAG_SUMMARIES } from "../../src/cli/flagSummaries.js"
 import { flagNames } from "../../src/cli/flags.js"
 import { helpRequest } from "../../src/cli/help.js"
 
@@ -46,11 +47,33 @@ describe("help and colour", () => {
     })
   )
 
-  it.effect("every option has its own description and no type placeholder", () =>
+  it.effect("help flags: every option has its own description and no type placeholder", () =>
     Effect.gen(function* () {
-      const help = yield* stdoutOf(["--help"], PIPE)
+      const help = yield* stdoutOf(["help", "flags"], PIPE)
       expect(help).not.toMatch(/A user-defined piece of text|A true or false value\.|An integer\./)
       for (const name of [...flagNames.valued, ...flagNames.booleans]) expect(help).toMatch(new RegExp(`^--${name.replace(/\./g, "\\.")}\\b`, "m"))
+    })
+  )
+
+  it.effect("--help: every flag has a one-line summary beside or under it", () =>
+    Effect.gen(function* () {
+      const help = yield* stdoutOf(["--help"], PIPE)
+      const doctor = yield* stdoutOf(["doctor", "--help"], PIPE)
+      for (const name of [...flagNames.valued, ...flagNames.booleans]) {
+        const summary = FLAG_SUMMARIES[name]
+        expect(summary, name).toBeDefined()
+        expect(help).toContain(`${summary}`)
+      }
+      expect(doctor).toContain(FLAG_SUMMARIES["output"])
+    })
+  )
+
+  it.effect("help <flag>: that flag's full entry, --no- variant included", () =>
+    Effect.gen(function* () {
+      const entry = yield* stdoutOf(["help", "kube.enable"], PIPE)
+      expect(entry).toMatch(/^--kube\.enable\n\n {2}Attribute energy to Kubernetes pods;/)
+      expect(entry).toContain("--no-kube.enable")
+      expect(entry).not.toContain("--kube.config")
     })
   )
 

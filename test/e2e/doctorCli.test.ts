@@ -71,23 +71,41 @@ describe("joulemon doctor (binary)", () => {
 })
 
 describe("joulemon --help and --completions (binary)", () => {
-  it("--help piped: no escape characters, no placeholder text, optional flags in brackets, doctor listed", async () => {
+  it("--help piped: one screen, no escape characters, no placeholder text, every flag optional, doctor listed", async () => {
     const { code, output } = await runToEnd(["--help"])
+    expect(code).toBe(0)
+    expect(output).not.toContain("\u001b")
+    expect(output).not.toContain("A user-defined piece of text")
+    expect(output.trimEnd().split("\n").length).toBeLessThanOrEqual(50)
+    expect(output).toContain("Usage: joulemon [FLAGS] [COMMAND]")
+    expect(output).toContain("Flags (all optional; VALUE... may be repeated):")
+    expect(output).toMatch(/^ {2}--metrics LEVEL\.\.\. {14}metric levels: node, process, container, vm, pod \(default all\)$/m)
+    expect(output).toMatch(/^ {2}--\[no-\]kube\.enable {14}attribute energy to Kubernetes pods \(default off\)$/m)
+    expect(output).toMatch(/^ {2}doctor {2}checks everything/m)
+  })
+
+  it("help flags: the full texts, repeatable flags in brackets, no placeholder", async () => {
+    const { code, output } = await runToEnd(["help", "flags"])
     expect(code).toBe(0)
     expect(output).not.toContain("\u001b")
     expect(output).not.toContain("A user-defined piece of text")
     expect(output).toContain("[--metrics LEVEL...]")
     expect(output).toContain("[--web.listen-address HOST:PORT...]")
     expect(output).toContain("[--experimental.hwmon.zones LABEL...]")
-    expect(output).toMatch(/^doctor {2}checks everything/m)
+    expect(output).toContain("Repeat the flag for several (--metrics node --metrics pod)")
   })
 
-  it("doctor --help describes the doctor and its --output", async () => {
-    const { code, output } = await runToEnd(["doctor", "--help"])
-    expect(code).toBe(0)
-    expect(output).toContain("Exit status: 0 all good, 1 measurement would be degraded, 2 joulemon could not start.")
-    expect(output).toContain("--output human | json")
-    expect(output).not.toContain("A user-defined piece of text")
+  it("doctor --help: one screen with --output; help doctor: the full description; an unknown topic fails", async () => {
+    const short = await runToEnd(["doctor", "--help"])
+    expect(short.code).toBe(0)
+    expect(short.output).toMatch(/^ {2}--output human \| json {11}report format: human or json \(default human\)$/m)
+    expect(short.output).toContain("Exit status: 0 all good, 1 measurement would be degraded, 2 joulemon could not start.")
+    const full = await runToEnd(["help", "doctor"])
+    expect(full.output).toContain("Reads the same config file and flags as the daemon.")
+    expect(full.output).not.toContain("A user-defined piece of text")
+    const unknown = await runToEnd(["help", "bogus"])
+    expect(unknown.output).toContain('joulemon help: no topic "bogus"')
+    expect(unknown.code).toBe(1)
   })
 
   it("--completions bash prints a completion script", async () => {
