@@ -4,9 +4,9 @@
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Effect, Layer } from "effect"
+import { Cause, Effect, Exit, Layer } from "effect"
 import { appLayer } from "./app.js"
-import { makeCli } from "./cli/command.js"
+import { DoctorFindings, makeCli } from "./cli/command.js"
 import type { LoadedConfig } from "./config/load.js"
 import { Fatal, FatalLive } from "./Fatal.js"
 import { loggerLayer } from "./logging.js"
@@ -40,7 +40,18 @@ const run = (loaded: LoadedConfig) =>
     Effect.provide(loggerLayer(loaded.config))
   )
 
+/** 1 for any failure, except `joulemon doctor`'s own status (1 degraded, 2 could not start). */
+const exitCode = (exit: Exit.Exit<unknown, unknown>): number => {
+  if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) return 0
+  const failure = Cause.failureOption(exit.cause)
+  return failure._tag === "Some" && failure.value instanceof DoctorFindings ? failure.value.exitCode : 1
+}
+
 makeCli(run)(process.argv).pipe(
   Effect.provide(NodeContext.layer),
-  NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
+  NodeRuntime.runMain({
+    disableErrorReporting: true,
+    disablePrettyLogger: true,
+    teardown: (exit, onExit) => onExit(exitCode(exit))
+  })
 )

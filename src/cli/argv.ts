@@ -99,3 +99,26 @@ export const normalizeArgs = (
   const folded = [...finalBooleans].map(([flag, value]) => (value ? `--${flag}` : `--no-${flag}`))
   return Either.right([...folded, ...out])
 }
+
+/** @effect/cli's own flags, which parse whether or not the help lists them. */
+const BUILT_IN_FLAGS = ["help", "version", "completions", "log-level", "wizard"]
+
+/**
+ * The first `--flag` in `args` (after `normalizeArgs`) that no command knows, or undefined.
+ * Checked here because @effect/cli, once a command has subcommands, reports an unknown flag
+ * as "Invalid subcommand" without naming it.
+ */
+export const unknownFlag = (args: ReadonlyArray<string>, names: FlagNames): string | undefined => {
+  const booleans = names.booleans.flatMap((n) => [n, `no-${n}`])
+  const known = new Set([...booleans, ...names.valued, ...BUILT_IN_FLAGS].map((n) => n.toLowerCase()))
+  const valued = new Set([...names.valued, "completions", "log-level"].map((n) => n.toLowerCase()))
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? ""
+    if (arg === "--") return undefined
+    if (!arg.startsWith("--")) continue
+    const name = arg.slice(2).split("=")[0]?.toLowerCase() ?? ""
+    if (!known.has(name)) return arg
+    if (valued.has(name) && !arg.includes("=")) i++
+  }
+  return undefined
+}

@@ -43,7 +43,11 @@ const valued = <A>(
     )
   )
 
-/** A repeatable flag; an empty result means "not given". */
+/**
+ * A repeatable flag; an empty result means "not given". `Options.optional` on top of
+ * `Options.repeated` only changes how the help shows it (`[--x V...]`, "optional"): zero
+ * occurrences already parse.
+ */
 const repeated = <A>(
   name: string,
   pseudoName: string,
@@ -54,6 +58,8 @@ const repeated = <A>(
     Options.withPseudoName(pseudoName),
     Options.withDescription(description),
     Options.repeated,
+    Options.optional,
+    Options.map(Option.getOrElse((): ReadonlyArray<string> => [])),
     Options.mapEffect((texts) =>
       Either.match(Either.all(texts.map(parse)), {
         onLeft: (message) => invalid(name, message),

@@ -272,9 +272,13 @@ describe("makeCli: --help and --version", () => {
     "experimental.hwmon.zones"
   ]
 
-  it.effect("--help lists every flag, its negation, its YAML key and its default, and runs nothing", () =>
+  it.effect("help flags lists every flag, its negation, its YAML key and its default, and runs nothing", () =>
     Effect.gen(function* () {
-      const result = yield* runCli(["--help"])
+      const short = yield* runCli(["--help"])
+      expect(Exit.isSuccess(short.exit)).toBe(true)
+      expect(Option.isNone(short.loaded)).toBe(true)
+      // The one-screen --help has a line per flag; the full texts moved to `joulemon help flags`.
+      const result = yield* runCli(["help", "flags"])
       expect(Exit.isSuccess(result.exit)).toBe(true)
       expect(Option.isNone(result.loaded)).toBe(true)
       const help = result.stdout.replace(/\s+/g, " ")
