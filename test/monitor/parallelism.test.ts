@@ -7,9 +7,12 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, TestClock } from "effect"
+import { Clock, Duration, Effect, TestClock } from "effect"
 import { advanceProcfsTree, churnProcfsTree, generateProcfsTree, type ProcfsTree } from "../../scripts/lib/procfsTree.js"
-import { makePowerMonitor } from "../../src/monitor/PowerMonitor.js"
+import { type CollectorShape, inProcessCollector } from "../../src/collector/Collector.js"
+import { makeWorkerCollector } from "../../src/collector/workerCollector.js"
+import { makeRaplMeter } from "../../src/device/raplSysfsMeter.js"
+import { makePowerMonitor, makePowerMonitorWith, type MonitorOptions } from "../../src/monitor/PowerMonitor.js"
 import type { Snapshot } from "../../src/monitor/snapshot.js"
 import { makeProcfsInformer } from "../../src/resource/procfsInformer.js"
 import { constantPowerZone, meterOf } from "../support/fakes.js"
@@ -26,6 +29,15 @@ const history: ReadonlyArray<(tree: ProcfsTree) => ProcfsTree> = [
 /** The runs share one TestClock, so only the timestamps may differ. */
 const withoutTimestamp = (snapshots: ReadonlyArray<Snapshot>) => snapshots.map((s) => ({ ...s, timestamp: 0 }))
 
+const monitorOptions = (parallelism: number): MonitorOptions => ({
+  interval: Duration.zero,
+  staleness: Duration.zero,
+  parallelism,
+  maxPlausibleWatts: 5000,
+  maxTerminated: -1,
+  minTerminatedEnergyThreshold: 0
+})
+
 const snapshotsAt = (parallelism: number) =>
   Effect.gen(function* () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `joulemon-par-${parallelism}-`))
@@ -33,14 +45,7 @@ const snapshotsAt = (parallelism: number) =>
     let tree = generateProcfsTree(path.join(dir, "proc"), { processes: 600, seed: 99 })
     const informer = yield* makeProcfsInformer({ procfs: tree.dir, parallelism })
     const meter = meterOf([constantPowerZone("package", 45), constantPowerZone("dram", 9)])
-    const monitor = yield* makePowerMonitor(meter, informer, {
-      interval: Duration.zero,
-      staleness: Duration.zero,
-      parallelism,
-      maxPlausibleWatts: 5000,
-      maxTerminated: -1,
-      minTerminatedEnergyThreshold: 0
-    })
+    const monitor = yield* makePowerMonitor(meter, informer, monitorOptions(parallelism))
     const snapshots: Array<Snapshot> = [yield* monitor.refresh]
     for (const step of history) {
       tree = step(tree)
@@ -63,4 +68,80 @@ describe("PowerMonitor over the procfs informer", () => {
       expect(withoutTimestamp(many)).toEqual(withoutTimestamp(one))
     })
   )
+
+  it.scoped("produces identical snapshots through the collector worker and in process", () =>
+    Effect.gen(function* () {
+      // One path for both runs: zone paths are part of a snapshot.
+      const parent = fs.mkdtempSync(path.join(os.tmpdir(), "joulemon-paths-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(parent, { recursive: true, force: true })))
+      const inline = yield* Effect.scoped(snapshotsThrough(path.join(parent, "run"), "inline"))
+      const worker = yield* Effect.scoped(snapshotsThrough(path.join(parent, "run"), "worker"))
+      expect(inline.at(-1)?.processes.running.length).toBeGreaterThan(500)
+      expect(inline.at(-1)?.zones.every((z) => z.activeEnergyTotal > 0n)).toBe(true)
+      expect(withoutTimestamp(worker)).toEqual(withoutTimestamp(inline))
+    }), 60_000)
 })
+
+/** The worker runs in real time (its own process); only the monitor is on the TestClock. */
+const liveClock = Clock.make()
+
+/**
+ * When each zone was read is the one input that legitimately differs between the paths (each
+ * process reads its own clock); without it the monitor uses its own (Test)Clock for both.
+ */
+const readTimesDropped = (c: CollectorShape): CollectorShape => ({
+  cpuInfo: c.cpuInfo,
+  collect: c.collect.pipe(
+    Effect.withClock(liveClock),
+    Effect.map((r) => ({ ...r, samples: r.samples.map((s) => (s._tag === "Read" ? { _tag: "Read" as const, reading: s.reading } : s)) }))
+  )
+})
+
+/** A RAPL package zone whose counter the test sets: 50 J per step. */
+const raplTree = (dir: string) => {
+  const zone = path.join(dir, "sys", "class", "powercap", "intel-rapl:0")
+  fs.mkdirSync(zone, { recursive: true })
+  fs.writeFileSync(path.join(zone, "name"), "package-0\n")
+  fs.writeFileSync(path.join(zone, "max_energy_range_uj"), "262143328850\n")
+  const set = (step: number) => fs.writeFileSync(path.join(zone, "energy_uj"), `${1_000_000 + 50_000_000 * step}\n`)
+  set(0)
+  return { sysfs: path.join(dir, "sys"), set }
+}
+
+const snapshotsThrough = (dir: string, path_: "inline" | "worker") =>
+  Effect.gen(function* () {
+    fs.mkdirSync(dir)
+    yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+    let tree = generateProcfsTree(path.join(dir, "proc"), { processes: 600, seed: 99 })
+    const rapl = raplTree(dir)
+    const meter = yield* makeRaplMeter(rapl.sysfs, [])
+    const collector = path_ === "inline"
+      ? inProcessCollector(meter, yield* makeProcfsInformer({ procfs: tree.dir, parallelism: 4 }), 4)
+      : yield* makeWorkerCollector({
+        meter,
+        meterName: "rapl",
+        settings: {
+          sysfs: rapl.sysfs,
+          procfs: tree.dir,
+          raplZones: [],
+          fakeZones: [],
+          model: { idleWattsPerCpu: 0.8, busyWattsPerCpu: 3 },
+          hwmonZones: [],
+          chipRules: []
+        },
+        parallelism: 4,
+        // On the TestClock these never fire; the worker answers in real time.
+        deadline: Duration.seconds(60),
+        startDeadline: Duration.seconds(60),
+        enrich: Effect.succeed
+      }).pipe(Effect.withClock(liveClock))
+    const monitor = yield* makePowerMonitorWith(meter, readTimesDropped(collector), monitorOptions(4))
+    const snapshots: Array<Snapshot> = [yield* monitor.refresh]
+    for (const [i, step] of history.entries()) {
+      tree = step(tree)
+      rapl.set(i + 1)
+      yield* TestClock.adjust(Duration.seconds(5))
+      snapshots.push(yield* monitor.refresh)
+    }
+    return snapshots
+  })
