@@ -11,8 +11,13 @@
  *   idle      the real binary on this machine's /proc at monitor.interval 5s for 60 s, scraped
  *             every 15 s, from 25 s after start (steady state): CPU% of one core and RSS
  *   churn     10,000 process births and deaths: heap before and after
+ *   health    the real binary on a synthetic 50,000-process /proc, refreshed and scraped back to
+ *             back: /healthz latency (p50, p99, max) sampled every 20 ms meanwhile
+ *   stuck     the real binary with one process's `stat` a FIFO (a read that never returns):
+ *             /healthz latency through the stuck refresh and the worker's replacement, the
+ *             time /readyz takes to report it, and how long SIGTERM takes to exit
  *
- * Options: --quick (1k and 10k only, shorter daemon runs), --only refresh|daemon|idle|churn,
+ * Options: --quick (1k and 10k only, shorter daemon runs), --only refresh|daemon|idle|churn|health|stuck,
  * --sizes 1000,10000. Prints a table, then one JSON line, and writes bench-results/<time>.json.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process"
@@ -208,6 +213,120 @@ const daemonSection = async () => {
   }
 }
 
+/** GET `url` and time it (ms); a request that fails or exceeds 10 s counts as 10 s. */
+const timedGet = async (url: string): Promise<{ ms: number; status: number; body: string }> => {
+  const t0 = performance.now()
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) })
+    const body = await res.text()
+    return { ms: performance.now() - t0, status: res.status, body }
+  } catch {
+    return { ms: 10_000, status: 0, body: "" }
+  }
+}
+
+const percentile = (xs: ReadonlyArray<number>, p: number): number => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN, 1)
+}
+
+/** Samples /healthz every 20 ms until `done` resolves. */
+const probeHealth = async (url: string, done: Promise<unknown>): Promise<Array<number>> => {
+  let finished = false
+  void done.then(() => (finished = true))
+  const times: Array<number> = []
+  while (!finished) {
+    times.push((await timedGet(`${url}/healthz`)).ms)
+    await sleep(20)
+  }
+  return times
+}
+
+const healthSection = async () => {
+  const processes = quick ? 20_000 : 50_000
+  line(`\n== /healthz while a ${processes}-process /proc is refreshed and scraped back to back ==`)
+  const dir = fs.mkdtempSync(path.join(fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir(), "joulemon-bench-health-"))
+  try {
+    let tree: ProcfsTree = generateProcfsTree(path.join(dir, "proc"), { processes, seed: 43 })
+    const config = path.join(dir, "config.yaml")
+    fs.writeFileSync(config, "cpu:\n  preferredMeters: [fake]\nmonitor:\n  interval: 1s\n  staleness: 1ms\nlog:\n  level: warn\n")
+    const daemon = await startDaemon([`--config.file=${config}`, `--host.procfs=${tree.dir}`])
+    const scrapes: Array<number> = []
+    const work = (async () => {
+      for (let i = 0; i < (quick ? 8 : 15); i++) {
+        tree = advanceProcfsTree(tree)
+        scrapes.push((await scrape(daemon.url)).ms)
+      }
+    })()
+    const health = await probeHealth(daemon.url, work)
+    await daemon.stop()
+    const r = {
+      processes,
+      scrapes: scrapes.length,
+      scrapeMs: summarize(scrapes),
+      healthzMs: { samples: health.length, p50: percentile(health, 50), p99: percentile(health, 99), max: round(Math.max(...health), 1) }
+    }
+    results["health"] = r
+    line(
+      `/healthz over ${r.healthzMs.samples} probes during ${r.scrapes} back-to-back refresh+scrapes (median ${r.scrapeMs.median} ms): ` +
+        `p50 ${r.healthzMs.p50} ms, p99 ${r.healthzMs.p99} ms, max ${r.healthzMs.max} ms (target p99 ≤ 20 ms)`
+    )
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const stuckSection = async () => {
+  line("\n== a `stat` that never answers (a FIFO), 1,000 processes, interval 1s ==")
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "joulemon-bench-stuck-"))
+  try {
+    const tree: ProcfsTree = generateProcfsTree(path.join(dir, "proc"), { processes: 1000, seed: 44 })
+    const config = path.join(dir, "config.yaml")
+    fs.writeFileSync(config, "cpu:\n  preferredMeters: [fake]\nmonitor:\n  interval: 1s\n  staleness: 500ms\nlog:\n  level: warn\n")
+    const daemon = await startDaemon([`--config.file=${config}`, `--host.procfs=${tree.dir}`])
+    const victim = fs.readdirSync(tree.dir).filter((e) => /^\d+$/.test(e)).sort((a, b) => Number(b) - Number(a))[0] ?? ""
+    const fifo = path.join(tree.dir, victim, "stat")
+    fs.rmSync(fifo)
+    // mkfifo(1): this process must never open the FIFO itself.
+    execFileSync("mkfifo", [fifo])
+    const t0 = performance.now()
+    let reportedMs = Number.NaN
+    let recoveredMs = Number.NaN
+    const watch = (async () => {
+      for (let i = 0; i < 600 && Number.isNaN(recoveredMs); i++) {
+        const ready = await timedGet(`${daemon.url}/readyz`)
+        if (Number.isNaN(reportedMs) && ready.status === 503 && ready.body.includes(fifo)) reportedMs = performance.now() - t0
+        else if (!Number.isNaN(reportedMs) && ready.status === 200) recoveredMs = performance.now() - t0
+        await sleep(50)
+      }
+    })()
+    const health = await probeHealth(daemon.url, watch)
+    // SIGTERM in the middle of another stuck read: the stuck worker must not hold the exit.
+    const second = fs.readdirSync(tree.dir).filter((e) => /^\d+$/.test(e) && e !== victim).sort((a, b) => Number(b) - Number(a))[0] ?? ""
+    fs.rmSync(path.join(tree.dir, second, "stat"))
+    execFileSync("mkfifo", [path.join(tree.dir, second, "stat")])
+    await sleep(2500)
+    const s0 = performance.now()
+    const code = await daemon.stop()
+    const sigtermMs = round(performance.now() - s0, 0)
+    const r = {
+      readyzReportsMs: round(reportedMs, 0),
+      readyAgainMs: round(recoveredMs, 0),
+      healthzMs: { samples: health.length, p50: percentile(health, 50), p99: percentile(health, 99), max: round(Math.max(...health), 1) },
+      sigtermMs,
+      exitCode: code
+    }
+    results["stuck"] = r
+    line(
+      `/readyz named ${path.relative(tree.dir, fifo)} after ${r.readyzReportsMs} ms, ready again after ${r.readyAgainMs} ms; ` +
+        `/healthz meanwhile p50 ${r.healthzMs.p50} ms, p99 ${r.healthzMs.p99} ms, max ${r.healthzMs.max} ms (target ≤ 100 ms); ` +
+        `SIGTERM during a second stuck read → exit ${code} in ${sigtermMs} ms (target ≤ 5 s)`
+    )
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 const idleSection = async () => {
   const seconds = quick ? 30 : 60
   const processes = fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e)).length
@@ -266,6 +385,8 @@ if (wants("refresh")) refreshSection()
 if (wants("daemon")) await daemonSection()
 if (wants("idle")) await idleSection()
 if (wants("churn")) churnSection()
+if (wants("health")) await healthSection()
+if (wants("stuck")) await stuckSection()
 
 fs.mkdirSync(path.join(ROOT, "bench-results"), { recursive: true })
 const file = path.join(ROOT, "bench-results", `${String(results["date"]).replace(/[:.]/g, "-")}.json`)
