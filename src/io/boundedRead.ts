@@ -20,7 +20,12 @@ const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constant
 /** A file refused by the bounded reader; `reason` is what the logs and errors show. */
 export class ReadRefused extends Error {
   readonly reason: string
-  constructor(readonly file: string, reason: string) {
+  constructor(
+    readonly file: string,
+    reason: string,
+    /** Set when the file was past the limit: the limit, and its size when fstat told it. */
+    readonly tooLarge?: { readonly limit: number; readonly size?: number }
+  ) {
     super(`${file}: ${reason}`)
     this.name = "ReadRefused"
     this.reason = reason
@@ -34,8 +39,12 @@ const isDirectory = (file: string): Error =>
 const notRegular = (file: string, stats: fs.Stats): ReadRefused =>
   new ReadRefused(file, `not a regular file (${fileType(stats)})`)
 
-export const tooLarge = (file: string, limit: number, size?: number): ReadRefused =>
-  new ReadRefused(file, size === undefined ? `malformed: larger than ${limit} bytes` : `malformed: ${size} bytes, larger than ${limit} bytes`)
+const tooLarge = (file: string, limit: number, size?: number): ReadRefused =>
+  new ReadRefused(
+    file,
+    size === undefined ? `malformed: larger than ${limit} bytes` : `malformed: ${size} bytes, larger than ${limit} bytes`,
+    size === undefined ? { limit } : { limit, size }
+  )
 
 const fileType = (s: fs.Stats): string =>
   s.isCharacterDevice()

@@ -114,6 +114,18 @@ describe("the joulemon binary", () => {
     expect(out).not.toContain("listening")
   })
 
+  it("refuses a config file over 1 MiB, naming the file and its size, without starting", async () => {
+    const config = writeConfig("")
+    fs.truncateSync(config, 50_000_000)
+    const r = start([`--config.file=${config}`])
+    const exit = await withTimeout(r.exited, 20_000, "process exit")
+    expect(exit.code).toBe(1)
+    expect(r.output()).toContain(
+      `failed to open config file ${JSON.stringify(config)}: the file is 50000000 bytes, over the 1 MiB (1048576 bytes) limit for config files; refused without reading it`
+    )
+    expect(r.output()).not.toContain("listening")
+  })
+
   it("prints its version", async () => {
     const r = start(["--version"])
     const exit = await withTimeout(r.exited, 20_000, "process exit")
