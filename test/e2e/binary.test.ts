@@ -86,6 +86,22 @@ describe("the joulemon binary", () => {
     expect(results.other).toBe(0)
   })
 
+  it("logs SIGHUP and keeps running (Node's default is to die of it: exit 129, no log)", async () => {
+    const port = await freePort()
+    const r = start([`--web.listen-address=127.0.0.1:${port}`, `--host.sysfs=${noPowercapSys}`])
+    await waitForOutput(r, (o) => o.includes("message=listening"))
+    r.child.kill("SIGHUP")
+    await waitForOutput(r, (o) => o.includes('level=WARN fiber=') && o.includes('message="received SIGHUP; ignoring it'))
+    r.child.kill("SIGHUP")
+    await waitForOutput(r, (o) => (o.match(/received SIGHUP/g) ?? []).length === 2)
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`)
+    expect(res.status).toBe(200)
+    expect(r.child.exitCode).toBeNull()
+    r.child.kill("SIGTERM")
+    expect(await exitOf(r)).toEqual({ code: 0, signal: null })
+    expect(r.output().match(/received SIGHUP/g)).toHaveLength(2)
+  })
+
   it("exits non-zero with a clear message when the port is in use", async () => {
     const blocker = net.createServer()
     await new Promise<void>((res) => blocker.listen(0, "127.0.0.1", () => res()))
