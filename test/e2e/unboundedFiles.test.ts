@@ -14,6 +14,8 @@ import { parseSamples } from "../support/exposition.js"
 import { freePort } from "../support/ports.js"
 import { makeProcTree, type ProcTree } from "../support/procTree.js"
 
+const CONTAINER_ID = "b176419186d75a44628851daf7841d3374a2ec56d0b038ee3bd1e0c6d331e5b1"
+
 let tree: ProcTree
 let joulemon: Running
 let url = ""
@@ -28,6 +30,17 @@ const advance = (): void => {
   round++
   tree.setProcess({ pid: 90, comm: "app", utime: 10 * round, stime: 0, startTime: 300, exe: "/usr/bin/app" })
   tree.setProcess({ pid: 91, comm: "other", utime: 5 * round, stime: 0, startTime: 301, exe: "/usr/bin/other" })
+  // a container whose HOSTNAME is 200 KB (issue 16, item 4)
+  tree.setProcess({
+    pid: 93,
+    comm: "web",
+    utime: 7 * round,
+    stime: 0,
+    startTime: 303,
+    exe: "/usr/bin/web",
+    cgroup: `0::/system.slice/docker-${CONTAINER_ID}.scope\n`,
+    environ: [`HOSTNAME=${"h".repeat(200_000)}`, "PATH=/bin"]
+  })
   tree.setCpu(cpuAt(round))
   if (!fs.lstatSync(energyFile).isSymbolicLink()) fs.writeFileSync(energyFile, `${1_000_000 * round}\n`)
 }
@@ -125,5 +138,12 @@ describe("stat and energy_uj symlinked to /dev/zero, through the real binary", (
     expect(maxRss).toBeGreaterThan(0)
     expect(maxRss).toBeLessThan(400 * 1024 * 1024)
     expect(joulemon.output()).toContain("not a regular file (a character device)")
+  }, 60_000)
+
+  it("cuts a container name from a 200 KB HOSTNAME to 253 characters on /metrics", async () => {
+    const samples = parseSamples(await fetch(`${url}/metrics`).then((res) => res.text()))
+    const names = samples.filter((s) => s.labels["container_id"] === CONTAINER_ID && "container_name" in s.labels).map((s) => s.labels["container_name"])
+    expect(names.length).toBeGreaterThan(0)
+    for (const name of names) expect(name).toBe("h".repeat(253))
   }, 60_000)
 })
