@@ -17,6 +17,7 @@ import * as path from "node:path"
 import * as v8 from "node:v8"
 import * as vm from "node:vm"
 import { Effect } from "effect"
+import { PID_COMM_LIMIT, PID_STAT_LIMIT } from "../src/io/readLimits.js"
 import { makeProcfsInformer } from "../src/resource/procfsInformer.js"
 import { nodeProcReader, ScratchBuffer } from "../src/resource/procReader.js"
 import { advanceProcfsTree, generateProcfsTree, type ProcfsTree } from "./lib/procfsTree.js"
@@ -120,11 +121,11 @@ const main = Effect.gen(function* () {
       })
       timeLoop("stat + comm", tree, (dir, pid, s) => {
         nodeProcReader.readStat(`${dir}/${pid}/stat`, s)
-        nodeProcReader.readFile(`${dir}/${pid}/comm`, s)
+        nodeProcReader.readFile(`${dir}/${pid}/comm`, s, PID_COMM_LIMIT)
       })
       timeLoop("stat + comm + exe readlink", tree, (dir, pid, s) => {
         nodeProcReader.readStat(`${dir}/${pid}/stat`, s)
-        nodeProcReader.readFile(`${dir}/${pid}/comm`, s)
+        nodeProcReader.readFile(`${dir}/${pid}/comm`, s, PID_COMM_LIMIT)
         try {
           nodeProcReader.readLink(`${dir}/${pid}/exe`)
         } catch {
@@ -132,7 +133,7 @@ const main = Effect.gen(function* () {
         }
       })
       timeLoop("stat read to EOF (2 read calls)", tree, (dir, pid, s) => {
-        nodeProcReader.readFile(`${dir}/${pid}/stat`, s)
+        nodeProcReader.readFile(`${dir}/${pid}/stat`, s, PID_STAT_LIMIT)
       })
     }
     fs.rmSync(tree.dir, { recursive: true, force: true })

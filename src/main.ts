@@ -1,6 +1,7 @@
 /**
  * The `joulemon` binary: flags and config → logger → the Layer graph, run until SIGINT/SIGTERM
- * (exit 0 after every finalizer) or until a service fails (its error logged, exit 1).
+ * (exit 0 after every finalizer) or until a service fails (its error logged, exit 1). SIGHUP is
+ * logged and ignored (hangup.ts).
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
@@ -9,6 +10,7 @@ import { appLayer } from "./app.js"
 import { DoctorFindings, makeCli } from "./cli/command.js"
 import type { LoadedConfig } from "./config/load.js"
 import { Fatal, FatalLive } from "./Fatal.js"
+import { ignoreHangup } from "./hangup.js"
 import { loggerLayer } from "./logging.js"
 
 /** A typed failure's own message; the pretty trace only for a defect (a bug). */
@@ -25,6 +27,7 @@ const run = (loaded: LoadedConfig) =>
   Effect.gen(function* () {
     for (const warning of loaded.warnings) yield* Effect.logWarning(warning)
     yield* Effect.addFinalizer(() => Effect.logInfo("shutdown complete"))
+    yield* ignoreHangup
     yield* Layer.build(appLayer(loaded.config))
     const fatal = yield* Fatal
     return yield* fatal.await

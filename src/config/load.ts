@@ -3,11 +3,11 @@
  * Problems of every kind (unreadable file, YAML syntax, wrong shapes, bad values) end in a
  * single `ConfigError` listing all of them; nothing is started with a bad configuration.
  */
-import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import { Effect } from "effect"
 import { LineCounter, parseDocument, type YAMLError } from "yaml"
 import type { JoulemonConfig, LogFormat, LogLevelName, MetricsLevel } from "./Config.js"
+import { describeConfigReadError, readConfigText } from "./configFileRead.js"
 import { ConfigError } from "./ConfigError.js"
 import { configMapObjectProblem } from "./configMapObject.js"
 import type { GoDuration } from "./duration.js"
@@ -115,9 +115,9 @@ interface ParsedFile extends DecodedFile {
 /** Reads and decodes the YAML file; a missing file or a syntax error names the path (and line). */
 export const readConfigFile = Effect.fn("Config.readFile")(function* (path: string) {
   yield* Effect.annotateCurrentSpan("config.file", path)
-  const text = yield* Effect.tryPromise(() => fs.readFile(path, "utf8")).pipe(
+  const text = yield* Effect.tryPromise(() => readConfigText(path)).pipe(
     Effect.catchAll((error) =>
-      fail(`failed to open config file ${JSON.stringify(path)}: ${describeError(error.error)}`)
+      fail(`failed to open config file ${JSON.stringify(path)}: ${describeConfigReadError(error.error)}`)
     )
   )
   const lines = new LineCounter()

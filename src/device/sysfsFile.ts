@@ -3,8 +3,12 @@
  * inputs). Failures keep the errno code so callers can tell "permission denied" (fixable by
  * the operator) from "no such file" (no hardware) and say what to do.
  */
-import { readFile } from "node:fs/promises"
 import { Data, Effect } from "effect"
+import { ReadRefused, readBoundedText } from "../io/boundedRead.js"
+import { SYSFS_ATTRIBUTE_LIMIT } from "../io/readLimits.js"
+import { parseUint64 } from "../io/uint64.js"
+
+export { parseUint64 }
 
 export class SysfsReadError extends Data.TaggedError("SysfsReadError")<{
   readonly path: string
@@ -34,6 +38,7 @@ export const errnoCode = (cause: unknown): string | undefined =>
 
 /** Node's own messages repeat the path; ours name it once, in `SysfsReadError.message`. */
 export const readFailure = (file: string, cause: unknown): SysfsReadError => {
+  if (cause instanceof ReadRefused) return new SysfsReadError({ path: file, reason: cause.reason })
   const code = errnoCode(cause)
   if (code === undefined) {
     return new SysfsReadError({ path: file, reason: cause instanceof Error ? cause.message : String(cause) })
@@ -43,21 +48,15 @@ export const readFailure = (file: string, cause: unknown): SysfsReadError => {
   return new SysfsReadError({ path: file, reason, code })
 }
 
-/** The file's content without surrounding whitespace (sysfs values end in a newline). */
+/**
+ * The file's content without surrounding whitespace (sysfs values end in a newline). A regular
+ * file of at most one page (SYSFS_ATTRIBUTE_LIMIT); anything else fails as unreadable.
+ */
 export const readSysfsText = (file: string): Effect.Effect<string, SysfsReadError> =>
   Effect.tryPromise({
-    try: () => readFile(file, "utf8"),
+    try: () => readBoundedText(file, SYSFS_ATTRIBUTE_LIMIT),
     catch: (cause) => readFailure(file, cause)
   }).pipe(Effect.map((text) => text.trim()))
-
-const UINT64_MAX = 2n ** 64n - 1n
-
-/** Go's ParseUint(s, 10, 64): decimal digits only, at most 2^64 − 1. */
-export const parseUint64 = (text: string): bigint | undefined => {
-  if (!/^\d+$/.test(text)) return undefined
-  const value = BigInt(text)
-  return value <= UINT64_MAX ? value : undefined
-}
 
 export const readSysfsUint64 = (file: string): Effect.Effect<bigint, SysfsReadError> =>
   Effect.flatMap(readSysfsText(file), (text) => {

@@ -16,9 +16,9 @@
  * Problems are reported in Kepler's words, all at once, prefixed with the file's path. No
  * message ever quotes a value from a BMC entry: a misplaced password must not reach a log.
  */
-import { readFile } from "node:fs/promises"
 import { Data, Effect, Either, ParseResult, Schema } from "effect"
 import YAML from "yaml"
+import { describeConfigReadError, readConfigText } from "../config/configFileRead.js"
 
 export type BmcAuth = "session" | "basic"
 
@@ -165,11 +165,11 @@ export const parseBmcFile = (file: string, text: string): Either.Either<BmcFile,
 
 export const loadBmcFile = (file: string): Effect.Effect<BmcFile, PlatformConfigError> =>
   Effect.tryPromise({
-    try: () => readFile(file, "utf8"),
+    try: () => readConfigText(file),
     catch: (cause) =>
       new PlatformConfigError({
         file,
-        reason: `failed to read BMC config file: ${cause instanceof Error ? cause.message : String(cause)}`
+        reason: `failed to read BMC config file: ${describeConfigReadError(cause)}`
       })
   }).pipe(Effect.flatMap((text) => parseBmcFile(file, text)))
 

@@ -2,9 +2,10 @@
  * `/proc/cpuinfo` for `kepler_node_cpu_info`: one entry per logical CPU. Read once when the
  * informer is built; the machine's CPUs do not change identity while we run.
  */
-import { readFile } from "node:fs/promises"
 import * as path from "node:path"
 import { Effect } from "effect"
+import { readBoundedText } from "../io/boundedRead.js"
+import { CPUINFO_LIMIT } from "../io/readLimits.js"
 import { errorCode } from "./procReader.js"
 import type { CpuInfoEntry } from "./types.js"
 
@@ -39,12 +40,12 @@ export const parseCpuInfo = (text: string): ReadonlyArray<CpuInfoEntry> => {
 }
 
 /**
- * `<procfs>/cpuinfo`, parsed. Never fails: the metric is informational, so a missing file
+ * `<procfs>/cpuinfo`, parsed (a regular file of at most CPUINFO_LIMIT bytes). Never fails: the metric is informational, so a missing file
  * (containers, some sandboxes) is an empty list and a debug line; any other error a warning.
  */
 export const readCpuInfo = (procfs: string): Effect.Effect<ReadonlyArray<CpuInfoEntry>> => {
   const file = path.join(procfs, "cpuinfo")
-  return Effect.tryPromise(() => readFile(file, "utf8")).pipe(
+  return Effect.tryPromise(() => readBoundedText(file, CPUINFO_LIMIT)).pipe(
     Effect.map(parseCpuInfo),
     Effect.catchAll((e) => {
       const code = errorCode(e.error)

@@ -20,20 +20,10 @@
  * seq_file buffer of kernel memory for each (200 MB at 50k) — too much for a node agent.
  */
 import * as fs from "node:fs"
+import { ReadRefused, readBoundedSync, readRecordSync, ScratchBuffer } from "../io/boundedRead.js"
+import { PID_STAT_LIMIT } from "../io/readLimits.js"
 
-/** One reusable byte buffer, grown when a file does not fit (cmdline/environ can be large). */
-export class ScratchBuffer {
-  bytes: Buffer
-  constructor(size: number) {
-    this.bytes = Buffer.allocUnsafe(size)
-  }
-  /** Doubles the buffer, keeping the first `keep` bytes. */
-  grow(keep: number): void {
-    const next = Buffer.allocUnsafe(this.bytes.length * 2)
-    this.bytes.copy(next, 0, 0, keep)
-    this.bytes = next
-  }
-}
+export { ScratchBuffer }
 
 export interface ProcReader {
   /** Names in a directory, in any order. */
@@ -43,52 +33,32 @@ export interface ProcReader {
    * back the complete record to one read(2) whose buffer is large enough, so one read
    * suffices unless the buffer came back full (then read on, as `readFile` does). Skipping
    * the second, empty read(2) saves ~4.5 ms per 10,000 processes (35.3 vs 39.9 ms).
+   * At most PID_STAT_LIMIT bytes, of a regular file (src/io/boundedRead.ts).
    */
   readonly readStat: (file: string, into: ScratchBuffer) => number
-  /** A whole file into `into.bytes`, reading to EOF; returns its length. */
-  readonly readFile: (file: string, into: ScratchBuffer) => number
+  /** A whole regular file of at most `limit` bytes into `into.bytes`, read to EOF; returns its length. */
+  readonly readFile: (file: string, into: ScratchBuffer, limit: number) => number
   /** readlink(2). */
   readonly readLink: (file: string) => string
   /** Whether the path exists (a pid directory still there after its stat failed). */
   readonly exists: (path: string) => boolean
 }
 
-const readToEnd = (fd: number, into: ScratchBuffer, already: number): number => {
-  let total = already
-  for (;;) {
-    if (total === into.bytes.length) into.grow(total)
-    const n = fs.readSync(fd, into.bytes, total, into.bytes.length - total, null)
-    if (n === 0) return total
-    total += n
-  }
-}
-
-/** The real thing: Node's synchronous fs calls. */
+/**
+ * The real thing: Node's synchronous fs calls, bounded. The fstat(2) that refuses anything
+ * but a regular file costs about 1 µs per read (see the note in docs/configuration.md).
+ */
 export const nodeProcReader: ProcReader = {
   readDir: (dir) => fs.readdirSync(dir),
-  readStat: (file, into) => {
-    const fd = fs.openSync(file, "r")
-    try {
-      const n = fs.readSync(fd, into.bytes, 0, into.bytes.length, null)
-      return n < into.bytes.length ? n : readToEnd(fd, into, n)
-    } finally {
-      fs.closeSync(fd)
-    }
-  },
-  readFile: (file, into) => {
-    const fd = fs.openSync(file, "r")
-    try {
-      return readToEnd(fd, into, 0)
-    } finally {
-      fs.closeSync(fd)
-    }
-  },
+  readStat: (file, into) => readRecordSync(file, into, PID_STAT_LIMIT),
+  readFile: (file, into, limit) => readBoundedSync(file, into, limit),
   readLink: (file) => fs.readlinkSync(file),
   exists: (p) => fs.existsSync(p)
 }
 
 /** The errno name of a thrown fs error ("EACCES"), or the message when there is none. */
 export const errorCode = (error: unknown): string => {
+  if (error instanceof ReadRefused) return error.reason
   if (typeof error === "object" && error !== null && "code" in error && typeof error.code === "string") {
     return error.code
   }

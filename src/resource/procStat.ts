@@ -2,9 +2,11 @@
  * `/proc/stat`: the node's cumulative CPU ticks. Parsing is pure; reading is one small file.
  * Used by the resource informer (node usage ratio) and by the model meter (its estimate).
  */
-import { readFile } from "node:fs/promises"
 import * as path from "node:path"
 import { Effect } from "effect"
+import { ReadRefused, readBoundedText } from "../io/boundedRead.js"
+import { PROC_STAT_LIMIT } from "../io/readLimits.js"
+import { parseUint64 } from "../io/uint64.js"
 import { ResourceError } from "./ResourceInformer.js"
 
 export interface CpuTimes {
@@ -28,10 +30,13 @@ export const parseProcStat = (text: string): CpuTimes | string => {
     const fields = line.trim().split(/\s+/)
     const label = fields[0] ?? ""
     if (label === "cpu") {
-      const n = fields.slice(1, 9).map(Number)
-      if (n.length < 4 || n.some((v) => !Number.isFinite(v) || v < 0)) {
+      // Each field is a u64 in decimal (Go's ParseUint): "1e3", "0x10", "-1" or a value past
+      // 2^64 − 1 make the line malformed, never a number.
+      const u64 = fields.slice(1, 9).map(parseUint64)
+      if (u64.length < 4 || u64.some((v) => v === undefined)) {
         return `malformed aggregate cpu line: "${line.trim()}"`
       }
+      const n = u64.map(Number)
       const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = n
       const activeTicks = user + nice + system + irq + softirq + steal
       aggregate = { activeTicks, totalTicks: activeTicks + idle + iowait, cpuCount: 0 }
@@ -46,8 +51,8 @@ export const parseProcStat = (text: string): CpuTimes | string => {
 export const readCpuTimes = (procfs: string): Effect.Effect<CpuTimes, ResourceError> => {
   const file = path.join(procfs, "stat")
   return Effect.tryPromise({
-    try: () => readFile(file, "utf8"),
-    catch: (e) => new ResourceError({ path: file, reason: e instanceof Error ? e.message : String(e) })
+    try: () => readBoundedText(file, PROC_STAT_LIMIT),
+    catch: (e) => new ResourceError({ path: file, reason: e instanceof ReadRefused ? e.reason : e instanceof Error ? e.message : String(e) })
   }).pipe(
     Effect.flatMap((text) => {
       const parsed = parseProcStat(text)

@@ -25,6 +25,7 @@
  */
 import { type Classification, classifyProcess, splitNul } from "./classify.js"
 import { emptyPidStatFields, parsePidStat, type PidStatFields, sameBytes } from "./pidStat.js"
+import { PID_ARGS_LIMIT, PID_CGROUP_LIMIT, PID_COMM_LIMIT } from "../io/readLimits.js"
 import { errorCode, mayBeGone, type ProcFile, type ProcReader, ScratchBuffer } from "./procReader.js"
 import type { ProcessInfo } from "./types.js"
 
@@ -123,6 +124,14 @@ const stillRunning = (ctx: ScanContext, p: Incarnation): boolean => {
 
 type TextFile = "comm" | "cgroup" | "cmdline" | "environ"
 
+/** The most bytes read of each (src/io/readLimits.ts says why); a larger file is malformed. */
+const TEXT_LIMIT: Readonly<Record<TextFile, number>> = {
+  comm: PID_COMM_LIMIT,
+  cgroup: PID_CGROUP_LIMIT,
+  cmdline: PID_ARGS_LIMIT,
+  environ: PID_ARGS_LIMIT
+}
+
 /**
  * A text file of the process: its content; GONE when the process exited; "" when it cannot be
  * read (recorded in `unreadable`) — or, for cmdline and environ of a live process failing with
@@ -130,7 +139,7 @@ type TextFile = "comm" | "cgroup" | "cmdline" | "environ"
  */
 const readText = (ctx: ScanContext, p: Incarnation, file: TextFile, unreadable: Array<UnreadableFile>): string | Gone => {
   try {
-    const length = ctx.reader.readFile(`${ctx.procfs}/${p.pid}/${file}`, ctx.scratch)
+    const length = ctx.reader.readFile(`${ctx.procfs}/${p.pid}/${file}`, ctx.scratch, TEXT_LIMIT[file])
     return ctx.scratch.bytes.toString("utf8", 0, length)
   } catch (error) {
     const reason = errorCode(error)

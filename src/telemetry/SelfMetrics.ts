@@ -6,11 +6,13 @@
  * concurrent fibers cannot lose an increment. Each metric exists once per exposition format (see
  * makeSelfMetrics for why), each set in its own registry.
  */
+import { monitorEventLoopDelay } from "node:perf_hooks"
 import client from "prom-client"
 import { Context, Effect, Layer } from "effect"
 import type { ExpositionFormat } from "../exporter/prometheus/render.js"
 import type { Snapshot } from "../monitor/snapshot.js"
 import { AppConfig } from "../config/Config.js"
+import { EVENT_LOOP_LAG_NAMES, registerEventLoopLag } from "./eventLoopLag.js"
 
 /** What the monitor reports after each refresh attempt. */
 export interface MonitorTelemetry {
@@ -48,6 +50,9 @@ export interface SelfMetricsOptions {
  * naming rules promtool checks (a `_total` suffix means a counter); the same values remain
  * without the suffix, so those three are dropped.
  */
+/** Event-loop delay sampling interval (see addDebugCollectors for why it is not 10 ms). */
+const EVENT_LOOP_SAMPLE_MS = 1000
+
 const addDebugCollectors = (register: client.Registry<client.RegistryContentType>, collectors: ReadonlyArray<string>): void => {
   if (collectors.length === 0) return
   const keep = (name: string): boolean =>
@@ -56,10 +61,19 @@ const addDebugCollectors = (register: client.Registry<client.RegistryContentType
   // prom-client samples event-loop delay every 10 ms by default: that timer alone cost ~0.9 %
   // of a core on an idle node, more than joulemon's own work; once a second is within the noise
   // of not collecting at all (0.25 % of a core either way, scripts/bench.ts "idle").
-  client.collectDefaultMetrics({ register, eventLoopMonitoringPrecision: 1000 })
+  client.collectDefaultMetrics({ register, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS })
   for (const metric of register.getMetricsAsArray()) {
     const name = metric.name
     if ((name.startsWith("nodejs_") || name.startsWith("process_")) && !keep(name)) register.removeSingleMetric(name)
+  }
+  if (collectors.includes("go")) {
+    // prom-client's lag gauges read NaN and a sentinel when scrapes come < 1 s apart
+    // (eventLoopLag.ts). Its own histogram stays enabled — nothing outside prom-client can turn
+    // it off — which costs one more timer tick a second.
+    for (const name of EVENT_LOOP_LAG_NAMES) register.removeSingleMetric(name)
+    const histogram = monitorEventLoopDelay({ resolution: EVENT_LOOP_SAMPLE_MS })
+    histogram.enable()
+    registerEventLoopLag(register, histogram, EVENT_LOOP_SAMPLE_MS * 1e6)
   }
 }
 

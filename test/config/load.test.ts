@@ -409,6 +409,31 @@ describe("loadConfig: errors", () => {
     })
   )
 
+  it.effect("refuses a config file over 1 MiB from its size, naming the file and the size", () =>
+    withYaml("", (file) =>
+      Effect.gen(function* () {
+        // 50 MB of holes: fstat says 50 MB, and the file is never read
+        yield* Effect.promise(() => fs.truncate(file, 50_000_000))
+        const error = yield* Effect.flip(loadConfig(file, hostFlags))
+        expect(error.errors).toEqual([
+          `failed to open config file ${JSON.stringify(file)}: the file is 50000000 bytes, over the 1 MiB (1048576 bytes) limit for config files; refused without reading it`
+        ])
+      })
+    )
+  )
+
+  it.effect("reads a config file of exactly 1 MiB, and refuses anything but a regular file", () =>
+    withYaml("log:\n  level: debug\n", (file) =>
+      Effect.gen(function* () {
+        yield* Effect.promise(() => fs.appendFile(file, `#${"x".repeat(1024 * 1024 - 22)}\n`))
+        expect((yield* Effect.promise(() => fs.stat(file))).size).toBe(1024 * 1024)
+        expect((yield* loadConfig(file, hostFlags)).config.log.level).toBe("debug")
+        const error = yield* Effect.flip(loadConfig("/dev/zero", hostFlags))
+        expect(error.errors).toEqual([`failed to open config file "/dev/zero": not a regular file (a character device)`])
+      })
+    )
+  )
+
   it.effect("names the file and line of a YAML syntax error", () =>
     withYaml("log:\n  level: info\nweb: [\nkube: x\n", (file) =>
       Effect.gen(function* () {

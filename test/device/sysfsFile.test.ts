@@ -1,3 +1,4 @@
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -53,6 +54,21 @@ describe("reading files", () => {
       const dir = yield* Effect.flip(readSysfsText(path.join(root, "dir")))
       expect(dir.code).toBe("EISDIR")
       expect(dir.message).toContain("is a directory")
+    })
+  )
+
+  it.scoped("refuses a symlink to /dev/zero and a file past one page (64 KiB) as unreadable, without reading them", () =>
+    Effect.gen(function* () {
+      const root = yield* makeTree({ "z/name": "package-0\n" })
+      const zero = path.join(root, "z/energy_uj")
+      fs.symlinkSync("/dev/zero", zero)
+      const huge = path.join(root, "z/max_energy_range_uj")
+      fs.writeFileSync(huge, `${"1".repeat(64 * 1024)}\n`)
+      const fromZero = yield* Effect.flip(readSysfsUint64(zero))
+      expect(fromZero.message).toBe(`cannot read ${zero}: not a regular file (a character device)`)
+      expect(fromZero.code).toBeUndefined()
+      const fromHuge = yield* Effect.flip(readSysfsUint64(huge))
+      expect(fromHuge.message).toBe(`cannot read ${huge}: malformed: 65537 bytes, larger than 65536 bytes`)
     })
   )
 })

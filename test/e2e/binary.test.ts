@@ -3,6 +3,7 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
+import { parseSamples } from "../support/exposition.js"
 import { freePort } from "../support/ports.js"
 import { ROOT, startJoulemon, waitForOutput, withTimeout, type Running } from "../support/binary.js"
 
@@ -86,6 +87,53 @@ describe("the joulemon binary", () => {
     expect(results.other).toBe(0)
   })
 
+  it("logs SIGHUP and keeps running (Node's default is to die of it: exit 129, no log)", async () => {
+    const port = await freePort()
+    const r = start([`--web.listen-address=127.0.0.1:${port}`, `--host.sysfs=${noPowercapSys}`])
+    await waitForOutput(r, (o) => o.includes("message=listening"))
+    r.child.kill("SIGHUP")
+    await waitForOutput(r, (o) => o.includes('level=WARN fiber=') && o.includes('message="received SIGHUP; ignoring it'))
+    r.child.kill("SIGHUP")
+    await waitForOutput(r, (o) => (o.match(/received SIGHUP/g) ?? []).length === 2)
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`)
+    expect(res.status).toBe(200)
+    expect(r.child.exitCode).toBeNull()
+    r.child.kill("SIGTERM")
+    expect(await exitOf(r)).toEqual({ code: 0, signal: null })
+    expect(r.output().match(/received SIGHUP/g)).toHaveLength(2)
+  })
+
+  it("never exports NaN nor the 9223372036.85 sentinel in nodejs_eventloop_lag_* when scrapes come < 1 s apart", async () => {
+    const port = await freePort()
+    const r = start([`--web.listen-address=127.0.0.1:${port}`, `--host.sysfs=${noPowercapSys}`, "--monitor.interval=0s"])
+    await waitForOutput(r, (o) => o.includes("message=listening"))
+    const lags: Array<number> = []
+    const check = async () => {
+      const samples = parseSamples(await fetch(`http://127.0.0.1:${port}/metrics`).then((res) => res.text()))
+      for (const s of samples) expect({ name: s.name, finite: Number.isFinite(s.value) }).toEqual({ name: s.name, finite: true })
+      const lag = samples.filter((s) => s.name.startsWith("nodejs_eventloop_lag_"))
+      expect(lag.map((s) => s.name).sort()).toEqual([
+        "nodejs_eventloop_lag_max_seconds",
+        "nodejs_eventloop_lag_mean_seconds",
+        "nodejs_eventloop_lag_min_seconds",
+        "nodejs_eventloop_lag_p50_seconds",
+        "nodejs_eventloop_lag_p90_seconds",
+        "nodejs_eventloop_lag_p99_seconds",
+        "nodejs_eventloop_lag_seconds",
+        "nodejs_eventloop_lag_stddev_seconds"
+      ])
+      lags.push(...lag.map((s) => s.value))
+    }
+    // back to back, then across a sampling tick, then back to back again
+    for (let i = 0; i < 5; i++) await check()
+    await new Promise((res) => setTimeout(res, 1200))
+    for (let i = 0; i < 5; i++) await check()
+    for (const v of lags) {
+      expect(v).toBeGreaterThanOrEqual(0)
+      expect(v).toBeLessThan(60)
+    }
+  })
+
   it("exits non-zero with a clear message when the port is in use", async () => {
     const blocker = net.createServer()
     await new Promise<void>((res) => blocker.listen(0, "127.0.0.1", () => res()))
@@ -112,6 +160,18 @@ describe("the joulemon binary", () => {
     expect(out).toContain("invalid monitor interval: -1s can't be negative")
     expect(out).toContain("port must be between 1 and 65535, got 99999")
     expect(out).not.toContain("listening")
+  })
+
+  it("refuses a config file over 1 MiB, naming the file and its size, without starting", async () => {
+    const config = writeConfig("")
+    fs.truncateSync(config, 50_000_000)
+    const r = start([`--config.file=${config}`])
+    const exit = await withTimeout(r.exited, 20_000, "process exit")
+    expect(exit.code).toBe(1)
+    expect(r.output()).toContain(
+      `failed to open config file ${JSON.stringify(config)}: the file is 50000000 bytes, over the 1 MiB (1048576 bytes) limit for config files; refused without reading it`
+    )
+    expect(r.output()).not.toContain("listening")
   })
 
   it("prints its version", async () => {

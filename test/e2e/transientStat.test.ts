@@ -128,4 +128,49 @@ describe("a process whose stat is damaged for one reading, through /metrics of t
       before = repaired
     }
   }, 60_000)
+
+  /** Field `n` (proc(5) numbering) of a stat line replaced by `text`. */
+  const withField = (line: string, n: number, text: string): string => {
+    const close = line.lastIndexOf(")")
+    const rest = line.slice(close + 2).trimEnd().split(" ")
+    rest[n - 3] = text
+    return `${line.slice(0, close + 2)}${rest.join(" ")}\n`
+  }
+  const cpuSeconds = (samples: ReadonlyArray<ParsedSample>): number =>
+    samples.find((s) => s.name === "kepler_process_cpu_seconds_total" && s.labels["pid"] === "90")?.value ?? Number.NaN
+
+  it("ticks past 2^64 in a process's stat or in /proc/stat are malformed, never a value (issue 16, item 4)", async () => {
+    advance()
+    await pause(30)
+    const before = await scrape()
+    const beforeSeconds = cpuSeconds(before)
+    expect(beforeSeconds).toBeGreaterThan(0)
+    const seen: Array<number> = [beforeSeconds]
+    // 2^64 (one past the largest u64) and the issue's 1.1e19, in utime; then the same in /proc/stat
+    for (const big of ["18446744073709551616", "11000000000000000000000"]) {
+      advance()
+      const stat = tree.statFile(90)
+      fs.writeFileSync(stat, withField(fs.readFileSync(stat, "latin1"), 14, big))
+      await pause(30)
+      const damaged = await scrape()
+      seen.push(cpuSeconds(damaged))
+      advance()
+      fs.writeFileSync(path.join(tree.procfs, "stat"), `cpu  ${big} 0 1000 10000 0 0 0 0 0 0\ncpu0 1 0 1 1 0 0 0 0 0 0\n`)
+      await pause(30)
+      const nodeDamaged = await scrape()
+      seen.push(cpuSeconds(nodeDamaged))
+      // a malformed /proc/stat fails that reading: /metrics serves the previous one (a ratio of
+      // 0.75 = 30 active of 40 ticks a round), not a usage of ~1 from 1.1e22 "user" ticks
+      const ratio = (samples: ReadonlyArray<ParsedSample>) => samples.find((x) => x.name === "kepler_node_cpu_usage_ratio")?.value
+      expect(ratio(damaged)).toBeCloseTo(0.75, 6)
+      expect(ratio(nodeDamaged)).toBeCloseTo(0.75, 6)
+      advance()
+      await pause(30)
+      seen.push(cpuSeconds(await scrape()))
+    }
+    // pid 90 used 10 ticks (0.1 s) a round: never 1.8e17 s, never decreasing, and still counting
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1] ?? Number.NaN)
+    expect(Math.max(...seen)).toBeLessThan(beforeSeconds + 10)
+    expect(seen[seen.length - 1]).toBeGreaterThan(beforeSeconds)
+  }, 60_000)
 })

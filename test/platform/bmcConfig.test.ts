@@ -1,3 +1,4 @@
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
@@ -125,6 +126,18 @@ describe("the Redfish BMC file", () => {
       const error = yield* Effect.flip(loadBmcFile(missing))
       expect(error.message).toBe(
         `Redfish BMC file ${missing}: failed to read BMC config file: ENOENT: no such file or directory, open '${missing}'`
+      )
+    })
+  )
+
+  it.scoped("loadBmcFile refuses a file over 1 MiB from its size", () =>
+    Effect.gen(function* () {
+      const root = yield* makeTree({ "bmc.yaml": "" })
+      const file = path.join(root, "bmc.yaml")
+      fs.truncateSync(file, 2 * 1024 * 1024)
+      const error = yield* Effect.flip(loadBmcFile(file))
+      expect(error.message).toBe(
+        `Redfish BMC file ${file}: failed to read BMC config file: the file is 2097152 bytes, over the 1 MiB (1048576 bytes) limit for config files; refused without reading it`
       )
     })
   )

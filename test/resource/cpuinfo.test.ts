@@ -121,4 +121,14 @@ describe("readCpuInfo", () => {
       expect(entries).toEqual([])
       expect(lines.map((l) => [l.level, l.annotations["reason"]])).toEqual([["WARN", "EISDIR"]])
     }))
+
+  it.scoped("a cpuinfo that is a symlink to /dev/zero is not read: an empty list and a warning saying why", () =>
+    Effect.gen(function* () {
+      const root = yield* tempProcfs
+      fs.symlinkSync("/dev/zero", path.join(root, "cpuinfo"))
+      const lines: Array<LogLine> = []
+      const entries = yield* readCpuInfo(root).pipe(Effect.provide(capturingLogger(lines)))
+      expect(entries).toEqual([])
+      expect(lines.map((l) => [l.level, l.annotations["reason"]])).toEqual([["WARN", "not a regular file (a character device)"]])
+    }))
 })

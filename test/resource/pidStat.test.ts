@@ -60,6 +60,22 @@ describe("parsePidStat", () => {
     expect(parse("42 (x)")).toBe(false)
   })
 
+  it("accepts utime, stime and starttime up to 2^64 − 1 and rejects each past it (issue 16: 1.1e19 s was accepted)", () => {
+    const at = (utime: string, stime: string, start: string) => `42 (x) S 1 1 1 0 -1 0 0 0 0 0 ${utime} ${stime} 0 0 20 0 1 0 ${start} 5 6\n`
+    const MAX = "18446744073709551615"
+    expect(parse(at(MAX, "0", "9"))).toMatchObject({ cpuTicks: 18446744073709551615 })
+    expect(parse(at("0", "0", MAX))).toMatchObject({ startTime: 18446744073709551615 })
+    // leading zeros are not digits of the value (Go's ParseUint reads them the same way)
+    expect(parse(at(`000${MAX}`, "0", "9"))).toMatchObject({ cpuTicks: 18446744073709551615 })
+    for (const big of ["18446744073709551616", "18446744073709551620", "20000000000000000000", "110000000000000000000", `1${MAX}`]) {
+      expect({ big, utime: parse(at(big, "0", "9")) }).toEqual({ big, utime: false })
+      expect({ big, stime: parse(at("0", big, "9")) }).toEqual({ big, stime: false })
+      expect({ big, start: parse(at("0", "0", big)) }).toEqual({ big, start: false })
+    }
+    // a line that ends right after an oversized starttime
+    expect(parse(`42 (x) S 1 1 1 0 -1 0 0 0 0 0 1 2 0 0 20 0 1 0 18446744073709551616`)).toBe(false)
+  })
+
   it("round-trips every generated stat line (any comm the kernel allows, any tick counts)", () => {
     // The kernel's comm is up to 15 bytes of anything but NUL; newline and ')' included.
     const comm = FastCheck.string({ unit: FastCheck.constantFrom("a", " ", "(", ")", ":", "/", "\n", "é", "0", "-"), maxLength: 15 })

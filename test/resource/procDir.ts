@@ -115,10 +115,10 @@ export const hookedReader = (hooks: {
       check(file)
       return nodeProcReader.readStat(file, into)
     },
-    readFile: (file, into) => {
+    readFile: (file, into, limit) => {
       if (hooks.counts) hooks.counts.readFile++
       check(file)
-      return nodeProcReader.readFile(file, into)
+      return nodeProcReader.readFile(file, into, limit)
     },
     readLink: (file) => {
       if (hooks.counts) hooks.counts.readLink++

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
@@ -411,7 +412,11 @@ describe("procfs informer: unreadable files", () => {
       ["garbage", (f) => fs.writeFileSync(f, "\u0000\u00ff not a stat line at all")],
       ["a directory", (f) => (fs.rmSync(f), fs.mkdirSync(f))],
       ["starttime moved back", (f) => fs.writeFileSync(f, fs.readFileSync(f, "latin1").replace(" 300 ", " 299 "))],
-      ["ticks moved back", (f) => fs.writeFileSync(f, fs.readFileSync(f, "latin1").replace(" 40 2 ", " 4 2 "))]
+      ["ticks moved back", (f) => fs.writeFileSync(f, fs.readFileSync(f, "latin1").replace(" 40 2 ", " 4 2 "))],
+      // issue 16, item 2: never read past PID_STAT_LIMIT, never anything but a regular file
+      ["a symlink to /dev/zero", (f) => (fs.rmSync(f), fs.symlinkSync("/dev/zero", f))],
+      ["a FIFO", (f) => (fs.rmSync(f), execFileSync("mkfifo", [f]))],
+      ["over 4 KiB", (f) => fs.writeFileSync(f, fs.readFileSync(f, "latin1").replace("\n", ` ${"0 ".repeat(2100)}\n`))]
     ]
     for (const [what, damage] of damages) {
       it.scoped(what, () =>
@@ -449,6 +454,44 @@ describe("procfs informer: unreadable files", () => {
       expect(r.processes).toEqual([])
       expect(r.stats.processesVanished).toBe(1)
       expect(r.terminated.processes).toEqual(["91:300"])
+    }))
+
+  it.scoped("files past their limit or not regular files are unreadable, the process reported with the rest", () =>
+    Effect.gen(function* () {
+      const root = yield* tempProcfs
+      yield* writeProcess(root, { pid: 81, comm: "odd", utime: 1, stime: 1, startTime: 3, exe: "/odd", cgroup: `0::/system.slice/docker-${DOCKER_ID}.scope\n` })
+      const file = (name: string) => path.join(root, "81", name)
+      fs.rmSync(file("environ"))
+      fs.symlinkSync("/dev/zero", file("environ"))
+      fs.rmSync(file("cmdline"))
+      execFileSync("mkfifo", [file("cmdline")])
+      fs.writeFileSync(file("comm"), "x".repeat(4097))
+      const lines: Array<LogLine> = []
+      const informer = yield* makeProcfsInformer({ procfs: root, parallelism: 1 })
+      const first = yield* informer.refresh.pipe(Effect.provide(capturingLogger(lines)), Logger.withMinimumLogLevel(LogLevel.Debug))
+      expect(first.processes).toMatchObject([{ pid: 81, comm: "odd", exe: "/odd", type: "container", containerId: DOCKER_ID }])
+      expect(first.stats.unreadableFiles).toBe(3)
+      expect(lines.map((l) => [l.annotations["file"], l.annotations["reason"]])).toEqual([
+        ["comm", "malformed: 4097 bytes, larger than 4096 bytes"],
+        ["cmdline", "not a regular file (a FIFO)"],
+        ["environ", "not a regular file (a character device)"]
+      ])
+    }))
+
+  it.scoped("a cgroup file past 128 KiB and a cmdline past 6 MiB are malformed", () =>
+    Effect.gen(function* () {
+      const root = yield* tempProcfs
+      yield* writeProcess(root, { pid: 82, comm: "big", utime: 1, stime: 1, startTime: 3, exe: "/big" })
+      fs.writeFileSync(path.join(root, "82", "cgroup"), `0::/${"a".repeat(128 * 1024)}\n`)
+      fs.writeFileSync(path.join(root, "82", "cmdline"), Buffer.alloc(6 * 1024 * 1024 + 1, 0x61))
+      const lines: Array<LogLine> = []
+      const informer = yield* makeProcfsInformer({ procfs: root, parallelism: 1 })
+      const first = yield* informer.refresh.pipe(Effect.provide(capturingLogger(lines)), Logger.withMinimumLogLevel(LogLevel.Debug))
+      expect(first.processes).toMatchObject([{ pid: 82, type: "regular" }])
+      expect(lines.map((l) => [l.annotations["file"], l.annotations["reason"]])).toEqual([
+        ["cgroup", `malformed: ${128 * 1024 + 5} bytes, larger than ${128 * 1024} bytes`],
+        ["cmdline", `malformed: ${6 * 1024 * 1024 + 1} bytes, larger than ${6 * 1024 * 1024} bytes`]
+      ])
     }))
 
   it.scoped("a real EISDIR (environ is a directory) is unreadable, not fatal", () =>

@@ -4,6 +4,7 @@
  */
 import type { ContainerRuntime } from "../types.js"
 import { baseName } from "./procArgs.js"
+import { capLabelValue } from "./labelValue.js"
 
 export interface ContainerMatch {
   readonly runtime: ContainerRuntime
@@ -158,10 +159,11 @@ const nameFromCmdline = (cmdline: ReadonlyArray<string>): string => {
 
 /**
  * A container's name (§4.3 "Name", steps 1–2): HOSTNAME / CONTAINER_NAME from its environment,
- * else `--name` from its command line (containerd-shim: argv[3]); "" when neither says.
+ * else `--name` from its command line (containerd-shim: argv[3]); "" when neither says. Cut to
+ * 253 characters (labelValue.ts).
  * Step 3 (read errors ignored) is the caller's: pass [] for a file it could not read.
  */
 export const containerName = (environ: ReadonlyArray<string>, cmdline: ReadonlyArray<string>): string => {
   const fromEnviron = nameFromEnviron(environ)
-  return fromEnviron !== "" ? fromEnviron : nameFromCmdline(cmdline)
+  return capLabelValue(fromEnviron !== "" ? fromEnviron : nameFromCmdline(cmdline))
 }

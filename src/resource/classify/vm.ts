@@ -4,6 +4,7 @@
  */
 import type { Hypervisor } from "../types.js"
 import { baseName } from "./procArgs.js"
+import { capLabelValue } from "./labelValue.js"
 
 export interface VmMatch {
   readonly hypervisor: Hypervisor
@@ -134,15 +135,15 @@ const FALLBACK_NAME_ID_CHARS = 8
 /**
  * The VM a process runs, from its command line, or undefined. ID and name follow §4.4 per
  * hypervisor; an empty ID falls back to {@link fallbackId}, an empty name to
- * `<hypervisor>-<first 8 chars of the ID>`.
+ * `<hypervisor>-<first 8 chars of the ID>`. Both are cut to 253 characters (labelValue.ts).
  */
 export const matchVm = (cmdline: ReadonlyArray<string>): VmMatch | undefined => {
   const row = VM_PATTERNS.find(({ pattern }) => matchesSomeArgument(pattern, cmdline))
   if (row === undefined) return undefined
   const hypervisor: Hypervisor = row.hypervisor === "kvm" && cmdline.includes("-xen-domid") ? "xen" : row.hypervisor
-  const extractedId = vmId(cmdline, hypervisor)
+  const extractedId = capLabelValue(vmId(cmdline, hypervisor))
   const id = extractedId !== "" ? extractedId : fallbackId(cmdline)
-  const extractedName = vmName(cmdline, hypervisor)
+  const extractedName = capLabelValue(vmName(cmdline, hypervisor))
   const name = extractedName !== "" ? extractedName : `${hypervisor}-${id.slice(0, FALLBACK_NAME_ID_CHARS)}`
   return { hypervisor, id, name }
 }
