@@ -24,6 +24,11 @@ export interface Sample {
    * for all its zones and both its joules and watts), the writer renders that part once.
    */
   readonly identity?: ReadonlyArray<string>
+  /**
+   * Names the workload `identity` belongs to, stable across scrapes (level and pid:starttime or
+   * id): the exporter's label cache keys its rendered identity by it (labelCache.ts).
+   */
+  readonly identityKey?: string
 }
 
 export interface MetricFamily {
@@ -100,6 +105,7 @@ interface Row<W> {
   readonly index: number
   readonly labels: ReadonlyArray<string>
   readonly identity: ReadonlyArray<string>
+  readonly identityKey: string
 }
 
 /**
@@ -134,15 +140,22 @@ function* uniqueRows<W>(
 interface Identity<W> {
   readonly names: ReadonlyArray<string>
   readonly values: (w: W) => ReadonlyArray<string>
+  /** Stable across scrapes and unique within the level (see Sample.identityKey). */
+  readonly key: (w: W) => string
+}
+
+interface IdentityOf {
+  readonly values: ReadonlyArray<string>
+  readonly key: string
 }
 
 /** Each workload's identity values, computed once per scrape and shared by its families. */
-const memoIdentity = <W>(identity: Identity<W>): ((w: W) => ReadonlyArray<string>) => {
-  const ids = new Map<W, ReadonlyArray<string>>()
+const memoIdentity = <W>(identity: Identity<W>): ((w: W) => IdentityOf) => {
+  const ids = new Map<W, IdentityOf>()
   return (w) => {
     let id = ids.get(w)
     if (id === undefined) {
-      id = identity.values(w)
+      id = { values: identity.values(w), key: identity.key(w) }
       ids.set(w, id)
     }
     return id
@@ -165,7 +178,13 @@ const workloadFamilies = <W extends { readonly energy: ReadonlyArray<bigint>; re
       workloads,
       (w, state) => {
         const id = idOf(w)
-        return s.zones.map((zone, z) => ({ workload: w, index: z, labels: [...id, state, zone.name, nodeName], identity: id }))
+        return s.zones.map((zone, z) => ({
+          workload: w,
+          index: z,
+          labels: [...id.values, state, zone.name, nodeName],
+          identity: id.values,
+          identityKey: id.key
+        }))
       },
       true
     )
@@ -176,7 +195,7 @@ const workloadFamilies = <W extends { readonly energy: ReadonlyArray<bigint>; re
       type: "counter",
       labelNames,
       samples: lazy(function* () {
-        for (const r of rows()) yield { labels: r.labels, identity: r.identity, value: joules(r.workload.energy[r.index] ?? 0n) }
+        for (const r of rows()) yield { labels: r.labels, identity: r.identity, identityKey: r.identityKey, value: joules(r.workload.energy[r.index] ?? 0n) }
       })
     },
     watts: {
@@ -185,7 +204,7 @@ const workloadFamilies = <W extends { readonly energy: ReadonlyArray<bigint>; re
       type: "gauge",
       labelNames,
       samples: lazy(function* () {
-        for (const r of rows()) yield { labels: r.labels, identity: r.identity, value: r.workload.watts[r.index] ?? 0 }
+        for (const r of rows()) yield { labels: r.labels, identity: r.identity, identityKey: r.identityKey, value: r.workload.watts[r.index] ?? 0 }
       })
     }
   }
@@ -214,30 +233,35 @@ const secondsFamily = <W extends { readonly cpuSeconds: number }>(
         workloads,
         (w, state) => {
           const id = idOf(w)
-          return [{ workload: w, index: 0, labels: withState ? [...id, state, nodeName] : [...id, nodeName], identity: id }]
+          const labels = withState ? [...id.values, state, nodeName] : [...id.values, nodeName]
+          return [{ workload: w, index: 0, labels, identity: id.values, identityKey: id.key }]
         },
         withState
       )
-      for (const r of rows) yield { labels: r.labels, identity: r.identity, value: r.workload.cpuSeconds }
+      for (const r of rows) yield { labels: r.labels, identity: r.identity, identityKey: r.identityKey, value: r.workload.cpuSeconds }
     })
   }
 }
 
 const processIdentity = {
   names: ["pid", "comm", "exe", "type", "container_id", "vm_id"],
-  values: (p: ProcessWorkload) => [String(p.pid), p.comm, p.exe, p.type, p.containerId, p.vmId]
+  values: (p: ProcessWorkload) => [String(p.pid), p.comm, p.exe, p.type, p.containerId, p.vmId],
+  key: (p: ProcessWorkload) => p.key
 }
 const containerIdentity = {
   names: ["container_id", "container_name", "runtime", "pod_id"],
-  values: (c: ContainerWorkload) => [c.id, c.name, c.runtime, c.podId]
+  values: (c: ContainerWorkload) => [c.id, c.name, c.runtime, c.podId],
+  key: (c: ContainerWorkload) => c.id
 }
 const vmIdentity = {
   names: ["vm_id", "vm_name", "hypervisor"],
-  values: (v: VmWorkload) => [v.id, v.name, v.hypervisor]
+  values: (v: VmWorkload) => [v.id, v.name, v.hypervisor],
+  key: (v: VmWorkload) => v.id
 }
 const podIdentity = {
   names: ["pod_id", "pod_name", "pod_namespace"],
-  values: (p: PodWorkload) => [p.id, p.name, p.namespace]
+  values: (p: PodWorkload) => [p.id, p.name, p.namespace],
+  key: (p: PodWorkload) => p.id
 }
 
 /** Every power family the snapshot yields at the configured levels. */
