@@ -65,7 +65,11 @@ export const makeMetricsHandler = Effect.gen(function* () {
         snapshot._tag === "Some"
           ? [
               ...staticFamilies,
-              ...snapshotFamilies(snapshot.value, { levels, nodeName: config.kube.nodeName }),
+              ...snapshotFamilies(snapshot.value, {
+                levels,
+                nodeName: config.kube.nodeName,
+                maxProcesses: config.exporter.prometheus.maxProcesses
+              }),
               ...snapshotSelfFamilies(snapshot.value)
             ]
           : [...staticFamilies]
