@@ -79,6 +79,11 @@ export interface JoulemonConfig {
       readonly debugCollectors: ReadonlyArray<string>
       /** Deduplicated, in canonical METRICS_LEVELS order. Empty list in YAML means all. */
       readonly metricsLevel: ReadonlyArray<MetricsLevel>
+      /**
+       * joulemon: export at most this many processes (the top ones by energy) and fold the rest
+       * into one `comm="other"` series per state and zone; 0 exports every process (Kepler).
+       */
+      readonly maxProcesses: number
     }
   }
   readonly debug: {

@@ -28,7 +28,7 @@ export const defaultConfig: JoulemonConfig = {
   rapl: { zones: [] },
   exporter: {
     stdout: { enabled: false },
-    prometheus: { enabled: true, debugCollectors: ["go"], metricsLevel: METRICS_LEVELS }
+    prometheus: { enabled: true, debugCollectors: ["go"], metricsLevel: METRICS_LEVELS, maxProcesses: 0 }
   },
   debug: { pprof: { enabled: false } },
   web: { configFile: "", listenAddresses: [":28282"] },

@@ -168,7 +168,9 @@ export const FileConfig = section({
         section({
           enabled: optional(Bool),
           debugCollectors: optional(StrList),
-          metricsLevel: optional(MetricsLevels)
+          metricsLevel: optional(MetricsLevels),
+          /** joulemon */
+          maxProcesses: optional(Int)
         })
       )
     })

@@ -141,6 +141,14 @@ export const checkValues = (raw: RawConfig): Either.Either<JoulemonConfig, Reado
     return []
   })
 
+  const maxProcesses = raw.exporter.prometheus.maxProcesses
+  if (maxProcesses < 0) {
+    report(
+      "exporter.prometheus.maxProcesses",
+      `invalid exporter.prometheus.maxProcesses: ${maxProcesses}, must be an integer of at least 0 (0 exports every process)`
+    )
+  }
+
   const addresses = raw.web.listenAddresses
   if (addresses.length === 0) {
     report("web.listenAddresses", "at least one web listen address must be specified")

@@ -156,7 +156,7 @@ describe("loadConfig: layering (defaults ← file ← flags)", () => {
         rapl: { zones: ["package", "dram"] },
         exporter: {
           stdout: { enabled: true },
-          prometheus: { enabled: false, debugCollectors: ["go", "process"], metricsLevel: ["node", "pod"] }
+          prometheus: { enabled: false, debugCollectors: ["go", "process"], metricsLevel: ["node", "pod"], maxProcesses: 250 }
         },
         debug: { pprof: { enabled: true } },
         web: { configFile: fixture("web-config.yaml"), listenAddresses: ["127.0.0.1:9100", "[::1]:9100"] },

@@ -104,6 +104,11 @@ describe("checkValues: every message", () => {
       'cpu.preferredMeters[1]: invalid cpu.preferredMeters entry "rappl", must be one of "rapl", "hwmon", "model", "fake"'
     ],
     [
+      "negative maxProcesses",
+      { exporter: { prometheus: { maxProcesses: -1 } } },
+      "exporter.prometheus.maxProcesses: invalid exporter.prometheus.maxProcesses: -1, must be an integer of at least 0 (0 exports every process)"
+    ],
+    [
       "unknown debug collector",
       { exporter: { prometheus: { debugCollectors: ["go", "jvm"] } } },
       'exporter.prometheus.debugCollectors[1]: unknown collector: "jvm" (one of "go", "process")'

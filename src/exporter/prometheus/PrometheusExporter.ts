@@ -18,6 +18,7 @@ import { registerEndpoint } from "../../server/Endpoints.js"
 import { snapshotFamilies, type MetricFamily } from "./families.js"
 import { contentTypeOf, exposition, negotiateFormat } from "./render.js"
 import { PlatformPower } from "../../platform/PlatformPower.js"
+import { makeLabelCache } from "./labelCache.js"
 import { platformFamilies } from "./platformFamilies.js"
 import { pulledOneByOne } from "./pulledStream.js"
 import { snapshotSelfFamilies } from "./selfFamilies.js"
@@ -44,6 +45,9 @@ export const makeMetricsHandler = Effect.gen(function* () {
     cpuInfoFamily(collector.cpuInfo),
     meterInfoFamily(meter)
   ]
+  // Workloads' rendered identity labels, across scrapes (labelCache.ts): this handler's, so it
+  // lives and dies with the exporter's layer.
+  const labels = makeLabelCache()
 
   return (request: HttpServerRequest.HttpServerRequest) =>
     Effect.gen(function* () {
@@ -61,7 +65,11 @@ export const makeMetricsHandler = Effect.gen(function* () {
         snapshot._tag === "Some"
           ? [
               ...staticFamilies,
-              ...snapshotFamilies(snapshot.value, { levels, nodeName: config.kube.nodeName }),
+              ...snapshotFamilies(snapshot.value, {
+                levels,
+                nodeName: config.kube.nodeName,
+                maxProcesses: config.exporter.prometheus.maxProcesses
+              }),
               ...snapshotSelfFamilies(snapshot.value)
             ]
           : [...staticFamilies]
@@ -71,7 +79,7 @@ export const makeMetricsHandler = Effect.gen(function* () {
       const selfText = yield* Effect.promise(() => self.registry(format).metrics())
       // Streamed in chunks as the socket drains: a 10k-process body is ~16 MB, and building it
       // whole (then a Buffer, then its gzip) added ~200 MB to the peak RSS of a scrape.
-      const text = pulledOneByOne(exposition(families, format, [selfText]))
+      const text = pulledOneByOne(exposition(families, format, [selfText], labels))
       const gzipped = acceptsGzip(request.headers["accept-encoding"])
       // Fastest level: a 10k-process body (15 MB) compresses in ~26 ms to 0.9 MB, against ~106 ms
       // and 0.64 MB at the default level 6 — CPU matters more than bytes on every node.

@@ -9,6 +9,7 @@
  * reference for the format.
  */
 import type { MetricFamily } from "./families.js"
+import type { LabelCache } from "./labelCache.js"
 import type { ExpositionFormat } from "./render.js"
 
 const NEEDS_LABEL_ESCAPE = /[\\"\n]/
@@ -34,16 +35,22 @@ export const formatValue = (value: number): string => {
 const familyName = (family: MetricFamily, openMetrics: boolean): string =>
   openMetrics && family.type === "counter" && family.name.endsWith("_total") ? family.name.slice(0, -6) : family.name
 
+/** How many distinct trailing label sets (state × zone × node name) a family remembers. */
+const TAILS_KEPT = 16
+
 /** About how many characters each chunk of a streamed exposition holds. */
 export const CHUNK_CHARS = 64 * 1024
 
 /**
  * The exposition of `families` as chunks of about CHUNK_CHARS, produced as they are pulled: a
  * streamed /metrics body never holds more than one chunk of text (a 10k-process body is ~16 MB).
- * No `# EOF`: the caller ends the exposition (see render.ts).
+ * No `# EOF`: the caller ends the exposition (see render.ts). With `cache`, workloads' identity
+ * labels come from the previous scrapes' text when unchanged (labelCache.ts); the bytes are the
+ * same either way.
  */
-export function* familyChunks(families: ReadonlyArray<MetricFamily>, format: ExpositionFormat): Generator<string> {
+export function* familyChunks(families: ReadonlyArray<MetricFamily>, format: ExpositionFormat, cache?: LabelCache): Generator<string> {
   const openMetrics = format === "openmetrics"
+  const scrape = cache?.begin() ?? 0
   let out: Array<string> = []
   let size = 0
   const emit = (text: string) => {
@@ -65,24 +72,41 @@ export function* familyChunks(families: ReadonlyArray<MetricFamily>, format: Exp
       for (let i = from; i < to; i++) text += prefixes[i] + escapeLabelValue(values[i] ?? "")
       return text
     }
+    // The labels after a workload's identity (state, zone, node name) take a handful of values
+    // per family: the last few renderings are reused when their values are the same strings.
+    const tails: Array<{ readonly values: ReadonlyArray<string>; readonly from: number; readonly text: string }> = []
+    const tailOf = (values: ReadonlyArray<string>, from: number): string => {
+      for (const tail of tails) {
+        if (tail.from !== from || tail.values.length !== values.length) continue
+        let same = true
+        for (let i = from; i < values.length && same; i++) same = tail.values[i] === values[i]
+        if (same) return tail.text
+      }
+      const text = render(values, from, names.length) + '"}'
+      if (tails.length < TAILS_KEPT) tails.push({ values, from, text })
+      return text
+    }
     for (const sample of family.samples) {
       let labels = ""
       if (names.length > 0) {
         const shared = sample.identity
         if (shared === undefined) {
-          labels = render(sample.labels, 0, names.length)
+          labels = render(sample.labels, 0, names.length) + '"}'
         } else {
           const cached = identities.get(shared)
           let head: string
           if (cached !== undefined && cached.names === names) {
             head = cached.head
           } else {
-            head = render(shared, 0, shared.length)
+            const key = sample.identityKey
+            head =
+              cache === undefined || key === undefined
+                ? render(shared, 0, shared.length)
+                : cache.head(scrape, key, names, shared, () => render(shared, 0, shared.length))
             identities.set(shared, { names, head })
           }
-          labels = head + render(sample.labels, shared.length, names.length)
+          labels = head + tailOf(sample.labels, shared.length)
         }
-        labels += '"}'
       }
       emit(`${sampleName}${labels} ${formatValue(sample.value)}\n`)
       if (size >= CHUNK_CHARS) {
@@ -93,6 +117,8 @@ export function* familyChunks(families: ReadonlyArray<MetricFamily>, format: Exp
     }
   }
   if (out.length > 0) yield out.join("")
+  // Only a scrape that got this far has used every entry it needs; an abandoned one drops nothing.
+  cache?.finish(scrape)
 }
 
 /** The whole exposition of `families` as one string (tests, benchmarks, small bodies). */

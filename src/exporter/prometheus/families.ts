@@ -12,6 +12,7 @@ import type {
   Workloads
 } from "../../monitor/snapshot.js"
 import { joules } from "../../monitor/snapshot.js"
+import { processFold, type Fold } from "./processLimit.js"
 
 export type MetricType = "gauge" | "counter"
 
@@ -24,6 +25,11 @@ export interface Sample {
    * for all its zones and both its joules and watts), the writer renders that part once.
    */
   readonly identity?: ReadonlyArray<string>
+  /**
+   * Names the workload `identity` belongs to, stable across scrapes (level and pid:starttime or
+   * id): the exporter's label cache keys its rendered identity by it (labelCache.ts).
+   */
+  readonly identityKey?: string
 }
 
 export interface MetricFamily {
@@ -58,6 +64,8 @@ export interface FamilyOptions {
   readonly levels: ReadonlySet<MetricsLevel>
   /** Constant label on every power family (kepler-behaviour.md §1.4). */
   readonly nodeName: string
+  /** `exporter.prometheus.maxProcesses`: 0 or absent exports every process (processLimit.ts). */
+  readonly maxProcesses?: number
 }
 
 export const nodeFamilies = (s: Snapshot, nodeName: string): Array<MetricFamily> => {
@@ -98,8 +106,10 @@ interface Row<W> {
   readonly workload: W
   /** Position in the workload's rows: the zone for joules/watts, 0 for seconds. */
   readonly index: number
+  readonly state: "running" | "terminated"
   readonly labels: ReadonlyArray<string>
   readonly identity: ReadonlyArray<string>
+  readonly identityKey: string
 }
 
 /**
@@ -134,20 +144,74 @@ function* uniqueRows<W>(
 interface Identity<W> {
   readonly names: ReadonlyArray<string>
   readonly values: (w: W) => ReadonlyArray<string>
+  /** Stable across scrapes and unique within the level (see Sample.identityKey). */
+  readonly key: (w: W) => string
+}
+
+interface IdentityOf {
+  readonly values: ReadonlyArray<string>
+  readonly key: string
 }
 
 /** Each workload's identity values, computed once per scrape and shared by its families. */
-const memoIdentity = <W>(identity: Identity<W>): ((w: W) => ReadonlyArray<string>) => {
-  const ids = new Map<W, ReadonlyArray<string>>()
+const memoIdentity = <W>(identity: Identity<W>): ((w: W) => IdentityOf) => {
+  const ids = new Map<W, IdentityOf>()
   return (w) => {
     let id = ids.get(w)
     if (id === undefined) {
-      id = identity.values(w)
+      id = { values: identity.values(w), key: identity.key(w) }
       ids.set(w, id)
     }
     return id
   }
 }
+
+/**
+ * The samples of `rows`; with a fold, the rows of workloads it does not keep are summed per state
+ * and index instead, and those sums follow as the fold's series — so every sum over the family
+ * is what it is without the fold (energy is summed in µJ, exactly).
+ */
+function* foldedSamples<W, A>(
+  rows: Iterable<Row<W>>,
+  fold: Fold<W> | undefined,
+  value: (r: Row<W>) => A,
+  add: (a: A, b: A) => A,
+  sample: (r: Row<W>, v: A) => Sample,
+  otherLabels: (state: "running" | "terminated", index: number) => ReadonlyArray<string>,
+  exported: (v: A) => number
+): Generator<Sample> {
+  if (fold === undefined) {
+    for (const r of rows) yield sample(r, value(r))
+    return
+  }
+  // Insertion order: running before terminated (uniqueRows' order), indexes ascending.
+  const sums = new Map<"running" | "terminated", Map<number, A>>()
+  for (const r of rows) {
+    if (fold.kept.has(r.workload)) {
+      yield sample(r, value(r))
+      continue
+    }
+    let byIndex = sums.get(r.state)
+    if (byIndex === undefined) {
+      byIndex = new Map()
+      sums.set(r.state, byIndex)
+    }
+    const sum = byIndex.get(r.index)
+    byIndex.set(r.index, sum === undefined ? value(r) : add(sum, value(r)))
+  }
+  for (const [state, byIndex] of sums) {
+    for (const [index, sum] of byIndex) yield { labels: otherLabels(state, index), identity: fold.identity, value: exported(sum) }
+  }
+}
+
+/** `rows` with one state, for a family whose series do not tell the states apart. */
+function* asOneState<W>(rows: Iterable<Row<W>>): Generator<Row<W>> {
+  for (const r of rows) yield r.state === "running" ? r : { ...r, state: "running" }
+}
+
+const addBigint = (a: bigint, b: bigint) => a + b
+const addNumber = (a: number, b: number) => a + b
+const asNumber = (v: number) => v
 
 /** The joules and watts families of one workload kind: one sample per workload, state and zone. */
 const workloadFamilies = <W extends { readonly energy: ReadonlyArray<bigint>; readonly watts: ReadonlyArray<number> }>(
@@ -155,7 +219,8 @@ const workloadFamilies = <W extends { readonly energy: ReadonlyArray<bigint>; re
   level: Level,
   workloads: Workloads<W>,
   identity: Identity<W>,
-  nodeName: string
+  nodeName: string,
+  fold?: Fold<W>
 ): { joules: MetricFamily; watts: MetricFamily } => {
   // Kepler's declared order puts `state` after the identity labels and `zone` last.
   const labelNames = [...identity.names, "state", "zone", "node_name"]
@@ -165,28 +230,57 @@ const workloadFamilies = <W extends { readonly energy: ReadonlyArray<bigint>; re
       workloads,
       (w, state) => {
         const id = idOf(w)
-        return s.zones.map((zone, z) => ({ workload: w, index: z, labels: [...id, state, zone.name, nodeName], identity: id }))
+        return s.zones.map((zone, z) => ({
+          workload: w,
+          index: z,
+          state,
+          labels: [...id.values, state, zone.name, nodeName],
+          identity: id.values,
+          identityKey: id.key
+        }))
       },
       true
     )
+  const otherLabels = (state: "running" | "terminated", z: number): ReadonlyArray<string> => [
+    ...(fold?.identity ?? []),
+    state,
+    s.zones[z]?.name ?? "",
+    nodeName
+  ]
   return {
     joules: {
       name: `kepler_${level}_cpu_joules_total`,
       help: energyHelp(level),
       type: "counter",
       labelNames,
-      samples: lazy(function* () {
-        for (const r of rows()) yield { labels: r.labels, identity: r.identity, value: joules(r.workload.energy[r.index] ?? 0n) }
-      })
+      samples: lazy(() =>
+        foldedSamples(
+          rows(),
+          fold,
+          (r) => r.workload.energy[r.index] ?? 0n,
+          addBigint,
+          (r, v) => ({ labels: r.labels, identity: r.identity, identityKey: r.identityKey, value: joules(v) }),
+          otherLabels,
+          joules
+        )
+      )
     },
     watts: {
       name: `kepler_${level}_cpu_watts`,
       help: powerHelp(level),
       type: "gauge",
       labelNames,
-      samples: lazy(function* () {
-        for (const r of rows()) yield { labels: r.labels, identity: r.identity, value: r.workload.watts[r.index] ?? 0 }
-      })
+      samples: lazy(() =>
+        foldedSamples(
+          rows(),
+          fold,
+          (r) => r.workload.watts[r.index] ?? 0,
+          addNumber,
+          (r, v) => ({ labels: r.labels, identity: r.identity, identityKey: r.identityKey, value: v }),
+          otherLabels,
+          asNumber
+        )
+      )
     }
   }
 }
@@ -201,7 +295,8 @@ const secondsFamily = <W extends { readonly cpuSeconds: number }>(
   workloads: Workloads<W>,
   identity: Identity<W>,
   withState: boolean,
-  nodeName: string
+  nodeName: string,
+  fold?: Fold<W>
 ): MetricFamily => {
   const idOf = memoIdentity(identity)
   return {
@@ -209,35 +304,50 @@ const secondsFamily = <W extends { readonly cpuSeconds: number }>(
     help: secondsHelp(level),
     type: "counter",
     labelNames: withState ? [...identity.names, "state", "node_name"] : [...identity.names, "node_name"],
-    samples: lazy(function* () {
+    samples: lazy(() => {
       const rows = uniqueRows(
         workloads,
         (w, state) => {
           const id = idOf(w)
-          return [{ workload: w, index: 0, labels: withState ? [...id, state, nodeName] : [...id, nodeName], identity: id }]
+          const labels = withState ? [...id.values, state, nodeName] : [...id.values, nodeName]
+          return [{ workload: w, index: 0, state, labels, identity: id.values, identityKey: id.key }]
         },
         withState
       )
-      for (const r of rows) yield { labels: r.labels, identity: r.identity, value: r.workload.cpuSeconds }
+      // Without a `state` label the fold's running and terminated sums are one series.
+      const other = fold?.identity ?? []
+      return foldedSamples(
+        withState || fold === undefined ? rows : asOneState(rows),
+        fold,
+        (r) => r.workload.cpuSeconds,
+        addNumber,
+        (r, v) => ({ labels: r.labels, identity: r.identity, identityKey: r.identityKey, value: v }),
+        (state) => (withState ? [...other, state, nodeName] : [...other, nodeName]),
+        asNumber
+      )
     })
   }
 }
 
 const processIdentity = {
   names: ["pid", "comm", "exe", "type", "container_id", "vm_id"],
-  values: (p: ProcessWorkload) => [String(p.pid), p.comm, p.exe, p.type, p.containerId, p.vmId]
+  values: (p: ProcessWorkload) => [String(p.pid), p.comm, p.exe, p.type, p.containerId, p.vmId],
+  key: (p: ProcessWorkload) => p.key
 }
 const containerIdentity = {
   names: ["container_id", "container_name", "runtime", "pod_id"],
-  values: (c: ContainerWorkload) => [c.id, c.name, c.runtime, c.podId]
+  values: (c: ContainerWorkload) => [c.id, c.name, c.runtime, c.podId],
+  key: (c: ContainerWorkload) => c.id
 }
 const vmIdentity = {
   names: ["vm_id", "vm_name", "hypervisor"],
-  values: (v: VmWorkload) => [v.id, v.name, v.hypervisor]
+  values: (v: VmWorkload) => [v.id, v.name, v.hypervisor],
+  key: (v: VmWorkload) => v.id
 }
 const podIdentity = {
   names: ["pod_id", "pod_name", "pod_namespace"],
-  values: (p: PodWorkload) => [p.id, p.name, p.namespace]
+  values: (p: PodWorkload) => [p.id, p.name, p.namespace],
+  key: (p: PodWorkload) => p.id
 }
 
 /** Every power family the snapshot yields at the configured levels. */
@@ -246,8 +356,9 @@ export const snapshotFamilies = (s: Snapshot, options: FamilyOptions): Array<Met
   const { levels, nodeName } = options
   if (levels.has("node")) out.push(...nodeFamilies(s, nodeName))
   if (levels.has("process")) {
-    const f = workloadFamilies(s, "process", s.processes, processIdentity, nodeName)
-    out.push(f.joules, f.watts, secondsFamily("process", s.processes, processIdentity, false, nodeName))
+    const fold = processFold(s.processes, s.primaryZone, options.maxProcesses ?? 0)
+    const f = workloadFamilies(s, "process", s.processes, processIdentity, nodeName, fold)
+    out.push(f.joules, f.watts, secondsFamily("process", s.processes, processIdentity, false, nodeName, fold))
   }
   if (levels.has("container")) {
     const f = workloadFamilies(s, "container", s.containers, containerIdentity, nodeName)

@@ -5,6 +5,7 @@
 import client from "prom-client"
 import { familyChunks } from "./exposition.js"
 import type { MetricFamily } from "./families.js"
+import type { LabelCache } from "./labelCache.js"
 
 export type ExpositionFormat = "prometheus" | "openmetrics"
 
@@ -20,14 +21,16 @@ const EOF_LINE = "# EOF\n"
 /**
  * The body of /metrics, lazily: `families` (snapshot, build and CPU information), then the
  * already-rendered `extras` (joulemon's self-metrics, which prom-client owns), then — in
- * OpenMetrics — the one `# EOF` the format allows, at the very end.
+ * OpenMetrics — the one `# EOF` the format allows, at the very end. `cache` (the exporter's)
+ * reuses identity labels rendered by earlier scrapes; the text is the same without it.
  */
 export function* exposition(
   families: ReadonlyArray<MetricFamily>,
   format: ExpositionFormat,
-  extras: ReadonlyArray<string> = []
+  extras: ReadonlyArray<string> = [],
+  cache?: LabelCache
 ): Generator<string> {
-  yield* familyChunks(families, format)
+  yield* familyChunks(families, format, cache)
   for (const text of extras) {
     const body = format === "openmetrics" && text.endsWith(EOF_LINE) ? text.slice(0, -EOF_LINE.length) : text
     if (body.length > 0) yield body.endsWith("\n") ? body : `${body}\n`
@@ -39,5 +42,7 @@ export function* exposition(
 export const renderFamilies = (
   families: ReadonlyArray<MetricFamily>,
   format: ExpositionFormat,
-  extra: ReadonlyArray<client.Registry<client.RegistryContentType>> = []
-): Promise<string> => Promise.all(extra.map((r) => r.metrics())).then((texts) => [...exposition(families, format, texts)].join(""))
+  extra: ReadonlyArray<client.Registry<client.RegistryContentType>> = [],
+  cache?: LabelCache
+): Promise<string> =>
+  Promise.all(extra.map((r) => r.metrics())).then((texts) => [...exposition(families, format, texts, cache)].join(""))
