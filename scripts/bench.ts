@@ -13,7 +13,7 @@
  *   churn     10,000 process births and deaths: heap before and after
  *   health    the real binary on a synthetic 50,000-process /proc, refreshed and scraped back to
  *             back: /healthz latency (p50, p99, max) sampled every 20 ms meanwhile
- *   stuck     the real binary with one process's `stat` a FIFO (a read that never returns):
+ *   stuck     the real binary with one process's `stat` on a hung FUSE mount (never returns):
  *             /healthz latency through the stuck refresh and the worker's replacement, the
  *             time /readyz takes to report it, and how long SIGTERM takes to exit
  *
@@ -24,6 +24,7 @@ import { execFileSync, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { mountHangFs } from "./lib/hangFs.js"
 import { advanceProcfsTree, generateProcfsTree, type ProcfsTree } from "./lib/procfsTree.js"
 import { argValue, median, mib, round, summarize } from "./bench/stats.js"
 
@@ -277,7 +278,7 @@ const healthSection = async () => {
 }
 
 const stuckSection = async () => {
-  line("\n== a `stat` that never answers (a FIFO), 1,000 processes, interval 1s ==")
+  line("\n== a `stat` that never answers (a hung FUSE mount), 1,000 processes, interval 1s ==")
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "joulemon-bench-stuck-"))
   try {
     const tree: ProcfsTree = generateProcfsTree(path.join(dir, "proc"), { processes: 1000, seed: 44 })
@@ -285,10 +286,10 @@ const stuckSection = async () => {
     fs.writeFileSync(config, "cpu:\n  preferredMeters: [fake]\nmonitor:\n  interval: 1s\n  staleness: 500ms\nlog:\n  level: warn\n")
     const daemon = await startDaemon([`--config.file=${config}`, `--host.procfs=${tree.dir}`])
     const victim = fs.readdirSync(tree.dir).filter((e) => /^\d+$/.test(e)).sort((a, b) => Number(b) - Number(a))[0] ?? ""
-    const fifo = path.join(tree.dir, victim, "stat")
-    fs.rmSync(fifo)
-    // mkfifo(1): this process must never open the FIFO itself.
-    execFileSync("mkfifo", [fifo])
+    // A hung FUSE mount in place of the process's directory: its stat read never returns.
+    fs.rmSync(path.join(tree.dir, victim), { recursive: true })
+    const hang = await mountHangFs(path.join(tree.dir, victim))
+    const fifo = hang.file
     const t0 = performance.now()
     let reportedMs = Number.NaN
     let recoveredMs = Number.NaN
@@ -303,12 +304,14 @@ const stuckSection = async () => {
     const health = await probeHealth(daemon.url, watch)
     // SIGTERM in the middle of another stuck read: the stuck worker must not hold the exit.
     const second = fs.readdirSync(tree.dir).filter((e) => /^\d+$/.test(e) && e !== victim).sort((a, b) => Number(b) - Number(a))[0] ?? ""
-    fs.rmSync(path.join(tree.dir, second, "stat"))
-    execFileSync("mkfifo", [path.join(tree.dir, second, "stat")])
+    fs.rmSync(path.join(tree.dir, second), { recursive: true })
+    const hang2 = await mountHangFs(path.join(tree.dir, second))
     await sleep(2500)
     const s0 = performance.now()
     const code = await daemon.stop()
     const sigtermMs = round(performance.now() - s0, 0)
+    hang.unmount()
+    hang2.unmount()
     const r = {
       readyzReportsMs: round(reportedMs, 0),
       readyAgainMs: round(recoveredMs, 0),

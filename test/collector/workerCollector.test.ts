@@ -7,7 +7,6 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Schedule } from "effect"
-import { execFileSync } from "node:child_process"
 import { advanceProcfsTree, churnProcfsTree, generateProcfsTree } from "../../scripts/lib/procfsTree.js"
 import { inProcessCollector } from "../../src/collector/Collector.js"
 import { makeWorkerCollector } from "../../src/collector/workerCollector.js"
@@ -16,6 +15,7 @@ import { makeFakeMeter } from "../../src/device/fakeMeter.js"
 import { makeProcfsInformer } from "../../src/resource/procfsInformer.js"
 import type { ResourceReading } from "../../src/resource/types.js"
 import { BASE_CPU, removeProcess, writeCpu, writeProcess } from "../resource/procDir.js"
+import { mountHangFs } from "../../scripts/lib/hangFs.js"
 
 const settingsFor = (procfs: string): MeterSettings => ({
   sysfs: "/nonexistent-sysfs",
@@ -48,15 +48,17 @@ const workerOver = (procfs: string, deadline = Duration.seconds(2)) =>
   })
 
 /**
- * A FIFO in place of `<pid>/stat`: opening it for reading blocks until a writer comes, which
- * none does. Made with mkfifo(1), so this test process never opens it (it would hang too).
+ * `<pid>/` becomes a FUSE mount whose `stat` read never returns (what a hung NFS or FUSE mount
+ * does). Returns the file and its unmount (also run when the test's scope closes).
  */
-const fifoStat = (root: string, pid: number): string => {
-  const file = path.join(root, String(pid), "stat")
-  fs.rmSync(file)
-  execFileSync("mkfifo", [file])
-  return file
-}
+const hangingStat = (root: string, pid: number) =>
+  Effect.acquireRelease(
+    Effect.promise(() => {
+      fs.rmSync(path.join(root, String(pid)), { recursive: true, force: true })
+      return mountHangFs(path.join(root, String(pid)))
+    }),
+    (h) => Effect.sync(h.unmount)
+  )
 
 const app = (pid: number, utime: number) => ({ pid, comm: `app${pid}`, utime, stime: 0, startTime: 100 + pid, exe: "/usr/bin/app" })
 
@@ -76,18 +78,18 @@ const workerPids = (): Array<number> =>
     }
   })
 
-/** Whether `pid` sleeps in a system call (the worker blocked on the FIFO). */
-const sleeping = (pid: number): boolean => {
+/** Whether `pid` waits in the FUSE read (a killable wait: state D), not idle in its event loop. */
+const blockedInRead = (pid: number): boolean => {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "latin1")
-    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("S")
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("D")
   } catch {
     return false
   }
 }
 
 describe("worker collector", () => {
-  it.scopedLive("a stat that never answers fails that refresh naming the file; the next worker reports that process unread until it exits", () =>
+  it.scopedLive("a stat that never answers fails that refresh naming the file (a hung FUSE mount); the next worker reports that process unread until it exits", () =>
     Effect.gen(function* () {
       const root = yield* tempTree
       yield* writeCpu(root, BASE_CPU)
@@ -96,11 +98,12 @@ describe("worker collector", () => {
       const worker = yield* workerOver(root)
       expect(ticksOf((yield* worker.collect).reading)).toEqual({ "10:110": [5, 5], "11:111": [7, 7] })
 
-      const fifo = fifoStat(root, 11)
+      const hang = yield* hangingStat(root, 11)
+      const file = hang.file
       yield* writeProcess(root, app(10, 9))
       const error = yield* Effect.flip(worker.collect)
-      expect(error.stuck).toEqual({ pid: 11, path: fifo })
-      expect(error.reason).toContain(`missed its 2s deadline while collecting: it was blocked reading ${fifo} (pid 11)`)
+      expect(error.stuck).toEqual({ pid: 11, path: file })
+      expect(error.reason).toContain(`missed its 2s deadline while collecting: it was blocked reading ${file} (pid 11)`)
 
       // A new worker: pid 10's ticks since the last good reading all land; 11 is kept as it was.
       yield* writeProcess(root, app(10, 12))
@@ -108,6 +111,7 @@ describe("worker collector", () => {
       expect(ticksOf((yield* worker.collect).reading)).toEqual({ "10:110": [12, 0], "11:111": [7, 0] })
 
       // It exits: terminated, and its pid may be read again when a new process takes it.
+      hang.unmount()
       yield* removeProcess(root, 11)
       const gone = (yield* worker.collect).reading
       expect(ticksOf(gone)).toEqual({ "10:110": [12, 0] })
@@ -129,20 +133,21 @@ describe("worker collector", () => {
       expect(pid).toBeTypeOf("number")
       if (pid === undefined) return
 
-      fifoStat(root, 11)
+      const hang = yield* hangingStat(root, 11)
       yield* writeProcess(root, app(10, 20))
       const refresh = yield* Effect.fork(Effect.flip(worker.collect))
-      yield* Effect.sync(() => sleeping(pid)).pipe(
+      yield* Effect.sync(() => blockedInRead(pid)).pipe(
         Effect.repeat({ until: (s) => s, schedule: Schedule.spaced("20 millis") })
       )
-      // Still blocked on the FIFO (not done early): then the kill.
+      // Still blocked in the read (not done early): then the kill.
       yield* Effect.sleep("200 millis")
-      expect(sleeping(pid)).toBe(true)
+      expect(blockedInRead(pid)).toBe(true)
       process.kill(pid, "SIGKILL")
       const error = yield* Fiber.join(refresh)
       expect(error.stuck).toBeUndefined()
       expect(error.reason).toContain("the collector worker failed while collecting")
 
+      hang.unmount()
       yield* writeProcess(root, app(11, 9))
       const after = yield* worker.collect
       expect(ticksOf(after.reading)).toEqual({ "10:110": [20, 15], "11:111": [9, 2] })

@@ -1,11 +1,10 @@
 /**
- * The real binary over a synthetic /proc whose `<pid>/stat` becomes a FIFO (a read that never
- * returns, as a `/proc/<pid>/cmdline` of a process stuck on a hung NFS mount does): joulemon's
+ * The real binary over a synthetic /proc whose `<pid>/stat` is on a hung FUSE mount (a read that
+ * never returns, as a `/proc/<pid>/cmdline` of a process stuck on a hung NFS mount does): joulemon's
  * health check keeps answering, `/metrics` keeps serving the last snapshot, `/readyz` says
  * which file hung, a fresh worker takes over without that process, and SIGTERM still ends it
  * (issue 11, items 1–2).
  */
-import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -13,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { BASE_CPU } from "../resource/procDir.js"
 import { startJoulemon, waitForOutput, withTimeout, type Running } from "../support/binary.js"
 import { parseSamples } from "../support/exposition.js"
+import { type HangFs, mountHangFs } from "../../scripts/lib/hangFs.js"
 import { freePort } from "../support/ports.js"
 import { makeProcTree, type ProcTree } from "../support/procTree.js"
 import { startRaplTree, type RaplTree } from "../support/raplTree.js"
@@ -22,6 +22,7 @@ let tree: ProcTree
 let joulemon: Running
 let url = ""
 let tmp = ""
+let hang: HangFs | undefined
 
 /**
  * A request that must be answered within `ms` (a bound for a hang, not a speed test). The
@@ -60,6 +61,7 @@ describe("a /proc file whose read never returns, through the real binary", () =>
 
   afterAll(() => {
     joulemon?.child.kill("SIGKILL")
+    hang?.unmount()
     rapl?.stop()
     tree?.remove()
     if (tmp !== "") fs.rmSync(tmp, { recursive: true, force: true })
@@ -74,10 +76,10 @@ describe("a /proc file whose read never returns, through the real binary", () =>
     const before = snapshotTime(first.body)
     expect(before).toBeTypeOf("number")
 
-    // mkfifo(1) makes it without opening it: this test must never open it either.
-    const fifo = tree.statFile(91)
-    fs.rmSync(fifo)
-    execFileSync("mkfifo", [fifo])
+    // pid 91's directory becomes a FUSE mount whose stat read never returns.
+    fs.rmSync(path.dirname(tree.statFile(91)), { recursive: true, force: true })
+    hang = await mountHangFs(path.dirname(tree.statFile(91)))
+    const file = hang.file
 
     let notReady = ""
     const health: Array<number> = []
@@ -87,10 +89,10 @@ describe("a /proc file whose read never returns, through the real binary", () =>
       const m = await get("/metrics", 10_000)
       metrics.push(m.status)
       const ready = await get("/readyz")
-      if (ready.status === 503 && ready.body.includes(fifo)) notReady = ready.body
+      if (ready.status === 503 && ready.body.includes(file)) notReady = ready.body
       await pause(100)
     }
-    expect(notReady).toContain(`blocked reading ${fifo} (pid 91)`)
+    expect(notReady).toContain(`blocked reading ${file} (pid 91)`)
     expect(notReady).toContain("deadline")
     expect(new Set(health)).toEqual(new Set([200]))
     expect(new Set(metrics)).toEqual(new Set([200]))
