@@ -3,9 +3,9 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
+import { ROOT, type Running, startJoulemon, waitForOutput, withTimeout } from "../support/binary.js"
 import { parseSamples } from "../support/exposition.js"
 import { freePort } from "../support/ports.js"
-import { ROOT, startJoulemon, waitForOutput, withTimeout, type Running } from "../support/binary.js"
 
 const running: Array<Running> = []
 afterEach(() => {
@@ -20,7 +20,11 @@ describe("exporter.prometheus.maxProcesses", () => {
     const config = path.join(dir, "config.yaml")
     fs.writeFileSync(config, "exporter:\n  prometheus:\n    maxProcesses: 1\nmonitor:\n  interval: 1s\n")
     const port = await freePort()
-    const r = startJoulemon([`--config.file=${config}`, `--web.listen-address=127.0.0.1:${port}`, `--host.sysfs=${noPowercapSys}`])
+    const r = startJoulemon([
+      `--config.file=${config}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      `--host.sysfs=${noPowercapSys}`
+    ])
     running.push(r)
     await waitForOutput(r, (o) => o.includes("message=listening"))
     // The host has more than one process: the test runner and joulemon itself at least.
@@ -34,7 +38,9 @@ describe("exporter.prometheus.maxProcesses", () => {
     const other = joules.filter((s) => s.labels["comm"] === "other" && s.labels["pid"] === "")
     expect(new Set(other.map((s) => s.labels["zone"]))).toEqual(zones)
     for (const s of other) expect(s.labels).toMatchObject({ exe: "", type: "other", container_id: "", vm_id: "" })
-    expect(samples.filter((s) => s.name === "kepler_process_cpu_seconds_total" && s.labels["pid"] === "")).toHaveLength(1)
+    expect(samples.filter((s) => s.name === "kepler_process_cpu_seconds_total" && s.labels["pid"] === "")).toHaveLength(
+      1
+    )
     const keys = samples.map((s) => `${s.name}${JSON.stringify(s.labels)}`)
     expect(new Set(keys).size).toBe(keys.length)
     r.child.kill("SIGTERM")

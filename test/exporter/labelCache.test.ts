@@ -21,8 +21,11 @@ interface Churn {
 
 const churnArbitrary: fc.Arbitrary<Churn> = fc.record({
   kept: fc.array(fc.boolean(), { minLength: all.length, maxLength: all.length }),
-  renames: fc.array(fc.tuple(fc.nat({ max: all.length - 1 }), fc.constantFrom("x", 'q"uote', "back\\slash", "new\nline", "é")), { maxLength: 6 }),
-  containerName: fc.constantFrom("svc", 'svc"2', "svc\n3")
+  renames: fc.array(
+    fc.tuple(fc.nat({ max: all.length - 1 }), fc.constantFrom("x", "q\"uote", "back\\slash", "new\nline", "é")),
+    { maxLength: 6 }
+  ),
+  containerName: fc.constantFrom("svc", "svc\"2", "svc\n3")
 })
 
 const apply = (churn: Churn): Snapshot => {
@@ -81,14 +84,18 @@ describe("the label cache across scrapes", () => {
     writeFamiliesCached(first, cache)
     expect(cache.size()).toBe(workloadsIn(first))
     let rendered = 0
-    const spy = { ...cache, head: (...args: Parameters<typeof cache.head>) => cache.head(args[0], args[1], args[2], args[3], () => (rendered++, args[4]())) }
+    const spy = {
+      ...cache,
+      head: (...args: Parameters<typeof cache.head>) =>
+        cache.head(args[0], args[1], args[2], args[3], () => (rendered++, args[4]()))
+    }
     writeFamiliesCached(first, spy)
     expect(rendered).toBe(0)
 
     const fewer = apply({ kept: all.map((_, i) => i % 2 === 0), renames: [[0, "renamed"]], containerName: "svc" })
     const body = writeFamiliesCached(fewer, spy)
     expect(rendered).toBe(1) // only the renamed process
-    expect(body).toContain('comm="renamed"')
+    expect(body).toContain("comm=\"renamed\"")
     expect(cache.size()).toBe(workloadsIn(fewer))
     expect(cache.size()).toBeLessThan(workloadsIn(first))
   })

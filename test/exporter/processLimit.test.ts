@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { syntheticSnapshot } from "../../scripts/lib/syntheticSnapshot.js"
 import { METRICS_LEVELS } from "../../src/config/Config.js"
 import { writeFamilies } from "../../src/exporter/prometheus/exposition.js"
-import { snapshotFamilies, type MetricFamily, type Sample } from "../../src/exporter/prometheus/families.js"
+import { type MetricFamily, type Sample, snapshotFamilies } from "../../src/exporter/prometheus/families.js"
 import { processFold } from "../../src/exporter/prometheus/processLimit.js"
 import type { ProcessWorkload, Snapshot } from "../../src/monitor/snapshot.js"
 import { parseSamples } from "../support/exposition.js"
@@ -57,13 +57,20 @@ describe("processFold", () => {
   })
 
   it("breaks ties by pid, then by key, whatever the input order", () => {
-    const tied = (pid: number, key: string): ProcessWorkload => ({ ...at(base.processes.running, 0), pid, key, energy: [5n, 5n, 5n] })
+    const tied = (pid: number, key: string): ProcessWorkload => ({
+      ...at(base.processes.running, 0),
+      pid,
+      key,
+      energy: [5n, 5n, 5n]
+    })
     const ps = [tied(30, "30:1"), tied(10, "10:9"), tied(10, "10:2"), tied(20, "20:1")]
     const kept = (order: ReadonlyArray<ProcessWorkload>) =>
       [...(processFold({ running: order, terminated: [] }, 0, 2)?.kept ?? [])].map((p) => p.key).sort()
     expect(kept(ps)).toEqual(["10:2", "10:9"])
     expect(kept([...ps].reverse())).toEqual(["10:2", "10:9"])
-    expect(processFold({ running: [at(ps, 0), at(ps, 1), at(ps, 3)], terminated: [] }, 0, 2)?.kept.has(at(ps, 0))).toBe(false)
+    expect(processFold({ running: [at(ps, 0), at(ps, 1), at(ps, 3)], terminated: [] }, 0, 2)?.kept.has(at(ps, 0))).toBe(
+      false
+    )
   })
 
   it("folds nothing when unset, 0, or at least the number of processes", () => {
@@ -87,7 +94,9 @@ describe("the process families with maxProcesses", () => {
     expect(new Set(joules.map((s) => s.labels[0]).filter((pid) => pid !== ""))).toEqual(kept)
     const other = joules.filter((s) => s.labels[0] === "")
     expect(other.map((s) => s.labels)).toEqual(
-      ["running", "terminated"].flatMap((state) => ["package", "core", "dram"].map((zone) => ["", "other", "", "other", "", "", state, zone, "n"]))
+      ["running", "terminated"].flatMap((state) =>
+        ["package", "core", "dram"].map((zone) => ["", "other", "", "other", "", "", state, zone, "n"])
+      )
     )
     const seconds = family(limited, "kepler_process_cpu_seconds_total").filter((s) => s.labels[0] === "")
     expect(seconds.map((s) => s.labels)).toEqual([["", "other", "", "other", "", "", "n"]])
@@ -96,10 +105,20 @@ describe("the process families with maxProcesses", () => {
   it("keeps every sum exactly: energy in µJ per state and zone, watts and seconds", () => {
     const j = "kepler_process_cpu_joules_total"
     expect(sumsBy(family(limited, j), byStateZone, true)).toEqual(sumsBy(family(unlimited, j), byStateZone, true))
-    const exact = [...withTerminated.processes.running, ...withTerminated.processes.terminated].reduce((a, p) => a + (p.energy[0] ?? 0n), 0n)
-    const packageSum = family(limited, j).filter((s) => s.labels[7] === "package").reduce((a, s) => a + micro(s.value), 0n)
+    const exact = [...withTerminated.processes.running, ...withTerminated.processes.terminated].reduce(
+      (a, p) => a + (p.energy[0] ?? 0n),
+      0n
+    )
+    const packageSum = family(limited, j).filter((s) => s.labels[7] === "package").reduce(
+      (a, s) => a + micro(s.value),
+      0n
+    )
     expect(packageSum).toBe(exact)
-    for (const [name, keep] of [["kepler_process_cpu_watts", byStateZone], ["kepler_process_cpu_seconds_total", [6]]] as const) {
+    for (
+      const [name, keep] of [["kepler_process_cpu_watts", byStateZone], ["kepler_process_cpu_seconds_total", [
+        6
+      ]]] as const
+    ) {
       const mine = sumsBy(family(limited, name), keep, false)
       const all = sumsBy(family(unlimited, name), keep, false)
       expect([...mine.keys()]).toEqual([...all.keys()])
@@ -115,11 +134,15 @@ describe("the process families with maxProcesses", () => {
       expect(seen.has(key)).toBe(false)
       seen.add(key)
     }
-    expect(text).toContain('kepler_process_cpu_joules_total{pid="",comm="other",exe="",type="other",container_id="",vm_id="",state="running",zone="package",node_name="n"}')
+    expect(text).toContain(
+      "kepler_process_cpu_joules_total{pid=\"\",comm=\"other\",exe=\"\",type=\"other\",container_id=\"\",vm_id=\"\",state=\"running\",zone=\"package\",node_name=\"n\"}"
+    )
   })
 
   it("leaves the other levels alone", () => {
-    for (const name of ["kepler_container_cpu_joules_total", "kepler_vm_cpu_joules_total", "kepler_node_cpu_joules_total"]) {
+    for (
+      const name of ["kepler_container_cpu_joules_total", "kepler_vm_cpu_joules_total", "kepler_node_cpu_joules_total"]
+    ) {
       expect(family(limited, name)).toEqual(family(unlimited, name))
     }
   })

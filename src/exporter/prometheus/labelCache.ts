@@ -63,7 +63,10 @@ export const makeLabelCache = (): LabelCache => {
     head: (scrape, key, names, values, render) => {
       const entry = entries.get(key)
       const n = values.length
-      if (entry !== undefined && entry.values.length === n && samePrefix(entry.values, values, n) && samePrefix(entry.names, names, n)) {
+      if (
+        entry !== undefined && entry.values.length === n && samePrefix(entry.values, values, n) &&
+        samePrefix(entry.names, names, n)
+      ) {
         // Later families of this scrape pass the same arrays: they then match by reference.
         entry.values = values
         entry.names = names

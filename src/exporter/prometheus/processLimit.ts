@@ -21,15 +21,13 @@ export interface Fold<W> {
 }
 
 /** Highest energy in `zone` first; ties by pid, then by key (pid:starttime), so the choice is deterministic. */
-export const byEnergyThenPid =
-  (zone: number) =>
-  (a: ProcessWorkload, b: ProcessWorkload): number => {
-    const ea = a.energy[zone] ?? 0n
-    const eb = b.energy[zone] ?? 0n
-    if (ea !== eb) return ea > eb ? -1 : 1
-    if (a.pid !== b.pid) return a.pid - b.pid
-    return a.key < b.key ? -1 : a.key > b.key ? 1 : 0
-  }
+export const byEnergyThenPid = (zone: number) => (a: ProcessWorkload, b: ProcessWorkload): number => {
+  const ea = a.energy[zone] ?? 0n
+  const eb = b.energy[zone] ?? 0n
+  if (ea !== eb) return ea > eb ? -1 : 1
+  if (a.pid !== b.pid) return a.pid - b.pid
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0
+}
 
 /**
  * The fold for `max` (0: none, Kepler's behaviour): the top `max` processes — running and
