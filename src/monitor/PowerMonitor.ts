@@ -157,7 +157,7 @@ export const makePowerMonitorWith = (
       const [refreshDuration, snapshot] = yield* Effect.timed(
         Effect.gen(function* () {
           const nowNanos = yield* Clock.currentTimeNanos
-          const { samples, reading, scanSeconds } = yield* collector.collect.pipe(
+          const { samples, reading, scanSeconds, selfPids } = yield* collector.collect.pipe(
             Effect.mapError((e) => new MonitorError({ stage: "resources", reason: e.message }))
           )
           const current = yield* Ref.get(computation)
@@ -167,7 +167,11 @@ export const makePowerMonitorWith = (
           const [attributionDuration, result] = yield* Effect.timed(
             Effect.try({
               try: () =>
-                attribute(current.state, { nowNanos, timestamp, zones, samples, resources: reading, clearTerminated }, attribution),
+                attribute(
+                  current.state,
+                  { nowNanos, timestamp, zones, samples, resources: reading, clearTerminated, selfPids },
+                  attribution
+                ),
               catch: (e) => new MonitorError({ stage: "attribution", reason: e instanceof Error ? e.message : String(e) })
             })
           )
