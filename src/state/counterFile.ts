@@ -160,7 +160,7 @@ export const decodeCounterFile = (text: string, owner: Owner): Either.Either<Cou
     return Either.left(
       new CounterFileRejected({
         reason: "truncated-or-corrupt",
-        detail: `not a complete counter file (truncated or corrupt): ${firstLine(ParseResult.TreeFormatter.formatErrorSync(envelope.left))}`
+        detail: `not a complete counter file (truncated or corrupt): ${firstIssue(envelope.left)}`
       })
     )
   }
@@ -197,12 +197,17 @@ export const decodeCounterFile = (text: string, owner: Owner): Either.Either<Cou
     (error) =>
       new CounterFileRejected({
         reason: "truncated-or-corrupt",
-        detail: `the content is not valid counters: ${firstLine(ParseResult.TreeFormatter.formatErrorSync(error))}`
+        detail: `the content is not valid counters (corrupt): ${firstIssue(error)}`
       })
   )
 }
 
-const firstLine = (text: string): string => text.split("\n").slice(0, 3).join(" ").replace(/\s+/g, " ")
+/** The first problem, with its path in the document: one line for a log. */
+const firstIssue = (error: ParseResult.ParseError): string => {
+  const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+  if (issue === undefined) return "unknown problem"
+  return issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message
+}
 
 /**
  * The monitor's initial state seeded with `payload`: every counter starts where it was saved,
