@@ -10,9 +10,9 @@
  * (`counters.json.rejected-<time>`, kept for inspection) and joulemon starts from 0; nothing
  * here ever stops joulemon.
  */
+import { Clock, Context, Effect, Either, Layer, Option, Ref } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Clock, Context, Effect, Either, Layer, Option, Ref } from "effect"
 import { AppConfig } from "../config/Config.js"
 import { initialMonitorState, type MonitorState } from "../monitor/attribute.js"
 import type { ZoneMeta } from "../monitor/nodeEnergy.js"
@@ -64,20 +64,23 @@ const rejectedName = (file: string, nowMillis: number): string =>
 
 /** The checkpoint of `file`, owned by `owner` (this boot and node). */
 export const makeFileCheckpoint = (file: string, owner: Owner): Effect.Effect<CheckpointShape> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const lastFailure = yield* Ref.make(Option.none<string>())
 
     const setAside = (why: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const aside = rejectedName(file, yield* Clock.currentTimeMillis)
         const renamed = yield* Effect.either(Effect.tryPromise(() => fs.rename(file, aside)))
         yield* Effect.logWarning(`counter file rejected: ${why}; starting the counters from 0`).pipe(
-          Effect.annotateLogs({ file, moved_to: Either.isRight(renamed) ? aside : `(not moved: ${describe(renamed.left)})` })
+          Effect.annotateLogs({
+            file,
+            moved_to: Either.isRight(renamed) ? aside : `(not moved: ${describe(renamed.left)})`
+          })
         )
       })
 
     const initialState = (zones: ReadonlyArray<ZoneMeta>) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const clean = initialMonitorState(zones.length)
         const read = yield* Effect.either(Effect.tryPromise(() => fs.readFile(file, "utf8")))
         if (Either.isLeft(read)) {
@@ -108,13 +111,19 @@ export const makeFileCheckpoint = (file: string, owner: Owner): Effect.Effect<Ch
       }).pipe(Effect.withSpan("Checkpoint.initialState"))
 
     const save = (state: MonitorState, zones: ReadonlyArray<ZoneMeta>) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const text = encodeCounterFile(payloadOf(state, zones), owner, yield* Clock.currentTimeMillis)
         const written = yield* Effect.either(writeDurably(file, text))
         // A failing disk would fail every interval: log a failure once, and its recovery.
-        const before = yield* Ref.getAndSet(lastFailure, Either.isLeft(written) ? Option.some(written.left) : Option.none())
+        const before = yield* Ref.getAndSet(
+          lastFailure,
+          Either.isLeft(written) ? Option.some(written.left) : Option.none()
+        )
         if (Either.isLeft(written) && !Option.contains(before, written.left)) {
-          yield* Effect.logWarning("cannot checkpoint the counters; they will restart from the last good checkpoint", written.left)
+          yield* Effect.logWarning(
+            "cannot checkpoint the counters; they will restart from the last good checkpoint",
+            written.left
+          )
         } else if (Either.isRight(written) && Option.isSome(before)) {
           yield* Effect.logInfo("counter checkpoints written again").pipe(Effect.annotateLogs({ file }))
         }
@@ -141,12 +150,12 @@ export const readBootId = (procfs: string): Effect.Effect<string, string> => {
  */
 export const CheckpointLive: Layer.Layer<Checkpoint, never, AppConfig> = Layer.effect(
   Checkpoint,
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const config = yield* AppConfig
     const dir = config.monitor.stateDir
     if (dir === "") return noCheckpoint
     const ready = yield* Effect.either(
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const bootId = yield* readBootId(config.host.procfs)
         yield* Effect.tryPromise({
           try: () => fs.mkdir(dir, { recursive: true, mode: 0o755 }),

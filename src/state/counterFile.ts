@@ -12,8 +12,8 @@
  * `monitor.maxTerminated`). Processes are not kept: a node can have tens of thousands, most
  * short-lived, which would make the file — written every interval — large for little gain.
  */
-import { createHash } from "node:crypto"
 import { Data, Either, ParseResult, Schema } from "effect"
+import { createHash } from "node:crypto"
 import { initialMonitorState, type MonitorState } from "../monitor/attribute.js"
 import { initialZoneState, type ZoneMeta, type ZoneState } from "../monitor/nodeEnergy.js"
 import type { ContainerWorkload, PodWorkload, VmWorkload } from "../monitor/snapshot.js"
@@ -126,8 +126,20 @@ export const payloadOf = (state: MonitorState, zones: ReadonlyArray<ZoneMeta>): 
     energy: c.energy,
     terminated
   })
-  const vm = (v: VmWorkload, terminated: boolean) => ({ id: v.id, name: v.name, hypervisor: v.hypervisor, energy: v.energy, terminated })
-  const pod = (p: PodWorkload, terminated: boolean) => ({ id: p.id, name: p.name, namespace: p.namespace, energy: p.energy, terminated })
+  const vm = (v: VmWorkload, terminated: boolean) => ({
+    id: v.id,
+    name: v.name,
+    hypervisor: v.hypervisor,
+    energy: v.energy,
+    terminated
+  })
+  const pod = (p: PodWorkload, terminated: boolean) => ({
+    id: p.id,
+    name: p.name,
+    namespace: p.namespace,
+    energy: p.energy,
+    terminated
+  })
   return {
     zones: zoneCounters,
     selfEnergy: state.selfEnergy,
@@ -142,15 +154,17 @@ export const payloadOf = (state: MonitorState, zones: ReadonlyArray<ZoneMeta>): 
 
 export const encodeCounterFile = (payload: CounterPayload, owner: Owner, writtenAt: number): string => {
   const text = encodePayload(payload)
-  return `${encodeEnvelope({
-    format: FORMAT_NAME,
-    version: FORMAT_VERSION,
-    bootId: owner.bootId,
-    nodeName: owner.nodeName,
-    writtenAt,
-    sha256: sha256(text),
-    payload: text
-  })}\n`
+  return `${
+    encodeEnvelope({
+      format: FORMAT_NAME,
+      version: FORMAT_VERSION,
+      bootId: owner.bootId,
+      nodeName: owner.nodeName,
+      writtenAt,
+      sha256: sha256(text),
+      payload: text
+    })
+  }\n`
 }
 
 /** The payload of `text` if it is intact, of this format version, and belongs to `owner`. */
@@ -169,12 +183,15 @@ export const decodeCounterFile = (text: string, owner: Owner): Either.Either<Cou
     return Either.left(
       new CounterFileRejected({
         reason: "future-version",
-        detail: `format version ${e.version} is newer than this joulemon's ${FORMAT_VERSION} (written by a newer joulemon)`
+        detail:
+          `format version ${e.version} is newer than this joulemon's ${FORMAT_VERSION} (written by a newer joulemon)`
       })
     )
   }
   if (sha256(e.payload) !== e.sha256) {
-    return Either.left(new CounterFileRejected({ reason: "checksum", detail: "the checksum does not match the content (corrupt)" }))
+    return Either.left(
+      new CounterFileRejected({ reason: "checksum", detail: "the checksum does not match the content (corrupt)" })
+    )
   }
   if (e.bootId !== owner.bootId) {
     return Either.left(
@@ -239,7 +256,12 @@ export const resumeState = (payload: CounterPayload, zones: ReadonlyArray<ZoneMe
   const containerTicks = new Map<string, number>()
   const terminatedContainers: Array<ContainerWorkload> = []
   for (const { cpuTicks, energy, terminated, ...identity } of payload.containers) {
-    const w: ContainerWorkload = Object.freeze({ ...identity, cpuSeconds: cpuTicks / USER_HZ, energy: realign(energy), watts })
+    const w: ContainerWorkload = Object.freeze({
+      ...identity,
+      cpuSeconds: cpuTicks / USER_HZ,
+      energy: realign(energy),
+      watts
+    })
     if (terminated) terminatedContainers.push(w)
     else {
       containers.set(w.id, w)

@@ -5,18 +5,18 @@
  * at any point of a run that checkpoints every few milliseconds never leaves a file that is
  * then trusted but partial.
  */
+import { Either } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Either } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { decodeCounterFile } from "../../src/state/counterFile.js"
 import type { CpuLine } from "../resource/procDir.js"
-import { startJoulemon, waitForOutput, withTimeout, type Running } from "../support/binary.js"
-import { parseSamples, type ParsedSample } from "../support/exposition.js"
+import { type Running, startJoulemon, waitForOutput, withTimeout } from "../support/binary.js"
+import { type ParsedSample, parseSamples } from "../support/exposition.js"
 import { freePort } from "../support/ports.js"
 import { makeProcTree, type ProcTree } from "../support/procTree.js"
-import { startRaplTree, type RaplTree } from "../support/raplTree.js"
+import { type RaplTree, startRaplTree } from "../support/raplTree.js"
 
 const CONTAINER_ID = "b176419186d75a44628851daf7841d3374a2ec56d0b038ee3bd1e0c6d331e5b1"
 const BOOT_ID = "8d2a5c1e-52f1-4c1b-9f3e-0c1d2e3f4a5b"
@@ -35,7 +35,16 @@ const setBootId = (id: string): void => {
   fs.writeFileSync(bootIdFile(), `${id}\n`)
 }
 
-const cpuAt = (n: number): CpuLine => ({ user: 1000 + 30 * n, nice: 0, system: 1000, idle: 10_000 + 10 * n, iowait: 0, irq: 0, softirq: 0, steal: 0 })
+const cpuAt = (n: number): CpuLine => ({
+  user: 1000 + 30 * n,
+  nice: 0,
+  system: 1000,
+  idle: 10_000 + 10 * n,
+  iowait: 0,
+  irq: 0,
+  softirq: 0,
+  steal: 0
+})
 
 /** Every process used 10 more ticks; `selfPid` (joulemon) too, so its own energy moves. */
 const advance = (selfPid?: number): void => {
@@ -51,7 +60,9 @@ const advance = (selfPid?: number): void => {
     exe: "/usr/sbin/nginx",
     cgroup: `0::/system.slice/docker-${CONTAINER_ID}.scope\n`
   })
-  if (selfPid !== undefined) tree.setProcess({ pid: selfPid, comm: "node", utime, stime: 0, startTime: 400, exe: "/usr/bin/node" })
+  if (selfPid !== undefined) {
+    tree.setProcess({ pid: selfPid, comm: "node", utime, stime: 0, startTime: 400, exe: "/usr/bin/node" })
+  }
   tree.setCpu(cpuAt(round))
 }
 
@@ -95,10 +106,15 @@ const scrape = async (instance: Instance): Promise<Array<ParsedSample>> => {
   return parseSamples(await res.text())
 }
 
-const COUNTERS = /^(kepler_node_cpu(_active|_idle)?_joules_total|kepler_container_cpu_joules_total|joulemon_self_cpu_joules_total)$/
+const COUNTERS =
+  /^(kepler_node_cpu(_active|_idle)?_joules_total|kepler_container_cpu_joules_total|joulemon_self_cpu_joules_total)$/
 const seriesKey = (s: ParsedSample): string => `${s.name}${JSON.stringify(Object.entries(s.labels).sort())}`
 const counters = (samples: ReadonlyArray<ParsedSample>): Map<string, number> =>
-  new Map(samples.filter((s) => COUNTERS.test(s.name) && s.labels["state"] !== "terminated").map((s) => [seriesKey(s), s.value]))
+  new Map(
+    samples.filter((s) => COUNTERS.test(s.name) && s.labels["state"] !== "terminated").map((
+      s
+    ) => [seriesKey(s), s.value])
+  )
 const nodeTotal = (samples: ReadonlyArray<ParsedSample>): number =>
   samples.find((s) => s.name === "kepler_node_cpu_joules_total" && s.labels["zone"] === "package")?.value ?? Number.NaN
 
@@ -159,7 +175,8 @@ describe("durable counters (monitor.stateDir) through the real binary", () => {
     advance(fast.joulemon.child.pid)
     await pause(30)
     const later = await scrape(fast)
-    const nodeBefore = [...before.entries()].find(([k]) => k.startsWith("kepler_node_cpu_joules_total"))?.[1] ?? Number.NaN
+    const nodeBefore = [...before.entries()].find(([k]) => k.startsWith("kepler_node_cpu_joules_total"))?.[1] ??
+      Number.NaN
     expect(nodeTotal(later)).toBeGreaterThan(nodeBefore)
     for (const key of watched) {
       const [b = Number.NaN, l = Number.NaN] = [before.get(key), counters(later).get(key)]
@@ -174,15 +191,29 @@ describe("durable counters (monitor.stateDir) through the real binary", () => {
     readonly boot?: string
     readonly says: string
   }> = [
-    { what: "truncated", damage: (valid) => valid.slice(0, Math.floor(valid.length / 2)), says: "truncated or corrupt" },
+    {
+      what: "truncated",
+      damage: (valid) => valid.slice(0, Math.floor(valid.length / 2)),
+      says: "truncated or corrupt"
+    },
     {
       what: "corrupt",
       // One digit of a saved energy changed: still JSON, only the checksum catches it.
-      damage: (valid) => valid.replace(/(\\"energyTotal\\":\\")(\d)/, (_m, head: string, d: string) => `${head}${(Number(d) + 1) % 10}`),
+      damage: (valid) =>
+        valid.replace(/(\\"energyTotal\\":\\")(\d)/, (_m, head: string, d: string) => `${head}${(Number(d) + 1) % 10}`),
       says: "checksum does not match"
     },
-    { what: "foreign-boot", damage: (valid) => valid, boot: "00000000-another-boot", says: "written during another boot" },
-    { what: "future-version", damage: (valid) => valid.replace('"version":1,', '"version":2,'), says: "format version 2 is newer" }
+    {
+      what: "foreign-boot",
+      damage: (valid) => valid,
+      boot: "00000000-another-boot",
+      says: "written during another boot"
+    },
+    {
+      what: "future-version",
+      damage: (valid) => valid.replace("\"version\":1,", "\"version\":2,"),
+      says: "format version 2 is newer"
+    }
   ]
 
   for (const { what, damage, boot, says } of damages) {
@@ -215,31 +246,35 @@ describe("durable counters (monitor.stateDir) through the real binary", () => {
     }, 120_000)
   }
 
-  it("SIGKILL at arbitrary points of a run that checkpoints every 5 ms never leaves a partial file that is trusted", async () => {
-    fs.rmSync(stateDir, { recursive: true, force: true })
-    const owner = { bootId: BOOT_ID, nodeName: NODE_NAME }
-    // Fixed, spread delays after startup: kills land anywhere in the write/fsync/rename cycle.
-    const delays = [3, 41, 117, 9, 263, 77, 151, 22]
-    let previousTotal = 0n
-    let resumedRuns = 0
-    for (const delay of delays) {
-      const instance = await start("racing")
-      if (instance.joulemon.output().includes("counters resumed from the counter file")) resumedRuns++
-      expect(instance.joulemon.output()).not.toContain("counter file rejected")
-      const ticker = setInterval(() => advance(instance.joulemon.child.pid), 7)
-      await pause(delay)
-      await kill(instance)
-      clearInterval(ticker)
-      if (!fs.existsSync(counterFile)) continue
-      const decoded = decodeCounterFile(fs.readFileSync(counterFile, "utf8"), owner)
-      expect(Either.isRight(decoded) ? "valid" : decoded.left.message).toBe("valid")
-      if (Either.isRight(decoded)) {
-        const total = decoded.right.zones[0]?.energyTotal ?? 0n
-        expect(total >= previousTotal).toBe(true)
-        previousTotal = total
+  it(
+    "SIGKILL at arbitrary points of a run that checkpoints every 5 ms never leaves a partial file that is trusted",
+    async () => {
+      fs.rmSync(stateDir, { recursive: true, force: true })
+      const owner = { bootId: BOOT_ID, nodeName: NODE_NAME }
+      // Fixed, spread delays after startup: kills land anywhere in the write/fsync/rename cycle.
+      const delays = [3, 41, 117, 9, 263, 77, 151, 22]
+      let previousTotal = 0n
+      let resumedRuns = 0
+      for (const delay of delays) {
+        const instance = await start("racing")
+        if (instance.joulemon.output().includes("counters resumed from the counter file")) resumedRuns++
+        expect(instance.joulemon.output()).not.toContain("counter file rejected")
+        const ticker = setInterval(() => advance(instance.joulemon.child.pid), 7)
+        await pause(delay)
+        await kill(instance)
+        clearInterval(ticker)
+        if (!fs.existsSync(counterFile)) continue
+        const decoded = decodeCounterFile(fs.readFileSync(counterFile, "utf8"), owner)
+        expect(Either.isRight(decoded) ? "valid" : decoded.left.message).toBe("valid")
+        if (Either.isRight(decoded)) {
+          const total = decoded.right.zones[0]?.energyTotal ?? 0n
+          expect(total >= previousTotal).toBe(true)
+          previousTotal = total
+        }
       }
-    }
-    expect(previousTotal).toBeGreaterThan(0n)
-    expect(resumedRuns).toBeGreaterThan(0)
-  }, 240_000)
+      expect(previousTotal).toBeGreaterThan(0n)
+      expect(resumedRuns).toBeGreaterThan(0)
+    },
+    240_000
+  )
 })

@@ -1,13 +1,28 @@
 import { describe, expect, it } from "@effect/vitest"
 import { snapshotSelfFamilies } from "../../src/exporter/prometheus/selfFamilies.js"
-import { attribute, initialMonitorState, type AttributionConfig, type MonitorState } from "../../src/monitor/attribute.js"
+import {
+  attribute,
+  type AttributionConfig,
+  initialMonitorState,
+  type MonitorState
+} from "../../src/monitor/attribute.js"
 import { energy, J, node, proc, reading, SECOND, zoneMeta } from "../support/readings.js"
 
-const config: AttributionConfig = { maxPlausibleWatts: 5000, maxTerminated: 500, minTerminatedEnergy: J(10), primaryZone: 0 }
+const config: AttributionConfig = {
+  maxPlausibleWatts: 5000,
+  maxTerminated: 500,
+  minTerminatedEnergy: J(10),
+  primaryZone: 0
+}
 const zones = [zoneMeta("package", J(1000)), zoneMeta("dram", J(1000))]
 
 /** Each interval books 100 J per zone with half the node's ticks active: 50 J active per zone. */
-const step = (state: MonitorState, at: number, selfPids: ReadonlyArray<number>, processes: Parameters<typeof reading>[1]) =>
+const step = (
+  state: MonitorState,
+  at: number,
+  selfPids: ReadonlyArray<number>,
+  processes: Parameters<typeof reading>[1]
+) =>
   attribute(
     state,
     {

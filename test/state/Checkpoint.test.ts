@@ -1,9 +1,9 @@
 /** The checkpoint's I/O on a real directory: missing file, resume, set aside, a failing disk. */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Logger } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { describe, expect, it } from "@effect/vitest"
-import { Effect, Logger } from "effect"
 import { initialMonitorState } from "../../src/monitor/attribute.js"
 import { COUNTER_FILE, makeFileCheckpoint, readBootId } from "../../src/state/Checkpoint.js"
 import { zoneMeta } from "../support/readings.js"
@@ -31,7 +31,7 @@ const withTotal = (total: bigint) => {
 
 describe("Checkpoint (file I/O)", () => {
   it.scopedLive("starts clean without a file, saves, and a new instance resumes the saved counters", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const dir = yield* tempDir
       const file = path.join(dir, COUNTER_FILE)
       const first = yield* makeFileCheckpoint(file, owner)
@@ -40,27 +40,27 @@ describe("Checkpoint (file I/O)", () => {
       expect(fs.readdirSync(dir)).toEqual([COUNTER_FILE])
       const second = yield* makeFileCheckpoint(file, owner)
       expect((yield* second.initialState(zones)).zones[0]?.energyTotal).toBe(123_456_789n)
-    })
-  )
+    }))
 
   it.scopedLive("sets a rejected file aside, warns naming why, and starts clean", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const dir = yield* tempDir
       const file = path.join(dir, COUNTER_FILE)
       yield* (yield* makeFileCheckpoint(file, { ...owner, nodeName: "elsewhere" })).save(withTotal(5n), zones)
       const lines: Array<string> = []
-      const state = yield* (yield* makeFileCheckpoint(file, owner)).initialState(zones).pipe(Effect.provide(recordLogs(lines)))
+      const state = yield* (yield* makeFileCheckpoint(file, owner)).initialState(zones).pipe(
+        Effect.provide(recordLogs(lines))
+      )
       expect(state.zones[0]?.energyTotal).toBe(0n)
       expect(lines.filter((l) => l.startsWith("WARN"))).toEqual([
         `WARN counter file rejected: written on another node ("elsewhere", this node "node-1"); starting the counters from 0`
       ])
       expect(fs.existsSync(file)).toBe(false)
       expect(fs.readdirSync(dir).filter((f) => f.startsWith(`${COUNTER_FILE}.rejected-`)).length).toBe(1)
-    })
-  )
+    }))
 
   it.scopedLive("a failing write is logged once while it keeps failing, and its recovery once; it never fails the caller", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const dir = yield* tempDir
       const stateDir = path.join(dir, "state")
       fs.mkdirSync(stateDir)
@@ -75,11 +75,10 @@ describe("Checkpoint (file I/O)", () => {
         "INFO counter checkpoints written again"
       ])
       expect(fs.readdirSync(stateDir)).toEqual([COUNTER_FILE])
-    })
-  )
+    }))
 
   it.scopedLive("reads the boot id under host.procfs; an empty one is an error naming the file", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const dir = yield* tempDir
       const file = path.join(dir, "sys", "kernel", "random", "boot_id")
       fs.mkdirSync(path.dirname(file), { recursive: true })
@@ -87,6 +86,5 @@ describe("Checkpoint (file I/O)", () => {
       expect(yield* readBootId(dir)).toBe("abc-123")
       fs.writeFileSync(file, "\n")
       expect(yield* Effect.flip(readBootId(dir))).toBe(`${file} is empty`)
-    })
-  )
+    }))
 })

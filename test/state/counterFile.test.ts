@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto"
 import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
+import { createHash } from "node:crypto"
 import { attribute, initialMonitorState, type MonitorState } from "../../src/monitor/attribute.js"
 import {
   decodeCounterFile,
@@ -18,7 +18,12 @@ const owner = { bootId: "6f1b2c3d-boot", nodeName: "worker-7" }
 const CONTAINER = "c0ffee"
 const GONE = "deadbeef"
 
-const step = (state: MonitorState, at: number, processes: Parameters<typeof reading>[1], extra: Parameters<typeof reading>[2] = {}) =>
+const step = (
+  state: MonitorState,
+  at: number,
+  processes: Parameters<typeof reading>[1],
+  extra: Parameters<typeof reading>[2] = {}
+) =>
   attribute(
     state,
     {
@@ -73,9 +78,10 @@ describe("counter file — encode, decode, resume", () => {
     expect(Either.isRight(decoded)).toBe(true)
     if (Either.isLeft(decoded)) return
     const resumed = resumeState(decoded.right, zones)
-    expect(resumed.zones.map((z) => [z.energyTotal, z.activeEnergyTotal, z.idleEnergyTotal, z.unattributedEnergyTotal])).toEqual(
-      state.zones.map((z) => [z.energyTotal, z.activeEnergyTotal, z.idleEnergyTotal, z.unattributedEnergyTotal])
-    )
+    expect(resumed.zones.map((z) => [z.energyTotal, z.activeEnergyTotal, z.idleEnergyTotal, z.unattributedEnergyTotal]))
+      .toEqual(
+        state.zones.map((z) => [z.energyTotal, z.activeEnergyTotal, z.idleEnergyTotal, z.unattributedEnergyTotal])
+      )
     expect(resumed.zones[0]?.energyTotal).toBeGreaterThan(0n)
     expect(resumed.selfEnergy).toEqual(state.selfEnergy)
     expect(resumed.containers.get(CONTAINER)?.energy).toEqual(state.containers.get(CONTAINER)?.energy)
@@ -95,7 +101,9 @@ describe("counter file — encode, decode, resume", () => {
   it("keeps big totals exact (bigint as decimal strings)", () => {
     const big = { ...state, zones: state.zones.map((z) => ({ ...z, energyTotal: 2n ** 70n + 1n })) }
     const decoded = decodeCounterFile(encodeCounterFile(payloadOf(big, zones), owner, 0), owner)
-    expect(Either.map(decoded, (p) => p.zones.map((z) => z.energyTotal))).toEqual(Either.right([2n ** 70n + 1n, 2n ** 70n + 1n]))
+    expect(Either.map(decoded, (p) => p.zones.map((z) => z.energyTotal))).toEqual(
+      Either.right([2n ** 70n + 1n, 2n ** 70n + 1n])
+    )
   })
 
   it("a resumed state keeps counting up from the saved values", () => {
@@ -115,7 +123,9 @@ describe("counter file — encode, decode, resume", () => {
     expect(before(second.containers.running.find((c) => c.id === CONTAINER)?.energy)).toBeGreaterThan(
       before(state.containers.get(CONTAINER)?.energy)
     )
-    expect(before(second.pods.running.find((p) => p.id === "pod-1")?.energy)).toBeGreaterThan(before(state.pods.get("pod-1")?.energy))
+    expect(before(second.pods.running.find((p) => p.id === "pod-1")?.energy)).toBeGreaterThan(
+      before(state.pods.get("pod-1")?.energy)
+    )
     expect(second.selfEnergy[0]).toBeGreaterThan(state.selfEnergy[0] ?? 0n)
     // The first snapshot after the restart already exports the saved totals.
     expect(first.snapshot.zones[0]?.energyTotal).toBe(state.zones[0]?.energyTotal)
@@ -137,7 +147,10 @@ describe("counter file — encode, decode, resume", () => {
   })
 
   it("rejects a file whose payload was changed (checksum)", () => {
-    const tampered = text.replace(/\\"energyTotal\\":\\"(\d)/, (_m, d: string) => `\\"energyTotal\\":\\"${(Number(d) + 1) % 10}`)
+    const tampered = text.replace(
+      /\\"energyTotal\\":\\"(\d)/,
+      (_m, d: string) => `\\"energyTotal\\":\\"${(Number(d) + 1) % 10}`
+    )
     expect(tampered).not.toBe(text)
     expect(reject(tampered)).toBe("checksum")
   })
@@ -165,7 +178,7 @@ describe("counter file — encode, decode, resume", () => {
   it("rejects a payload that decodes but breaks the schema (a negative energy), even with a valid checksum", () => {
     const payload = payloadOf(state, zones)
     const good = encodeCounterFile(payload, owner, 0)
-    const bad = good.replace(/\\"selfEnergy\\":\[\\"/, '\\"selfEnergy\\":[\\"-')
+    const bad = good.replace(/\\"selfEnergy\\":\[\\"/, "\\\"selfEnergy\\\":[\\\"-")
     expect(bad).not.toBe(good)
     // Re-checksum so only the schema can catch it.
     const envelope = JSON.parse(bad) as { payload: string; sha256: string }
