@@ -89,9 +89,12 @@ in
             (lib.getExe cfg.package)
             "--config.file=${configFile}"
             "--web.listen-address=${cfg.listenAddress}"
+            # Counters survive restarts and upgrades (monitor.stateDir); StateDirectory below.
+            "--monitor.state-dir=/var/lib/joulemon"
           ]
           ++ cfg.extraFlags
         );
+        StateDirectory = "joulemon";
         Restart = "on-failure";
         RestartSec = "5s";
       }

@@ -18,6 +18,7 @@ import { EndpointsLive } from "./server/Endpoints.js"
 import { HealthLive } from "./server/health.js"
 import { PprofLive } from "./server/pprof.js"
 import { SelfMetricsLive } from "./telemetry/SelfMetrics.js"
+import { CheckpointLive } from "./state/Checkpoint.js"
 import { HttpServerLive } from "./server/HttpServer.js"
 import { WebConfigLive } from "./server/webConfig.js"
 
@@ -31,6 +32,7 @@ export const CoreLive = PowerMonitorLive.pipe(
       CollectorLive.pipe(Layer.annotateLogs("component", "collector")),
       BuildInfoLive,
       SelfMetricsLive,
+      CheckpointLive.pipe(Layer.annotateLogs("component", "checkpoint")),
       PlatformPowerLive.pipe(Layer.annotateLogs("component", "platform"))
     ).pipe(Layer.provideMerge(CpuPowerMeterLive.pipe(Layer.annotateLogs("component", "device"))))
   )

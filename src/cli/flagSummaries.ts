@@ -12,6 +12,7 @@ export const FLAG_SUMMARIES: Readonly<Record<string, string>> = {
   "monitor.interval": "time between readings; 0 reads on scrape (default 5s)",
   "monitor.max-terminated": "terminated workloads kept, top N by energy (default 500)",
   "monitor.parallelism": "reads run at once during a reading (default 8)",
+  "monitor.state-dir": "checkpoint counters here across restarts (default off)",
   "exporter.stdout": "print every reading to the terminal (default off)",
   "exporter.prometheus": "serve Prometheus metrics at /metrics (default on)",
   metrics: "metric levels: node, process, container, vm, pod (default all)",

@@ -161,6 +161,12 @@ const options = {
     "joulemon: at most this many reads (sensor zones, process files) run at once during a reading; 1 reads one at a time. Any setting gives the same numbers. Must be at least 1. YAML: monitor.parallelism. Default: 8.",
     asInteger
   ),
+  monitorStateDir: valued(
+    "monitor.state-dir",
+    "DIR",
+    "joulemon: a directory where the cumulative counters are checkpointed every reading and resumed at start (same boot and node only), so a restart resets no counter; empty is off. YAML: monitor.stateDir. Default: off.",
+    asText
+  ),
   exporterStdout: toggle(
     "exporter.stdout",
     "Print every reading to the terminal. YAML: exporter.stdout.enabled. Default: off."
@@ -243,6 +249,7 @@ export const flagNames: FlagNames = {
     "monitor.interval",
     "monitor.max-terminated",
     "monitor.parallelism",
+    "monitor.state-dir",
     "metrics",
     "web.config-file",
     "web.listen-address",
@@ -276,6 +283,7 @@ export const commandLine: Options.Options<CommandLine> = Options.all(options).pi
         monitorInterval: Option.getOrUndefined(o.monitorInterval),
         monitorMaxTerminated: Option.getOrUndefined(o.monitorMaxTerminated),
         monitorParallelism: Option.getOrUndefined(o.monitorParallelism),
+        monitorStateDir: Option.getOrUndefined(o.monitorStateDir),
         exporterStdout: Option.getOrUndefined(o.exporterStdout),
         exporterPrometheus: Option.getOrUndefined(o.exporterPrometheus),
         // Kepler ORs repeated --metrics together; the canonical list is that union.

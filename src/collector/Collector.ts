@@ -32,6 +32,8 @@ export interface Collected {
   readonly samples: ReadonlyArray<ZoneSample>
   readonly reading: ResourceReading
   readonly scanSeconds: number
+  /** joulemon's own pids during this collection: itself and the worker that read the files, if any. */
+  readonly selfPids: ReadonlyArray<number>
 }
 
 export interface CollectorShape {
@@ -80,7 +82,8 @@ export const inProcessCollector = (
     Effect.map(([samples, [scanDuration, reading]]) => ({
       samples,
       reading,
-      scanSeconds: Duration.toSeconds(scanDuration)
+      scanSeconds: Duration.toSeconds(scanDuration),
+      selfPids: [process.pid]
     }))
   )
 })

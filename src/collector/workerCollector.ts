@@ -255,7 +255,8 @@ export const makeWorkerCollector = (
       const raw = readingFromWire(result)
       yield* Ref.set(seed, Option.some({ reading: raw, cpu: result.cpu }))
       const reading = yield* options.enrich(raw)
-      return { samples: samplesFromWire(result), reading, scanSeconds: result.scanSeconds } satisfies Collected
+      const selfPids = gen.child.pid === undefined ? [process.pid] : [process.pid, gen.child.pid]
+      return { samples: samplesFromWire(result), reading, scanSeconds: result.scanSeconds, selfPids } satisfies Collected
     })
 
     return {

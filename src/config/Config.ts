@@ -60,6 +60,8 @@ export interface JoulemonConfig {
     readonly maxPlausibleWatts: number
     /** joulemon: `worker` reads files in a child process a stuck read cannot freeze. */
     readonly collector: CollectorMode
+    /** joulemon: where cumulative counters are checkpointed to survive a restart; "" = off. */
+    readonly stateDir: string
   }
   readonly cpu: {
     readonly preferredMeters: ReadonlyArray<MeterName>

@@ -19,7 +19,8 @@ export const defaultConfig: JoulemonConfig = {
     minTerminatedEnergyThreshold: 10,
     parallelism: 8,
     maxPlausibleWatts: 5000,
-    collector: "worker"
+    collector: "worker",
+    stateDir: ""
   },
   cpu: {
     preferredMeters: ["rapl", "hwmon", "model"],

@@ -42,6 +42,8 @@ export interface FlagOverrides {
   readonly monitorMaxTerminated?: number | undefined
   /** --monitor.parallelism (joulemon) */
   readonly monitorParallelism?: number | undefined
+  /** --monitor.state-dir (joulemon) */
+  readonly monitorStateDir?: string | undefined
   /** --exporter.stdout / --no-exporter.stdout */
   readonly exporterStdout?: boolean | undefined
   /** --exporter.prometheus / --no-exporter.prometheus */
@@ -77,7 +79,8 @@ export const flagsToPatch = (flags: FlagOverrides): ConfigPatch => ({
   monitor: {
     interval: flags.monitorInterval,
     maxTerminated: flags.monitorMaxTerminated,
-    parallelism: flags.monitorParallelism
+    parallelism: flags.monitorParallelism,
+    stateDir: flags.monitorStateDir
   },
   exporter: {
     stdout: { enabled: flags.exporterStdout },

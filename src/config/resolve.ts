@@ -19,6 +19,7 @@ export const sanitize = (raw: RawConfig): RawConfig => ({
   ...raw,
   log: { level: raw.log.level.trim(), format: raw.log.format.trim() },
   host: { sysfs: raw.host.sysfs.trim(), procfs: raw.host.procfs.trim() },
+  monitor: { ...raw.monitor, stateDir: raw.monitor.stateDir.trim() },
   web: { configFile: raw.web.configFile.trim(), listenAddresses: trimAll(raw.web.listenAddresses) },
   cpu: { ...raw.cpu, preferredMeters: trimAll(raw.cpu.preferredMeters) },
   rapl: { zones: trimAll(raw.rapl.zones) },

@@ -150,7 +150,9 @@ export const FileConfig = section({
       /** joulemon */
       maxPlausibleWatts: optional(Num),
       /** joulemon */
-      collector: optional(Str)
+      collector: optional(Str),
+      /** joulemon */
+      stateDir: optional(Str)
     })
   ),
   cpu: optional(

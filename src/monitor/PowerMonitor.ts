@@ -29,10 +29,11 @@ import { AppConfig } from "../config/Config.js"
 import { Collector, type CollectorShape, inProcessCollector } from "../collector/Collector.js"
 import { CpuPowerMeter, type CpuPowerMeterShape } from "../device/CpuPowerMeter.js"
 import type { ResourceInformerShape } from "../resource/ResourceInformer.js"
-import { attribute, initialMonitorState, type AttributionConfig, type MonitorState } from "./attribute.js"
+import { attribute, type AttributionConfig, type MonitorState } from "./attribute.js"
 import type { ZoneMeta } from "./nodeEnergy.js"
 import type { Snapshot } from "./snapshot.js"
 import { noTelemetry, SelfMetrics, type MonitorTelemetry } from "../telemetry/SelfMetrics.js"
+import { Checkpoint, type CheckpointShape, noCheckpoint } from "../state/Checkpoint.js"
 
 export type RefreshStage = "resources" | "attribution"
 
@@ -104,9 +105,10 @@ export const makePowerMonitor = (
   meter: CpuPowerMeterShape,
   resources: ResourceInformerShape,
   options: MonitorOptions,
-  telemetry: MonitorTelemetry = noTelemetry
+  telemetry: MonitorTelemetry = noTelemetry,
+  checkpoint: CheckpointShape = noCheckpoint
 ): Effect.Effect<PowerMonitorShape, never, Scope.Scope> =>
-  makePowerMonitorWith(meter, inProcessCollector(meter, resources, options.parallelism), options, telemetry)
+  makePowerMonitorWith(meter, inProcessCollector(meter, resources, options.parallelism), options, telemetry, checkpoint)
 
 /**
  * The monitor over `collector`; `meter` gives the zones' metadata (the collector reads the
@@ -116,7 +118,8 @@ export const makePowerMonitorWith = (
   meter: CpuPowerMeterShape,
   collector: CollectorShape,
   options: MonitorOptions,
-  telemetry: MonitorTelemetry = noTelemetry
+  telemetry: MonitorTelemetry = noTelemetry,
+  checkpoint: CheckpointShape = noCheckpoint
 ): Effect.Effect<PowerMonitorShape, never, Scope.Scope> =>
   Effect.gen(function* () {
     const scope = yield* Effect.scope
@@ -137,7 +140,7 @@ export const makePowerMonitorWith = (
 
     // Only the refresh (serialised by the singleflight) writes `computation`.
     const computation = yield* Ref.make<Computation>({
-      state: initialMonitorState(zones.length),
+      state: yield* checkpoint.initialState(zones),
       snapshot: Option.none()
     })
     const latest = yield* Ref.make<Option.Option<Snapshot>>(Option.none())
@@ -157,7 +160,7 @@ export const makePowerMonitorWith = (
       const [refreshDuration, snapshot] = yield* Effect.timed(
         Effect.gen(function* () {
           const nowNanos = yield* Clock.currentTimeNanos
-          const { samples, reading, scanSeconds } = yield* collector.collect.pipe(
+          const { samples, reading, scanSeconds, selfPids } = yield* collector.collect.pipe(
             Effect.mapError((e) => new MonitorError({ stage: "resources", reason: e.message }))
           )
           const current = yield* Ref.get(computation)
@@ -167,11 +170,16 @@ export const makePowerMonitorWith = (
           const [attributionDuration, result] = yield* Effect.timed(
             Effect.try({
               try: () =>
-                attribute(current.state, { nowNanos, timestamp, zones, samples, resources: reading, clearTerminated }, attribution),
+                attribute(
+                  current.state,
+                  { nowNanos, timestamp, zones, samples, resources: reading, clearTerminated, selfPids },
+                  attribution
+                ),
               catch: (e) => new MonitorError({ stage: "attribution", reason: e instanceof Error ? e.message : String(e) })
             })
           )
           yield* Ref.set(computation, { state: result.state, snapshot: Option.some(result.snapshot) })
+          yield* checkpoint.save(result.state, zones)
           yield* Ref.update(stats, (s) => ({
             ...s,
             lastScanSeconds: scanSeconds,
@@ -287,7 +295,7 @@ export const monitorOptionsFrom = (config: AppConfig["Type"]): MonitorOptions =>
   minTerminatedEnergyThreshold: config.monitor.minTerminatedEnergyThreshold
 })
 
-export const PowerMonitorLive: Layer.Layer<PowerMonitor, never, AppConfig | CpuPowerMeter | Collector | SelfMetrics> =
+export const PowerMonitorLive: Layer.Layer<PowerMonitor, never, AppConfig | CpuPowerMeter | Collector | SelfMetrics | Checkpoint> =
   Layer.scoped(
     PowerMonitor,
     Effect.gen(function* () {
@@ -295,6 +303,7 @@ export const PowerMonitorLive: Layer.Layer<PowerMonitor, never, AppConfig | CpuP
       const meter = yield* CpuPowerMeter
       const collector = yield* Collector
       const telemetry = yield* SelfMetrics
-      return yield* makePowerMonitorWith(meter, collector, monitorOptionsFrom(config), telemetry)
+      const checkpoint = yield* Checkpoint
+      return yield* makePowerMonitorWith(meter, collector, monitorOptionsFrom(config), telemetry, checkpoint)
     })
   )

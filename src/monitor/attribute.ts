@@ -53,6 +53,8 @@ export interface AttributionInput {
   readonly resources: ResourceReading
   /** The previous snapshot was exported: terminated lists start afresh (Kepler §5.5). */
   readonly clearTerminated: boolean
+  /** joulemon's own pids (itself and its collector worker): their shares also go to `selfEnergy`. */
+  readonly selfPids?: ReadonlyArray<number>
 }
 
 export interface MonitorState {
@@ -64,6 +66,11 @@ export interface MonitorState {
   readonly pods: ReadonlyMap<string, PodWorkload>
   /** Cumulative CPU ticks per running container (exported as seconds). */
   readonly containerTicks: ReadonlyMap<string, number>
+  /**
+   * joulemon's own energy per zone (µJ), accumulated per interval rather than summed over the
+   * running self processes, so a respawned collector worker does not take its energy with it.
+   */
+  readonly selfEnergy: ReadonlyArray<bigint>
   readonly terminated: {
     readonly processes: ReadonlyArray<ProcessWorkload>
     readonly containers: ReadonlyArray<ContainerWorkload>
@@ -87,6 +94,7 @@ export const initialMonitorState = (zoneCount: number): MonitorState => ({
   vms: emptyMap,
   pods: emptyMap,
   containerTicks: emptyMap,
+  selfEnergy: Array.from({ length: zoneCount }, () => 0n),
   terminated: { processes: [], containers: [], vms: [], pods: [] }
 })
 
@@ -165,10 +173,15 @@ export const attribute = (
   const processMap = new Map<string, ProcessWorkload>()
   // The hot loop (one pass per process): no per-process arrays beyond the two it keeps.
   const interval = new Array<number>(zoneCount).fill(0)
+  const selfPids = new Set(input.selfPids ?? [])
+  const selfEnergy = Array.from({ length: zoneCount }, (_, z) => prev.selfEnergy[z] ?? 0n)
   for (let i = 0; i < processes.length; i++) {
     const p = processes[i]
     if (p === undefined) continue
     for (let z = 0; z < zoneCount; z++) interval[z] = shares[z]?.[i] ?? 0
+    if (selfPids.has(p.pid)) {
+      for (let z = 0; z < zoneCount; z++) selfEnergy[z] = (selfEnergy[z] ?? 0n) + BigInt(interval[z] ?? 0)
+    }
     const values = accumulate(prev.processes.get(p.key), interval, seconds, zoneCount)
     const w: ProcessWorkload = Object.freeze({
       key: p.key,
@@ -270,11 +283,22 @@ export const attribute = (
     new FrozenWorkloads([...containerMap.values()], terminated.containers),
     new FrozenWorkloads([...vmMap.values()], terminated.vms),
     new FrozenWorkloads([...podMap.values()], terminated.pods),
+    Object.freeze(selfEnergy),
     input.resources.stats
   )
   return {
     snapshot,
-    state: new MonitorStateRecord(sequence, zoneStates, processMap, containerMap, vmMap, podMap, containerTicks, terminated)
+    state: new MonitorStateRecord(
+      sequence,
+      zoneStates,
+      processMap,
+      containerMap,
+      vmMap,
+      podMap,
+      containerTicks,
+      snapshot.selfEnergy,
+      terminated
+    )
   }
 }
 
@@ -302,6 +326,7 @@ class MonitorStateRecord implements MonitorState {
     readonly vms: ReadonlyMap<string, VmWorkload>,
     readonly pods: ReadonlyMap<string, PodWorkload>,
     readonly containerTicks: ReadonlyMap<string, number>,
+    readonly selfEnergy: ReadonlyArray<bigint>,
     readonly terminated: MonitorState["terminated"]
   ) {}
 }
@@ -317,6 +342,7 @@ class FrozenSnapshot implements Snapshot {
     readonly containers: Workloads<ContainerWorkload>,
     readonly vms: Workloads<VmWorkload>,
     readonly pods: Workloads<PodWorkload>,
+    readonly selfEnergy: ReadonlyArray<bigint>,
     readonly scan: Snapshot["scan"]
   ) {
     Object.freeze(this)

@@ -109,6 +109,8 @@ export interface Snapshot {
   readonly containers: Workloads<ContainerWorkload>
   readonly vms: Workloads<VmWorkload>
   readonly pods: Workloads<PodWorkload>
+  /** joulemon's own attributed energy per zone (its process and its collector worker), cumulative µJ. */
+  readonly selfEnergy: ReadonlyArray<bigint>
   readonly scan: ScanStats
 }
 

@@ -98,6 +98,7 @@ describe("makeCli: running", () => {
         "--monitor.max-terminated=-1",
         "--monitor.parallelism",
         "2",
+        "--monitor.state-dir=/var/lib/joulemon",
         "--exporter.stdout",
         "--no-exporter.prometheus",
         "--metrics=pod",
@@ -123,6 +124,7 @@ describe("makeCli: running", () => {
       expect(config.monitor.interval).toEqual(Duration.seconds(90))
       expect(config.monitor.maxTerminated).toBe(-1)
       expect(config.monitor.parallelism).toBe(2)
+      expect(config.monitor.stateDir).toBe("/var/lib/joulemon")
       expect(config.exporter.stdout.enabled).toBe(true)
       expect(config.exporter.prometheus.enabled).toBe(false)
       expect(config.exporter.prometheus.metricsLevel).toEqual(["node", "pod"])
@@ -257,6 +259,7 @@ describe("makeCli: --help and --version", () => {
     "monitor.interval",
     "monitor.maxTerminated",
     "monitor.parallelism",
+    "monitor.stateDir",
     "exporter.stdout.enabled",
     "exporter.prometheus.enabled",
     "exporter.prometheus.metricsLevel",

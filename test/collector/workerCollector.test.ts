@@ -89,6 +89,21 @@ const blockedInRead = (pid: number): boolean => {
 }
 
 describe("worker collector", () => {
+  it.scopedLive("names joulemon's own pids: this process and the worker reading the files (joulemon_self_cpu_joules_total)", () =>
+    Effect.gen(function* () {
+      const root = yield* tempTree
+      yield* writeCpu(root, BASE_CPU)
+      yield* writeProcess(root, app(10, 5))
+      const worker = yield* workerOver(root)
+      const collected = yield* worker.collect
+      const children = workerPids()
+      expect(children.length).toBe(1)
+      expect(collected.selfPids).toEqual([process.pid, ...children])
+      const meter = yield* makeFakeMeter(["package"])
+      const informer = yield* makeProcfsInformer({ procfs: root, parallelism: 1 })
+      expect((yield* inProcessCollector(meter, informer, 1).collect).selfPids).toEqual([process.pid])
+    }), 60_000)
+
   it.scopedLive("a stat that never answers fails that refresh naming the file (a hung FUSE mount); the next worker reports that process unread until it exits", () =>
     Effect.gen(function* () {
       const root = yield* tempTree

@@ -150,7 +150,8 @@ describe("loadConfig: layering (defaults ← file ← flags)", () => {
           minTerminatedEnergyThreshold: 25,
           parallelism: 2,
           maxPlausibleWatts: 900.5,
-          collector: "inline"
+          collector: "inline",
+          stateDir: "/var/lib/joulemon-test"
         },
         cpu: { preferredMeters: ["hwmon", "model"], model: { idleWattsPerCpu: 1.25, busyWattsPerCpu: 4 } },
         rapl: { zones: ["package", "dram"] },

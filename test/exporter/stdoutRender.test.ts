@@ -64,6 +64,7 @@ const snapshot = (over: Partial<Snapshot> = {}): Snapshot => ({
   containers: { running: [], terminated: [] },
   vms: { running: [], terminated: [] },
   pods: { running: [], terminated: [] },
+  selfEnergy: [],
   scan: { processesScanned: 0, processesVanished: 0, unreadableFiles: 0 },
   ...over
 })

@@ -99,7 +99,7 @@ describe("deploy/kubernetes", () => {
     expect(get(podSpec, "securityContext")).toBeUndefined()
   })
 
-  it("mounts the host's /proc and /sys read-only at /host/proc and /host/sys, and nothing writable", () => {
+  it("mounts the host's /proc and /sys read-only at /host/proc and /host/sys; writable only the counter checkpoint", () => {
     const volumes = new Map(list(get(podSpec, "volumes")).map((v) => [String(get(v, "name")), v]))
     const mounts = list(get(container, "volumeMounts"))
     const hostPathOf = (m: unknown): unknown => {
@@ -111,9 +111,12 @@ describe("deploy/kubernetes", () => {
       .filter((m) => m.from !== undefined)
     expect(hostMounts).toEqual([
       { at: "/host/proc", from: "/proc", ro: true },
-      { at: "/host/sys", from: "/sys", ro: true }
+      { at: "/host/sys", from: "/sys", ro: true },
+      // monitor.stateDir (issue 13): the counters outlive the pod.
+      { at: "/var/lib/joulemon", from: "/var/lib/joulemon", ro: undefined }
     ])
-    for (const m of mounts) expect(get(m, "readOnly"), String(get(m, "name"))).toBe(true)
+    const writable = mounts.filter((m) => get(m, "readOnly") !== true).map((m) => get(m, "name"))
+    expect(writable).toEqual(["state"])
     for (const m of mounts) expect(get(m, "subPath")).toBeUndefined()
   })
 
@@ -198,6 +201,8 @@ describe("deploy/kubernetes", () => {
         expect(Duration.toSeconds(config.kube.podInformer.pollInterval)).toBe(15)
         expect(config.exporter.prometheus.metricsLevel).toEqual(["node", "process", "container", "vm", "pod"])
         expect(config.web.listenAddresses).toEqual([":28282"])
+        // The DaemonSet's hostPath volume `state` is mounted there.
+        expect(config.monitor.stateDir).toBe("/var/lib/joulemon")
       }))
 
     it.scoped("on its own it only needs host paths that exist (here they do not: /host/sys and /host/proc are the pod's mounts)", () =>

@@ -33,7 +33,7 @@ describe("the NixOS module and the plain unit", () => {
     const block = /serviceConfig = \{([\s\S]*?)\n {6}\}\s*\/\/ hardening;/.exec(moduleText)?.[1]
     expect(block).toBeDefined()
     const keys = [...(block ?? "").matchAll(/^ {8}([A-Za-z]+) =/gm)].map((m) => m[1] ?? "")
-    expect(keys).toEqual(["Type", "ExecStart", "Restart", "RestartSec"])
+    expect(keys).toEqual(["Type", "ExecStart", "StateDirectory", "Restart", "RestartSec"])
     for (const key of keys) expect(OPERATIONAL_KEYS.has(key)).toBe(true)
   })
 })

@@ -38,6 +38,7 @@ const snap = (timestamp: number, zones: ReadonlyArray<NodeZone>): Snapshot => ({
   containers: { running: [], terminated: [] },
   vms: { running: [], terminated: [] },
   pods: { running: [], terminated: [] },
+  selfEnergy: [],
   scan: { processesScanned: 0, processesVanished: 0, unreadableFiles: 0 }
 })
 const ok = { lastError: Option.none<string>() }

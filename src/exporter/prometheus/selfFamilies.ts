@@ -48,6 +48,14 @@ export const snapshotSelfFamilies = (s: Snapshot): Array<MetricFamily> => [
     z.estimated ? 1 : 0
   ),
   {
+    name: "joulemon_self_cpu_joules_total",
+    help:
+      "Energy attributed to joulemon itself (its process and its collector worker) by the same attribution as processes, in joules",
+    type: "counter",
+    labelNames: ["zone"],
+    samples: s.zones.map((z, i) => ({ labels: [z.name], value: joules(s.selfEnergy[i] ?? 0n) }))
+  },
+  {
     name: "joulemon_snapshot_timestamp_seconds",
     help: "When the exported snapshot was computed (Unix time)",
     type: "gauge",
