@@ -149,12 +149,13 @@ in
     ++ expect "default settings" optionDefaults.settings.default { }
     ++ expect "openFirewall off by default" defaults.ports [ ]
     ++ expect "default ExecStart" defaults.service.serviceConfig.ExecStart (
-      ''"${fakePackage.outPath}/bin/joulemon" "--config.file=/nix/store/00000000000000000000000000000000-joulemon.yaml" "--web.listen-address=:28282"''
+      ''"${fakePackage.outPath}/bin/joulemon" "--config.file=/nix/store/00000000000000000000000000000000-joulemon.yaml" "--web.listen-address=:28282" "--monitor.state-dir=/var/lib/joulemon"''
     )
     ++ expect "firewall port from [::1]:9100" custom.ports [ 9100 ]
     ++ expect "ExecStart with extra flags, % and $ escaped for systemd" custom.service.serviceConfig.ExecStart (
-      ''"${fakePackage.outPath}/bin/joulemon" "--config.file=/nix/store/00000000000000000000000000000000-joulemon.yaml" "--web.listen-address=[::1]:9100" "--log.level=debug" "--web.config-file=/etc/joulemon/100%%$$web.yaml"''
+      ''"${fakePackage.outPath}/bin/joulemon" "--config.file=/nix/store/00000000000000000000000000000000-joulemon.yaml" "--web.listen-address=[::1]:9100" "--monitor.state-dir=/var/lib/joulemon" "--log.level=debug" "--web.config-file=/etc/joulemon/100%%$$web.yaml"''
     )
+    ++ expect "counters kept in the unit's StateDirectory" defaults.service.serviceConfig.StateDirectory "joulemon"
     ++ expect "started at boot" defaults.service.wantedBy [ "multi-user.target" ];
 
   serviceUnit = "[Service]\n" + attrsToSection defaults.service.serviceConfig;
