@@ -6,7 +6,7 @@
 import { METRICS_LEVELS } from "../src/config/Config.js"
 import { snapshotFamilies } from "../src/exporter/prometheus/families.js"
 import { makeLabelCache } from "../src/exporter/prometheus/labelCache.js"
-import { renderFamilies, type ExpositionFormat } from "../src/exporter/prometheus/render.js"
+import { type ExpositionFormat, renderFamilies } from "../src/exporter/prometheus/render.js"
 import { syntheticSnapshot } from "./lib/syntheticSnapshot.js"
 
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
@@ -18,7 +18,12 @@ const results: Array<Record<string, number | string>> = []
 
 for (const n of sizes) {
   const snapshot = syntheticSnapshot(n)
-  for (const [format, cached] of [["prometheus", false], ["prometheus", true], ["openmetrics", false], ["openmetrics", true]] as ReadonlyArray<readonly [ExpositionFormat, boolean]>) {
+  for (
+    const [format, cached] of [["prometheus", false], ["prometheus", true], ["openmetrics", false], [
+      "openmetrics",
+      true
+    ]] as ReadonlyArray<readonly [ExpositionFormat, boolean]>
+  ) {
     const cache = cached ? makeLabelCache() : undefined
     const times: Array<number> = []
     let bytes = 0
@@ -32,11 +37,23 @@ for (const n of sizes) {
       bytes = Buffer.byteLength(body)
       series = families.reduce((a, f) => a + Array.from(f.samples).length, 0)
     }
-    const row = { processes: n, format, cached: String(cached), series, bytes, medianMs: +median(times).toFixed(1), spreadMs: +spread(times).toFixed(1) }
+    const row = {
+      processes: n,
+      format,
+      cached: String(cached),
+      series,
+      bytes,
+      medianMs: +median(times).toFixed(1),
+      spreadMs: +spread(times).toFixed(1)
+    }
     results.push(row)
     console.log(
-      `${String(n).padStart(6)} processes  ${format.padEnd(11)} ${cached ? "cached  " : "uncached"}  ${String(series).padStart(7)} series  ${(bytes / 1e6).toFixed(1).padStart(5)} MB  ` +
-        `median ${row.medianMs} ms  spread ${row.spreadMs} ms  rss ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MiB`
+      `${String(n).padStart(6)} processes  ${format.padEnd(11)} ${cached ? "cached  " : "uncached"}  ${
+        String(series).padStart(7)
+      } series  ${(bytes / 1e6).toFixed(1).padStart(5)} MB  ` +
+        `median ${row.medianMs} ms  spread ${row.spreadMs} ms  rss ${
+          (process.memoryUsage.rss() / 2 ** 20).toFixed(0)
+        } MiB`
     )
   }
 }

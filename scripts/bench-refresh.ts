@@ -6,6 +6,13 @@
 import { execFileSync } from "node:child_process"
 import * as path from "node:path"
 
-execFileSync(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "bench.ts"), "--only", "refresh", ...process.argv.slice(2)], {
+execFileSync(process.execPath, [
+  "--import",
+  "tsx",
+  path.join(import.meta.dirname, "bench.ts"),
+  "--only",
+  "refresh",
+  ...process.argv.slice(2)
+], {
   stdio: "inherit"
 })

@@ -11,12 +11,12 @@
  * --variants also times raw read loops over the 10k tree (no informer), for the choice of
  * what a known process costs: stat only / stat + comm / stat + comm + exe readlink.
  */
+import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as v8 from "node:v8"
 import * as vm from "node:vm"
-import { Effect } from "effect"
 import { PID_COMM_LIMIT, PID_STAT_LIMIT } from "../src/io/readLimits.js"
 import { makeProcfsInformer } from "../src/resource/procfsInformer.js"
 import { nodeProcReader, ScratchBuffer } from "../src/resource/procReader.js"
@@ -64,7 +64,11 @@ const watchEventLoop = (): { stop: () => number } => {
   }
 }
 
-const timeLoop = (label: string, tree: ProcfsTree, body: (dir: string, pid: number, scratch: ScratchBuffer) => void): void => {
+const timeLoop = (
+  label: string,
+  tree: ProcfsTree,
+  body: (dir: string, pid: number, scratch: ScratchBuffer) => void
+): void => {
   const scratch = new ScratchBuffer(4096)
   const xs: Array<number> = []
   for (let r = 0; r < runs + 3; r++) {
@@ -75,8 +79,10 @@ const timeLoop = (label: string, tree: ProcfsTree, body: (dir: string, pid: numb
   console.log(`  ${label.padEnd(34)} ${summary(xs)}`)
 }
 
-const main = Effect.gen(function* () {
-  console.log(`node ${process.version}, ${os.cpus().length} CPUs, trees under ${root}, parallelism ${parallelism}, ${runs} runs`)
+const main = Effect.gen(function*() {
+  console.log(
+    `node ${process.version}, ${os.cpus().length} CPUs, trees under ${root}, parallelism ${parallelism}, ${runs} runs`
+  )
   const medians = new Map<number, number>()
   for (const size of sizes) {
     const t0 = performance.now()
@@ -143,9 +149,10 @@ const main = Effect.gen(function* () {
   if (m10 !== undefined && m50 !== undefined) console.log(`50k / 10k median ratio: ${(m50 / m10).toFixed(2)}`)
 })
 
-Effect.runPromise(main.pipe(Effect.ensuring(Effect.sync(() => fs.rmSync(work, { recursive: true, force: true }))))).catch(
-  (e: unknown) => {
-    console.error(e)
-    process.exitCode = 1
-  }
-)
+Effect.runPromise(main.pipe(Effect.ensuring(Effect.sync(() => fs.rmSync(work, { recursive: true, force: true })))))
+  .catch(
+    (e: unknown) => {
+      console.error(e)
+      process.exitCode = 1
+    }
+  )

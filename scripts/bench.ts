@@ -24,9 +24,9 @@ import { execFileSync, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { argValue, median, mib, round, summarize } from "./bench/stats.js"
 import { mountHangFs } from "./lib/hangFs.js"
 import { advanceProcfsTree, generateProcfsTree, type ProcfsTree } from "./lib/procfsTree.js"
-import { argValue, median, mib, round, summarize } from "./bench/stats.js"
 
 const ROOT = path.resolve(import.meta.dirname, "..")
 const quick = process.argv.includes("--quick")
@@ -44,7 +44,12 @@ const build = () => {
 }
 
 const child = (script: string, args: ReadonlyArray<string>): unknown => {
-  const r = spawnSync(process.execPath, ["--expose-gc", ...shippedNodeFlags(), path.join(ROOT, ".bench-build", "scripts", "bench", script), ...args], {
+  const r = spawnSync(process.execPath, [
+    "--expose-gc",
+    ...shippedNodeFlags(),
+    path.join(ROOT, ".bench-build", "scripts", "bench", script),
+    ...args
+  ], {
     cwd: ROOT,
     encoding: "utf8",
     maxBuffer: 1 << 24
@@ -60,7 +65,8 @@ const processUsage = (pid: number) => {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
   const ticks = Number(fields[11]) + Number(fields[12])
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8")
-  const kb = (key: string) => Number(/\d+/.exec(status.split("\n").find((l) => l.startsWith(key)) ?? "")?.[0] ?? NaN) * 1024
+  const kb = (key: string) =>
+    Number(/\d+/.exec(status.split("\n").find((l) => l.startsWith(key)) ?? "")?.[0] ?? NaN) * 1024
   return { cpuSeconds: ticks / 100, rss: kb("VmRSS:"), hwm: kb("VmHWM:") }
 }
 
@@ -84,13 +90,21 @@ interface Daemon {
 /** The node flags `npm start` uses, so the daemon is measured as it ships. */
 const shippedNodeFlags = (): ReadonlyArray<string> => {
   const pkg: unknown = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"))
-  const start = typeof pkg === "object" && pkg !== null && "scripts" in pkg && typeof pkg.scripts === "object" && pkg.scripts !== null && "start" in pkg.scripts ? String(pkg.scripts.start) : ""
+  const start = typeof pkg === "object" && pkg !== null && "scripts" in pkg && typeof pkg.scripts === "object" &&
+      pkg.scripts !== null && "start" in pkg.scripts
+    ? String(pkg.scripts.start)
+    : ""
   return start.split(" ").filter((w) => w.startsWith("--"))
 }
 
 const startDaemon = async (args: ReadonlyArray<string>): Promise<Daemon> => {
   const port = await freePort()
-  const proc = spawn(process.execPath, [...shippedNodeFlags(), path.join(ROOT, "dist", "main.js"), `--web.listen-address=127.0.0.1:${port}`, ...args], {
+  const proc = spawn(process.execPath, [
+    ...shippedNodeFlags(),
+    path.join(ROOT, "dist", "main.js"),
+    `--web.listen-address=127.0.0.1:${port}`,
+    ...args
+  ], {
     cwd: ROOT,
     stdio: ["ignore", "ignore", "pipe"]
   })
@@ -125,7 +139,12 @@ const scrape = async (url: string): Promise<{ ms: number; bytes: number }> => {
     http
       .get(
         `${url}/metrics`,
-        { headers: { accept: "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5", "accept-encoding": "gzip" } },
+        {
+          headers: {
+            accept: "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+            "accept-encoding": "gzip"
+          }
+        },
         (res) => {
           let bytes = 0
           res.on("data", (d: Buffer) => (bytes += d.length))
@@ -138,32 +157,68 @@ const scrape = async (url: string): Promise<{ ms: number; bytes: number }> => {
 
 const results: Record<string, unknown> = {
   date: new Date().toISOString(),
-  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? "", memGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version, kernel: os.release() }
+  machine: {
+    cpus: os.cpus().length,
+    model: os.cpus()[0]?.model ?? "",
+    memGiB: round(os.totalmem() / 2 ** 30, 1),
+    node: process.version,
+    kernel: os.release()
+  }
 }
 
 const fmt = (s: { median: number; iqr: number }) => `${s.median.toFixed(1).padStart(7)} ±${s.iqr.toFixed(1).padEnd(5)}`
 
 const refreshSection = () => {
   line("\n== refresh and /metrics (steady state; median ± interquartile range, ms) ==")
-  line("processes   series   scan           attribution    whole refresh  | /metrics text   openmetrics     body MB  gzip MB  gzip ms | heap MiB  RSS MiB")
+  line(
+    "processes   series   scan           attribution    whole refresh  | /metrics text   openmetrics     body MB  gzip MB  gzip ms | heap MiB  RSS MiB"
+  )
   const rows: Array<unknown> = []
   for (const size of sizes) {
-    const r = child("refreshSize.js", ["--size", String(size), "--runs", quick ? "9" : "15", "--memory-refreshes", "100"]) as {
+    const r = child("refreshSize.js", [
+      "--size",
+      String(size),
+      "--runs",
+      quick ? "9" : "15",
+      "--memory-refreshes",
+      "100"
+    ]) as {
       series: number
       refresh: Record<"scanMs" | "attributionMs" | "wholeMs", { median: number; iqr: number }>
-      metrics: Record<"prometheus" | "openmetrics", { ms: { median: number; iqr: number }; gzipMs: { median: number; iqr: number }; bytes: number; gzipBytes: number }>
+      metrics: Record<
+        "prometheus" | "openmetrics",
+        {
+          ms: { median: number; iqr: number }
+          gzipMs: { median: number; iqr: number }
+          bytes: number
+          gzipBytes: number
+        }
+      >
       heapUsedMiB: number
       rssMiB: number
     }
     rows.push(r)
     line(
-      `${String(size).padStart(9)} ${String(r.series).padStart(8)}  ${fmt(r.refresh.scanMs)}  ${fmt(r.refresh.attributionMs)}  ${fmt(r.refresh.wholeMs)} |` +
-        ` ${fmt(r.metrics.prometheus.ms)} ${fmt(r.metrics.openmetrics.ms)} ${(r.metrics.prometheus.bytes / 1e6).toFixed(1).padStart(7)} ${(r.metrics.prometheus.gzipBytes / 1e6).toFixed(2).padStart(8)} ${r.metrics.prometheus.gzipMs.median.toFixed(0).padStart(7)} |` +
+      `${String(size).padStart(9)} ${String(r.series).padStart(8)}  ${fmt(r.refresh.scanMs)}  ${
+        fmt(r.refresh.attributionMs)
+      }  ${fmt(r.refresh.wholeMs)} |` +
+        ` ${fmt(r.metrics.prometheus.ms)} ${fmt(r.metrics.openmetrics.ms)} ${
+          (r.metrics.prometheus.bytes / 1e6).toFixed(1).padStart(7)
+        } ${(r.metrics.prometheus.gzipBytes / 1e6).toFixed(2).padStart(8)} ${
+          r.metrics.prometheus.gzipMs.median.toFixed(0).padStart(7)
+        } |` +
         ` ${String(r.heapUsedMiB).padStart(8)} ${String(r.rssMiB).padStart(8)}`
     )
   }
   results["refresh"] = rows
-  const byProcesses = new Map(rows.map((r) => [(r as { processes: number }).processes, r as { refresh: { wholeMs: { median: number } }; metrics: { prometheus: { ms: { median: number } } } }]))
+  const byProcesses = new Map(
+    rows.map((
+      r
+    ) => [
+      (r as { processes: number }).processes,
+      r as { refresh: { wholeMs: { median: number } }; metrics: { prometheus: { ms: { median: number } } } }
+    ])
+  )
   const k10 = byProcesses.get(10_000)
   const k50 = byProcesses.get(50_000)
   if (k10 !== undefined && k50 !== undefined) {
@@ -180,7 +235,10 @@ const daemonSection = async () => {
   try {
     let tree: ProcfsTree = generateProcfsTree(path.join(dir, "proc"), { processes: 10_000, seed: 42 })
     const config = path.join(dir, "config.yaml")
-    fs.writeFileSync(config, "cpu:\n  preferredMeters: [fake]\nmonitor:\n  interval: 5s\n  staleness: 500ms\nlog:\n  level: warn\n")
+    fs.writeFileSync(
+      config,
+      "cpu:\n  preferredMeters: [fake]\nmonitor:\n  interval: 5s\n  staleness: 500ms\nlog:\n  level: warn\n"
+    )
     const daemon = await startDaemon([`--config.file=${config}`, `--host.procfs=${tree.dir}`])
     const seconds = quick ? 30 : 60
     const start = processUsage(daemon.pid)
@@ -250,7 +308,10 @@ const healthSection = async () => {
   try {
     let tree: ProcfsTree = generateProcfsTree(path.join(dir, "proc"), { processes, seed: 43 })
     const config = path.join(dir, "config.yaml")
-    fs.writeFileSync(config, "cpu:\n  preferredMeters: [fake]\nmonitor:\n  interval: 1s\n  staleness: 1ms\nlog:\n  level: warn\n")
+    fs.writeFileSync(
+      config,
+      "cpu:\n  preferredMeters: [fake]\nmonitor:\n  interval: 1s\n  staleness: 1ms\nlog:\n  level: warn\n"
+    )
     const daemon = await startDaemon([`--config.file=${config}`, `--host.procfs=${tree.dir}`])
     const scrapes: Array<number> = []
     const work = (async () => {
@@ -265,7 +326,12 @@ const healthSection = async () => {
       processes,
       scrapes: scrapes.length,
       scrapeMs: summarize(scrapes),
-      healthzMs: { samples: health.length, p50: percentile(health, 50), p99: percentile(health, 99), max: round(Math.max(...health), 1) }
+      healthzMs: {
+        samples: health.length,
+        p50: percentile(health, 50),
+        p99: percentile(health, 99),
+        max: round(Math.max(...health), 1)
+      }
     }
     results["health"] = r
     line(
@@ -283,9 +349,13 @@ const stuckSection = async () => {
   try {
     const tree: ProcfsTree = generateProcfsTree(path.join(dir, "proc"), { processes: 1000, seed: 44 })
     const config = path.join(dir, "config.yaml")
-    fs.writeFileSync(config, "cpu:\n  preferredMeters: [fake]\nmonitor:\n  interval: 1s\n  staleness: 500ms\nlog:\n  level: warn\n")
+    fs.writeFileSync(
+      config,
+      "cpu:\n  preferredMeters: [fake]\nmonitor:\n  interval: 1s\n  staleness: 500ms\nlog:\n  level: warn\n"
+    )
     const daemon = await startDaemon([`--config.file=${config}`, `--host.procfs=${tree.dir}`])
-    const victim = fs.readdirSync(tree.dir).filter((e) => /^\d+$/.test(e)).sort((a, b) => Number(b) - Number(a))[0] ?? ""
+    const victim = fs.readdirSync(tree.dir).filter((e) => /^\d+$/.test(e)).sort((a, b) => Number(b) - Number(a))[0] ??
+      ""
     // A hung FUSE mount in place of the process's directory: its stat read never returns.
     fs.rmSync(path.join(tree.dir, victim), { recursive: true })
     const hang = await mountHangFs(path.join(tree.dir, victim))
@@ -296,14 +366,17 @@ const stuckSection = async () => {
     const watch = (async () => {
       for (let i = 0; i < 600 && Number.isNaN(recoveredMs); i++) {
         const ready = await timedGet(`${daemon.url}/readyz`)
-        if (Number.isNaN(reportedMs) && ready.status === 503 && ready.body.includes(fifo)) reportedMs = performance.now() - t0
-        else if (!Number.isNaN(reportedMs) && ready.status === 200) recoveredMs = performance.now() - t0
+        if (Number.isNaN(reportedMs) && ready.status === 503 && ready.body.includes(fifo)) {
+          reportedMs = performance.now() - t0
+        } else if (!Number.isNaN(reportedMs) && ready.status === 200) recoveredMs = performance.now() - t0
         await sleep(50)
       }
     })()
     const health = await probeHealth(daemon.url, watch)
     // SIGTERM in the middle of another stuck read: the stuck worker must not hold the exit.
-    const second = fs.readdirSync(tree.dir).filter((e) => /^\d+$/.test(e) && e !== victim).sort((a, b) => Number(b) - Number(a))[0] ?? ""
+    const second = fs.readdirSync(tree.dir).filter((e) =>
+      /^\d+$/.test(e) && e !== victim
+    ).sort((a, b) => Number(b) - Number(a))[0] ?? ""
     fs.rmSync(path.join(tree.dir, second), { recursive: true })
     const hang2 = await mountHangFs(path.join(tree.dir, second))
     await sleep(2500)
@@ -315,13 +388,20 @@ const stuckSection = async () => {
     const r = {
       readyzReportsMs: round(reportedMs, 0),
       readyAgainMs: round(recoveredMs, 0),
-      healthzMs: { samples: health.length, p50: percentile(health, 50), p99: percentile(health, 99), max: round(Math.max(...health), 1) },
+      healthzMs: {
+        samples: health.length,
+        p50: percentile(health, 50),
+        p99: percentile(health, 99),
+        max: round(Math.max(...health), 1)
+      },
       sigtermMs,
       exitCode: code
     }
     results["stuck"] = r
     line(
-      `/readyz named ${path.relative(tree.dir, fifo)} after ${r.readyzReportsMs} ms, ready again after ${r.readyAgainMs} ms; ` +
+      `/readyz named ${
+        path.relative(tree.dir, fifo)
+      } after ${r.readyzReportsMs} ms, ready again after ${r.readyAgainMs} ms; ` +
         `/healthz meanwhile p50 ${r.healthzMs.p50} ms, p99 ${r.healthzMs.p99} ms, max ${r.healthzMs.max} ms (target ≤ 100 ms); ` +
         `SIGTERM during a second stuck read → exit ${code} in ${sigtermMs} ms (target ≤ 5 s)`
     )
@@ -333,7 +413,9 @@ const stuckSection = async () => {
 const idleSection = async () => {
   const seconds = quick ? 30 : 60
   const processes = fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e)).length
-  line(`\n== the idle daemon on this machine's /proc (${processes} processes, interval 5s, ${seconds} s, scraped every 15 s) ==`)
+  line(
+    `\n== the idle daemon on this machine's /proc (${processes} processes, interval 5s, ${seconds} s, scraped every 15 s) ==`
+  )
   const daemon = await startDaemon(["--monitor.interval=5s", "--log.level=warn"])
   // Steady state: past start-up and V8's memory reducer, which shrinks the start-up heap with a
   // few full GCs (~85 ms of CPU, once) about 15 s after start.
@@ -358,10 +440,16 @@ const idleSection = async () => {
 
 const churnSection = () => {
   line("\n== churn: 10,000 process births and deaths (2,000 running, maxTerminated 500) ==")
-  const runs = [1, 2, 3].map(() => child("churn.js", []) as { heapBeforeMiB: number; heapAfterMiB: number; changePercent: number })
+  const runs = [1, 2, 3].map(() =>
+    child("churn.js", []) as { heapBeforeMiB: number; heapAfterMiB: number; changePercent: number }
+  )
   const r = { runs, medianChangePercent: median(runs.map((x) => x.changePercent)) }
   results["churn"] = r
-  line(runs.map((x) => `heap ${x.heapBeforeMiB} → ${x.heapAfterMiB} MiB (${x.changePercent >= 0 ? "+" : ""}${x.changePercent} %)`).join("; "))
+  line(
+    runs.map((x) =>
+      `heap ${x.heapBeforeMiB} → ${x.heapAfterMiB} MiB (${x.changePercent >= 0 ? "+" : ""}${x.changePercent} %)`
+    ).join("; ")
+  )
 }
 
 /**

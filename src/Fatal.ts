@@ -26,7 +26,7 @@ export class Fatal extends Context.Tag("joulemon/Fatal")<Fatal, FatalShape>() {}
 
 export const FatalLive: Layer.Layer<Fatal> = Layer.effect(
   Fatal,
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const deferred = yield* Deferred.make<never, FatalError>()
     return {
       report: (error) => Effect.asVoid(Deferred.fail(deferred, error)),
@@ -40,13 +40,18 @@ export const FatalLive: Layer.Layer<Fatal> = Layer.effect(
  * shutdown), the program stops with `component` named in the error.
  */
 export const forkCritical = <E, R>(component: string, effect: Effect.Effect<unknown, E, R>) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const fatal = yield* Fatal
     return yield* effect.pipe(
       Effect.catchAllCause((cause) =>
         Cause.isInterruptedOnly(cause)
           ? Effect.void
-          : fatal.report(new FatalError({ component, reason: Cause.pretty(cause, { renderErrorCause: false }).split("\n")[0] ?? "unknown" }))
+          : fatal.report(
+            new FatalError({
+              component,
+              reason: Cause.pretty(cause, { renderErrorCause: false }).split("\n")[0] ?? "unknown"
+            })
+          )
       ),
       Effect.forkScoped
     )

@@ -12,15 +12,15 @@ import { CpuPowerMeter } from "./device/CpuPowerMeter.js"
 import { CpuPowerMeterLive } from "./device/meterSelection.js"
 import { PrometheusExporterLive } from "./exporter/prometheus/PrometheusExporter.js"
 import { StdoutExporterLive } from "./exporter/stdout/StdoutExporter.js"
-import { PlatformPowerLive } from "./platform/PlatformPower.js"
 import { PowerMonitorLive } from "./monitor/PowerMonitor.js"
+import { PlatformPowerLive } from "./platform/PlatformPower.js"
 import { EndpointsLive } from "./server/Endpoints.js"
 import { HealthLive } from "./server/health.js"
-import { PprofLive } from "./server/pprof.js"
-import { SelfMetricsLive } from "./telemetry/SelfMetrics.js"
-import { CheckpointLive } from "./state/Checkpoint.js"
 import { HttpServerLive } from "./server/HttpServer.js"
+import { PprofLive } from "./server/pprof.js"
 import { WebConfigLive } from "./server/webConfig.js"
+import { CheckpointLive } from "./state/Checkpoint.js"
+import { SelfMetricsLive } from "./telemetry/SelfMetrics.js"
 
 /** Device, resources and the monitor on top of them. */
 export const CoreLive = PowerMonitorLive.pipe(
@@ -52,7 +52,7 @@ export const webLayer = (config: JoulemonConfig) => {
   )
 }
 
-const startupLog = Effect.gen(function* () {
+const startupLog = Effect.gen(function*() {
   const config = yield* AppConfig
   const build = yield* BuildInfo
   const meter = yield* CpuPowerMeter

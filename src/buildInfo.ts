@@ -3,10 +3,10 @@
  * revision and branch from JOULEMON_REVISION / JOULEMON_BRANCH (set by packaging), else from the
  * checkout's .git when run from a clone, else "unknown".
  */
+import { Context, Effect, Layer } from "effect"
 import { readFileSync } from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { Context, Effect, Layer } from "effect"
 import { packageVersion } from "./cli/version.js"
 
 export interface BuildInfoShape {
@@ -46,7 +46,11 @@ const gitHead = (root: string): { revision: string; branch: string } | undefined
   return { revision: sha === undefined ? "unknown" : sha.slice(0, 12), branch: ref.replace(/^refs\/heads\//, "") }
 }
 
-export const readBuildInfo = (version: string, root = packageRoot(), env: NodeJS.ProcessEnv = process.env): BuildInfoShape => {
+export const readBuildInfo = (
+  version: string,
+  root = packageRoot(),
+  env: NodeJS.ProcessEnv = process.env
+): BuildInfoShape => {
   const git = gitHead(root)
   return {
     version,

@@ -11,7 +11,7 @@ export const HANGUP_MESSAGE =
   "received SIGHUP; ignoring it (the config file is read only at start: restart to apply it; the web config is re-read every minute)"
 
 /** While the scope is open: SIGHUP is logged (through the caller's logger) and ignored. */
-export const ignoreHangup: Effect.Effect<void, never, Scope.Scope> = Effect.gen(function* () {
+export const ignoreHangup: Effect.Effect<void, never, Scope.Scope> = Effect.gen(function*() {
   const runFork = Runtime.runFork(yield* Effect.runtime<never>())
   const onHangup = () => {
     runFork(Effect.logWarning(HANGUP_MESSAGE))

@@ -24,7 +24,7 @@ const describeCause = (cause: Cause.Cause<unknown>): string => {
 }
 
 const run = (loaded: LoadedConfig) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     for (const warning of loaded.warnings) yield* Effect.logWarning(warning)
     yield* Effect.addFinalizer(() => Effect.logInfo("shutdown complete"))
     yield* ignoreHangup

@@ -17,18 +17,31 @@ const sha = "0123456789abcdef0123456789abcdef01234567"
 describe("readBuildInfo", () => {
   it("resolves a branch through a loose ref", () => {
     const root = checkout({ ".git/HEAD": "ref: refs/heads/main\n", ".git/refs/heads/main": `${sha}\n` })
-    expect(readBuildInfo("1.0.0", root, {})).toMatchObject({ version: "1.0.0", revision: "0123456789ab", branch: "main" })
+    expect(readBuildInfo("1.0.0", root, {})).toMatchObject({
+      version: "1.0.0",
+      revision: "0123456789ab",
+      branch: "main"
+    })
   })
   it("resolves a branch through packed refs", () => {
-    const root = checkout({ ".git/HEAD": "ref: refs/heads/release/1\n", ".git/packed-refs": `# pack-refs\n${sha} refs/heads/release/1\n` })
+    const root = checkout({
+      ".git/HEAD": "ref: refs/heads/release/1\n",
+      ".git/packed-refs": `# pack-refs\n${sha} refs/heads/release/1\n`
+    })
     expect(readBuildInfo("1.0.0", root, {})).toMatchObject({ revision: "0123456789ab", branch: "release/1" })
   })
   it("reports a detached HEAD", () => {
-    expect(readBuildInfo("1.0.0", checkout({ ".git/HEAD": `${sha}\n` }), {})).toMatchObject({ revision: "0123456789ab", branch: "HEAD" })
+    expect(readBuildInfo("1.0.0", checkout({ ".git/HEAD": `${sha}\n` }), {})).toMatchObject({
+      revision: "0123456789ab",
+      branch: "HEAD"
+    })
   })
   it("prefers the packaging's environment and says unknown without either", () => {
     const root = checkout({ ".git/HEAD": `${sha}\n` })
-    expect(readBuildInfo("1.0.0", root, { JOULEMON_REVISION: "nixrev", JOULEMON_BRANCH: "nixos" })).toMatchObject({ revision: "nixrev", branch: "nixos" })
+    expect(readBuildInfo("1.0.0", root, { JOULEMON_REVISION: "nixrev", JOULEMON_BRANCH: "nixos" })).toMatchObject({
+      revision: "nixrev",
+      branch: "nixos"
+    })
     expect(readBuildInfo("1.0.0", checkout({}), {})).toMatchObject({ revision: "unknown", branch: "unknown" })
   })
 })

@@ -7,11 +7,11 @@
  *
  *   node --expose-gc .bench-build/scripts/bench/churn.js [--size 2000] [--rounds 20] [--per-round 500]
  */
+import { Duration, Effect, Exit, Scope } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { writeHeapSnapshot } from "node:v8"
-import { Duration, Effect, Exit, Scope } from "effect"
 import { makeFakeMeter } from "../../src/device/fakeMeter.js"
 import { makePowerMonitor } from "../../src/monitor/PowerMonitor.js"
 import { makeProcfsInformer } from "../../src/resource/procfsInformer.js"
@@ -37,7 +37,7 @@ const heap = () => {
 const root = fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir()
 const dir = fs.mkdtempSync(path.join(root, "joulemon-churn-"))
 
-const program = Effect.gen(function* () {
+const program = Effect.gen(function*() {
   let tree = generateProcfsTree(path.join(dir, "proc"), { processes: size, seed: 7 })
   const informer = yield* makeProcfsInformer({ procfs: tree.dir, parallelism: 8 })
   const meter = yield* makeFakeMeter(["package", "core", "dram"])

@@ -7,17 +7,17 @@
  * Prints one JSON line. Steady state: before each timed refresh every process's ticks move
  * (worst case: every process gets a share). Run with --expose-gc for the heap figures.
  */
+import { Duration, Effect, Exit, Option, Scope } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { promisify } from "node:util"
 import { constants as zlibConstants, gzip } from "node:zlib"
-import { Duration, Effect, Option, Scope, Exit } from "effect"
 import { METRICS_LEVELS } from "../../src/config/Config.js"
 import { makeFakeMeter } from "../../src/device/fakeMeter.js"
 import { snapshotFamilies } from "../../src/exporter/prometheus/families.js"
 import { makeLabelCache } from "../../src/exporter/prometheus/labelCache.js"
-import { renderFamilies, type ExpositionFormat } from "../../src/exporter/prometheus/render.js"
+import { type ExpositionFormat, renderFamilies } from "../../src/exporter/prometheus/render.js"
 import { makePowerMonitor } from "../../src/monitor/PowerMonitor.js"
 import { makeProcfsInformer } from "../../src/resource/procfsInformer.js"
 import { makeSelfMetrics } from "../../src/telemetry/SelfMetrics.js"
@@ -34,7 +34,7 @@ const gzipAsync = (body: string) => promisify(gzip)(body, { level: zlibConstants
 const root = fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir()
 const dir = fs.mkdtempSync(path.join(root, "joulemon-bench-"))
 
-const program = Effect.gen(function* () {
+const program = Effect.gen(function*() {
   let tree = generateProcfsTree(path.join(dir, "proc"), { processes: size, seed: 42 })
   const informer = yield* makeProcfsInformer({ procfs: tree.dir, parallelism: 8 })
   const meter = yield* makeFakeMeter(["package", "core", "dram"])
@@ -52,7 +52,7 @@ const program = Effect.gen(function* () {
     },
     self
   )
-  const refresh = Effect.gen(function* () {
+  const refresh = Effect.gen(function*() {
     yield* monitor.refresh
     return yield* monitor.stats
   })

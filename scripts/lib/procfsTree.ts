@@ -10,9 +10,9 @@
  *
  * Deterministic for a given seed (effect's PCGRandom), synchronous (a script helper).
  */
+import { PCGRandom } from "effect/Utils"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { PCGRandom } from "effect/Utils"
 
 export type SyntheticKind = "regular" | "kernel" | "container" | "vm"
 export type SyntheticRuntime = "docker" | "containerd" | "crio" | "podman" | "kubernetes"
@@ -125,8 +125,7 @@ const hex = (rng: PCGRandom, length: number): string => {
   return out.slice(0, length)
 }
 
-const uuid = (rng: PCGRandom): string =>
-  `${hex(rng, 8)}-${hex(rng, 4)}-${hex(rng, 4)}-${hex(rng, 4)}-${hex(rng, 12)}`
+const uuid = (rng: PCGRandom): string => `${hex(rng, 8)}-${hex(rng, 4)}-${hex(rng, 4)}-${hex(rng, 4)}-${hex(rng, 12)}`
 
 const cgroupFile = (lines: ReadonlyArray<string>): string => lines.join("\n") + "\n"
 
@@ -187,9 +186,11 @@ export const statLine = (p: SyntheticProcess): string => {
 
 const procStatFile = (cpu: CpuLine, cpuCount: number, generation: number): string => {
   const line = (label: string, c: CpuLine, div: number): string =>
-    `${label} ${[c.user, c.nice, c.system, c.idle, c.iowait, c.irq, c.softirq, c.steal]
-      .map((v) => Math.floor(v / div))
-      .join(" ")} 0 0`
+    `${label} ${
+      [c.user, c.nice, c.system, c.idle, c.iowait, c.irq, c.softirq, c.steal]
+        .map((v) => Math.floor(v / div))
+        .join(" ")
+    } 0 0`
   const lines = [line("cpu ", cpu, 1)]
   for (let i = 0; i < cpuCount; i++) lines.push(line(`cpu${i}`, cpu, cpuCount))
   lines.push("intr 1942852373 9 0 0 0 0", `ctxt ${3_000_000_000 + generation}`, "btime 1718000000")
@@ -255,8 +256,16 @@ export const generateProcfsTree = (dir: string, options: GenerateOptions): Procf
 
     if (roll < 10) {
       const p: SyntheticProcess = {
-        pid, ppid, comm: n === 1 ? "kthreadd" : pick(rng, KERNEL_COMMS), kind: "kernel", exe: "",
-        startTime, utime, stime, containerId: "", vmId: ""
+        pid,
+        ppid,
+        comm: n === 1 ? "kthreadd" : pick(rng, KERNEL_COMMS),
+        kind: "kernel",
+        exe: "",
+        startTime,
+        utime,
+        stime,
+        containerId: "",
+        vmId: ""
       }
       processes.push(p)
       writeProcess(dir, p, cgroupFile(["0::/"]), "", "")
@@ -273,12 +282,26 @@ export const generateProcfsTree = (dir: string, options: GenerateOptions): Procf
       }
       const comm = pick(rng, CONTAINER_COMMS)
       const p: SyntheticProcess = {
-        pid, ppid, comm, kind: "container", exe: `/usr/sbin/${comm}`,
-        startTime, utime, stime, containerId: open.id, vmId: ""
+        pid,
+        ppid,
+        comm,
+        kind: "container",
+        exe: `/usr/sbin/${comm}`,
+        startTime,
+        utime,
+        stime,
+        containerId: open.id,
+        vmId: ""
       }
       processes.push(p)
       const env = open.hostname === "" ? BASE_ENV : [...BASE_ENV, `HOSTNAME=${open.hostname}`]
-      writeProcess(dir, p, containerCgroup(rng, open.runtime, open.id, open.podUid), nul([comm, "-c", "/etc/app.conf"]), nul(env))
+      writeProcess(
+        dir,
+        p,
+        containerCgroup(rng, open.runtime, open.id, open.podUid),
+        nul([comm, "-c", "/etc/app.conf"]),
+        nul(env)
+      )
       const seen = expectedContainers.get(open.id)
       expectedContainers.set(open.id, {
         runtime: open.runtime,
@@ -291,26 +314,63 @@ export const generateProcfsTree = (dir: string, options: GenerateOptions): Procf
       const vmId = uuid(rng)
       const name = `vm-${expectedVms.size}`
       const p: SyntheticProcess = {
-        pid, ppid, comm: "qemu-system-x86", kind: "vm", exe: "/usr/bin/qemu-system-x86_64",
-        startTime, utime, stime, containerId: "", vmId
+        pid,
+        ppid,
+        comm: "qemu-system-x86",
+        kind: "vm",
+        exe: "/usr/bin/qemu-system-x86_64",
+        startTime,
+        utime,
+        stime,
+        containerId: "",
+        vmId
       }
       processes.push(p)
       const cmdline = nul([
-        "/usr/bin/qemu-system-x86_64", "-name", `guest=${name},debug-threads=on`, "-S", "-machine",
-        "pc-q35-8.2,usb=off,dump-guest-core=off", "-accel", "kvm", "-m", "2048", "-smp", "2",
-        "-uuid", vmId, "-no-user-config", "-nodefaults"
+        "/usr/bin/qemu-system-x86_64",
+        "-name",
+        `guest=${name},debug-threads=on`,
+        "-S",
+        "-machine",
+        "pc-q35-8.2,usb=off,dump-guest-core=off",
+        "-accel",
+        "kvm",
+        "-m",
+        "2048",
+        "-smp",
+        "2",
+        "-uuid",
+        vmId,
+        "-no-user-config",
+        "-nodefaults"
       ])
-      const cgroup = cgroupFile([`0::/machine.slice/machine-qemu\\x2d${expectedVms.size + 1}\\x2d${name}.scope/libvirt/emulator`])
+      const cgroup = cgroupFile([
+        `0::/machine.slice/machine-qemu\\x2d${expectedVms.size + 1}\\x2d${name}.scope/libvirt/emulator`
+      ])
       writeProcess(dir, p, cgroup, cmdline, nul(["LC_ALL=C", ...BASE_ENV]))
       expectedVms.set(vmId, { name })
     } else {
       const comm = pick(rng, REGULAR_COMMS)
       const p: SyntheticProcess = {
-        pid, ppid, comm, kind: "regular", exe: `/usr/bin/${comm.replace(/[^a-z0-9]/gi, "")}`,
-        startTime, utime, stime, containerId: "", vmId: ""
+        pid,
+        ppid,
+        comm,
+        kind: "regular",
+        exe: `/usr/bin/${comm.replace(/[^a-z0-9]/gi, "")}`,
+        startTime,
+        utime,
+        stime,
+        containerId: "",
+        vmId: ""
       }
       processes.push(p)
-      writeProcess(dir, p, regularCgroup(rng, pid), nul([comm, "--flag", `--id=${n}`]), nul([...BASE_ENV, `USER=u${n % 9}`]))
+      writeProcess(
+        dir,
+        p,
+        regularCgroup(rng, pid),
+        nul([comm, "--flag", `--id=${n}`]),
+        nul([...BASE_ENV, `USER=u${n % 9}`])
+      )
     }
   }
 
@@ -323,7 +383,16 @@ export const generateProcfsTree = (dir: string, options: GenerateOptions): Procf
   if (first !== undefined) fs.symlinkSync(String(first.pid), path.join(dir, "self"))
   fs.writeFileSync(path.join(dir, "cpuinfo"), cpuinfoFile(cpuCount))
 
-  const cpu: CpuLine = { user: 8608833, nice: 7605, system: 4179891, idle: 1295036209, iowait: 426072, irq: 15697, softirq: 1285624, steal: 0 }
+  const cpu: CpuLine = {
+    user: 8608833,
+    nice: 7605,
+    system: 4179891,
+    idle: 1295036209,
+    iowait: 426072,
+    irq: 15697,
+    softirq: 1285624,
+    steal: 0
+  }
   fs.writeFileSync(path.join(dir, "stat"), procStatFile(cpu, cpuCount, 0))
   return { dir, processes, expectedContainers, expectedVms, cpu, cpuCount, generation: 0 }
 }
@@ -388,9 +457,16 @@ export const churnProcfsTree = (tree: ProcfsTree, options: ChurnOptions): Procfs
     const inContainer = n % 2 === 0
     const containerId = inContainer ? hex(rng, 64) : ""
     const p: SyntheticProcess = {
-      pid, ppid: 1, comm: inContainer ? "job" : "cron-task", kind: inContainer ? "container" : "regular",
-      exe: inContainer ? "/usr/bin/job" : "/usr/bin/cron-task", startTime, utime: rng.integer(300), stime: rng.integer(100),
-      containerId, vmId: ""
+      pid,
+      ppid: 1,
+      comm: inContainer ? "job" : "cron-task",
+      kind: inContainer ? "container" : "regular",
+      exe: inContainer ? "/usr/bin/job" : "/usr/bin/cron-task",
+      startTime,
+      utime: rng.integer(300),
+      stime: rng.integer(100),
+      containerId,
+      vmId: ""
     }
     const cgroup = inContainer ? cgroupFile([`0::/system.slice/docker-${containerId}.scope`]) : regularCgroup(rng, pid)
     writeProcess(tree.dir, p, cgroup, nul([p.comm, `--n=${n}`]), nul(BASE_ENV))

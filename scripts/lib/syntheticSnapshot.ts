@@ -59,7 +59,13 @@ export const syntheticWorkload = (count: number, tick: number): SyntheticWorkloa
 }
 
 export const readingOf = (w: SyntheticWorkload, tick: number): ResourceReading => ({
-  node: { first: tick === 0, activeTicks: tick === 0 ? 0 : 120, totalTicks: tick === 0 ? 0 : 200, usageRatio: tick === 0 ? 0 : 0.6, cpuCount: 2 },
+  node: {
+    first: tick === 0,
+    activeTicks: tick === 0 ? 0 : 120,
+    totalTicks: tick === 0 ? 0 : 200,
+    usageRatio: tick === 0 ? 0 : 0.6,
+    cpuCount: 2
+  },
   processes: w.processes,
   containers: w.containers,
   vms: w.vms,
@@ -69,7 +75,10 @@ export const readingOf = (w: SyntheticWorkload, tick: number): ResourceReading =
 })
 
 const samplesAt = (tick: number): Array<ZoneSample> =>
-  [60, 35, 12].map((watts) => ({ _tag: "Read", reading: { _tag: "Energy", microjoules: BigInt(watts * 5_000_000 * tick) } }))
+  [60, 35, 12].map((watts) => ({
+    _tag: "Read",
+    reading: { _tag: "Energy", microjoules: BigInt(watts * 5_000_000 * tick) }
+  }))
 
 export const syntheticSnapshot = (count: number): Snapshot => {
   const config = { maxPlausibleWatts: 5000, maxTerminated: 500, minTerminatedEnergy: 10_000_000n, primaryZone: 0 }

@@ -19,8 +19,8 @@ import { renderHuman, renderJson } from "../doctor/report.js"
 import { normalizeArgs, unknownFlag } from "./argv.js"
 import { colourConsole, colourWanted, type TerminalInfo } from "./colour.js"
 import { commandLine, flagNames } from "./flags.js"
-import { flagEntry, helpRequest, helpTopic, renderHelp, renderShortHelp } from "./help.js"
 import { FLAG_SUMMARIES } from "./flagSummaries.js"
+import { flagEntry, helpRequest, helpTopic, renderHelp, renderShortHelp } from "./help.js"
 import { packageVersion } from "./version.js"
 
 const DESCRIPTION =
@@ -78,7 +78,9 @@ const helpFor = (
       options: doctorBody,
       summaries: FLAG_SUMMARIES,
       subcommands: [],
-      footer: ["Exit status: 0 all good, 1 measurement would be degraded, 2 joulemon could not start. `joulemon help doctor` says more."]
+      footer: [
+        "Exit status: 0 all good, 1 measurement would be degraded, 2 joulemon could not start. `joulemon help doctor` says more."
+      ]
     })
   }
   const topic = helpTopic(args, valued)
@@ -87,17 +89,29 @@ const helpFor = (
     if (name === undefined) return Either.right(short.root)
     if (name === "flags") {
       return Either.right(
-        renderHelp({ title: "joulemon", version, usage: rootUsage, body: rootBody, subcommands, footer: FULL_FOOTER }, SHOW_BUILT_INS)
+        renderHelp(
+          { title: "joulemon", version, usage: rootUsage, body: rootBody, subcommands, footer: FULL_FOOTER },
+          SHOW_BUILT_INS
+        )
       )
     }
     if (name === "doctor") {
       return Either.right(
-        renderHelp({ title: "joulemon doctor", version, usage: doctorUsage, body: doctorBody, subcommands: [], footer: FULL_FOOTER }, SHOW_BUILT_INS)
+        renderHelp({
+          title: "joulemon doctor",
+          version,
+          usage: doctorUsage,
+          body: doctorBody,
+          subcommands: [],
+          footer: FULL_FOOTER
+        }, SHOW_BUILT_INS)
       )
     }
     const entry = flagEntry(doctorBody, name)
     return entry === undefined
-      ? Either.left(`joulemon help: no topic ${JSON.stringify(name)}; topics: flags, doctor, or a flag's name such as kube.enable`)
+      ? Either.left(
+        `joulemon help: no topic ${JSON.stringify(name)}; topics: flags, doctor, or a flag's name such as kube.enable`
+      )
       : Either.right(HelpDoc.toAnsiText(entry))
   }
   const request = helpRequest(args, valued, ["doctor"])
@@ -156,7 +170,7 @@ export const makeCli = <E, R>(run: (loaded: LoadedConfig) => Effect.Effect<void,
   E | ConfigError | ValidationError.ValidationError | DoctorFindings,
   R | CliApp.CliApp.Environment
 > =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const term = terminal ?? (yield* currentTerminal)
     const base = yield* Effect.console
     return yield* cliProgram(run, argv, term, base).pipe(
@@ -177,7 +191,7 @@ const cliProgram = <E, R>(
   E | ConfigError | ValidationError.ValidationError | DoctorFindings,
   R | CliApp.CliApp.Environment
 > =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const root = Command.make("joulemon", { commandLine }, ({ commandLine: { configFile, flags } }) =>
       loadConfig(configFile, flags).pipe(
         Effect.tapError((error) =>
@@ -198,7 +212,7 @@ const cliProgram = <E, R>(
       )
     }
     const doctor = Command.make("doctor", doctorOptions, ({ commandLine: own, output }) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const parent = yield* root
         const configFile = own.configFile ?? parent.commandLine.configFile
         const loaded = yield* Effect.either(loadConfig(configFile, overlay(parent.commandLine.flags, own.flags)))
@@ -238,7 +252,9 @@ const cliProgram = <E, R>(
       doctorUsage: Command.getUsage(doctor)
     })
     if (helpText !== undefined) {
-      if (Either.isRight(helpText)) return yield* Console.log(helpText.right)
+      if (Either.isRight(helpText)) {
+        return yield* Console.log(helpText.right)
+      }
       yield* Console.error(helpText.left)
       return yield* Effect.fail(ValidationError.invalidValue(HelpDoc.p(helpText.left)))
     }

@@ -11,7 +11,7 @@ import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import { Effect, Either, Option } from "effect"
-import { LOG_FORMATS, LOG_LEVELS, METRICS_LEVELS, type LogFormat, type LogLevelName } from "../config/Config.js"
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName, METRICS_LEVELS } from "../config/Config.js"
 import { parseGoDuration } from "../config/duration.js"
 import type { FlagOverrides } from "../config/load.js"
 import { canonicalMetricsLevels, parseMetricsLevel } from "../config/metricsLevel.js"
@@ -79,8 +79,7 @@ const asInteger = (text: string): Either.Either<number, string> => {
 }
 
 const asEnum =
-  <const T extends string>(what: string, allowed: ReadonlyArray<T>) =>
-  (text: string): Either.Either<T, string> => {
+  <const T extends string>(what: string, allowed: ReadonlyArray<T>) => (text: string): Either.Either<T, string> => {
     const found = allowed.find((value) => value === text.trim())
     return found === undefined
       ? Either.left(`invalid ${what}: ${JSON.stringify(text)} (one of ${allowed.join(", ")})`)
@@ -88,7 +87,10 @@ const asEnum =
   }
 
 const asDuration = (text: string): Either.Either<bigint, string> =>
-  Either.mapLeft(parseGoDuration(text.trim()), (error) => `expected a Go duration like "5s", got ${JSON.stringify(text)}: ${error}`)
+  Either.mapLeft(
+    parseGoDuration(text.trim()),
+    (error) => `expected a Go duration like "5s", got ${JSON.stringify(text)}: ${error}`
+  )
 
 /**
  * A boolean flag is two @effect/cli options, `--x` and `--no-x`; `argv.ts` folds every
@@ -101,7 +103,9 @@ const toggle = (name: string, description: string): Options.Options<Option.Optio
       Options.withDescription(`Turns --${name} off. --${name}=false and --${name}=true work too.`)
     )
   ]).pipe(
-    Options.map(([on, off]): Option.Option<boolean> => (on ? Option.some(true) : off ? Option.some(false) : Option.none()))
+    Options.map((
+      [on, off]
+    ): Option.Option<boolean> => (on ? Option.some(true) : off ? Option.some(false) : Option.none()))
   )
 
 const BOOLEAN_FLAGS = [
@@ -178,7 +182,9 @@ const options = {
   metrics: repeated(
     "metrics",
     "LEVEL",
-    `Metric level to export: ${METRICS_LEVELS.join(", ")}. Repeat the flag for several (--metrics node --metrics pod); the levels given replace the configured ones. YAML: exporter.prometheus.metricsLevel. Default: all five.`,
+    `Metric level to export: ${
+      METRICS_LEVELS.join(", ")
+    }. Repeat the flag for several (--metrics node --metrics pod); the levels given replace the configured ones. YAML: exporter.prometheus.metricsLevel. Default: all five.`,
     (text) => parseMetricsLevel(text)
   ),
   debugPprof: toggle(
@@ -267,8 +273,7 @@ export interface CommandLine {
   readonly flags: FlagOverrides
 }
 
-const given = <A>(values: ReadonlyArray<A>): ReadonlyArray<A> | undefined =>
-  values.length === 0 ? undefined : values
+const given = <A>(values: ReadonlyArray<A>): ReadonlyArray<A> | undefined => values.length === 0 ? undefined : values
 
 /** Every flag, parsed into the config file path and the `FlagOverrides`. */
 export const commandLine: Options.Options<CommandLine> = Options.all(options).pipe(

@@ -123,8 +123,8 @@ export const optionEntries = (doc: HelpDoc.HelpDoc): ReadonlyArray<readonly [Spa
   HelpDoc.isSequence(doc)
     ? [...optionEntries(doc.left), ...optionEntries(doc.right)]
     : HelpDoc.isDescriptionList(doc)
-      ? doc.definitions
-      : []
+    ? doc.definitions
+    : []
 
 /** `--kube.enable` from `--kube.enable` or `--log.level debug|info|warn|error`. */
 const flagOf = (usage: string): string => usage.split(" ")[0]?.replace(/^--/, "") ?? ""

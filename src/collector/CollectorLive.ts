@@ -14,7 +14,7 @@ import type { KubeConfigError } from "../k8s/connection.js"
 import { makePodEnricher, PodAttributionLive } from "../k8s/podAttribution.js"
 import { PodInformer } from "../k8s/PodInformer.js"
 import { ResourceInformerLive } from "../resource/procfsInformer.js"
-import { ResourceInformer, type ResourceError } from "../resource/ResourceInformer.js"
+import { type ResourceError, ResourceInformer } from "../resource/ResourceInformer.js"
 import type { ResourceReading } from "../resource/types.js"
 import { Collector, type CollectorError, inProcessCollector } from "./Collector.js"
 import { collectDeadlineFor, makeWorkerCollector } from "./workerCollector.js"
@@ -25,7 +25,7 @@ const START_ALLOWANCE = Duration.seconds(5)
 const inlineLayer: Layer.Layer<Collector, KubeConfigError | ResourceError, AppConfig | CpuPowerMeter | Fatal> = Layer
   .effect(
     Collector,
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const config = yield* AppConfig
       return inProcessCollector(yield* CpuPowerMeter, yield* ResourceInformer, config.monitor.parallelism)
     })
@@ -38,7 +38,7 @@ const workerLayer = <R>(
   const deadline = collectDeadlineFor(config.monitor.interval)
   return Layer.scoped(
     Collector,
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const meter = yield* CpuPowerMeter
       return yield* makeWorkerCollector({
         meter,

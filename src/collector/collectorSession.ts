@@ -26,7 +26,7 @@ const skippedZone = (zone: EnergyZone): ZoneSample => ({
 })
 
 export const openSession = (init: Init): Effect.Effect<CollectorSession, WorkerSetupError> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const meter = yield* buildMeterFrom(init.meter, init.settings).pipe(
       Effect.mapError((e) => new WorkerSetupError({ reason: e.message }))
     )

@@ -43,7 +43,17 @@ export const ProcessColumns = Schema.Struct({
 }).pipe(
   Schema.filter((c) => {
     const n = c.pid.length
-    const same = [c.startTime, c.cpuTicksTotal, c.cpuTicksDelta, c.type, c.firstSeen, c.comm, c.exe, c.containerId, c.vmId]
+    const same = [
+      c.startTime,
+      c.cpuTicksTotal,
+      c.cpuTicksDelta,
+      c.type,
+      c.firstSeen,
+      c.comm,
+      c.exe,
+      c.containerId,
+      c.vmId
+    ]
       .every((column) => column.length === n)
     return same || "every process column must have one entry per pid"
   })
@@ -57,9 +67,17 @@ export const ContainerWire = Schema.Struct({
   podId: Schema.String
 })
 
-export const VmWire = Schema.Struct({ id: Schema.String, name: Schema.String, hypervisor: Schema.Literal(...HYPERVISORS) })
+export const VmWire = Schema.Struct({
+  id: Schema.String,
+  name: Schema.String,
+  hypervisor: Schema.Literal(...HYPERVISORS)
+})
 
-export const CpuTimesWire = Schema.Struct({ activeTicks: Schema.Number, totalTicks: Schema.Number, cpuCount: Schema.Number })
+export const CpuTimesWire = Schema.Struct({
+  activeTicks: Schema.Number,
+  totalTicks: Schema.Number,
+  cpuCount: Schema.Number
+})
 
 /** What a fresh worker starts from, so that it books deltas against what was already booked. */
 export const CollectorSeed = Schema.Struct({

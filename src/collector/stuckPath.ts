@@ -91,7 +91,7 @@ const fromSyscalls = (
   table: SyscallTable,
   watched: (path: string) => boolean
 ): Effect.Effect<Option.Option<string>> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const tids = Option.getOrElse(yield* attempt(() => readdir(`/proc/${worker}/task`)), () => [])
     for (const tid of tids) {
       const line = yield* attempt(() => readFile(`/proc/${worker}/task/${tid}/syscall`, "utf8"))
@@ -103,7 +103,7 @@ const fromSyscalls = (
   })
 
 const fromOpenFiles = (worker: number, watched: (path: string) => boolean): Effect.Effect<Option.Option<string>> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const fds = Option.getOrElse(yield* attempt(() => readdir(`/proc/${worker}/fd`)), () => [])
     for (const fd of fds) {
       const target = yield* attempt(() => readlink(`/proc/${worker}/fd/${fd}`))
@@ -121,7 +121,7 @@ export const findStuckFile = (
   roots: { readonly procfs: string; readonly sysfs: string },
   arch: string = process.arch
 ): Effect.Effect<Option.Option<StuckFile>> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     // The worker shares our working directory, so relative roots and paths resolve alike.
     const procfs = resolve(roots.procfs)
     const inRoots = under([procfs, resolve(roots.sysfs)])

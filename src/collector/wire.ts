@@ -3,10 +3,10 @@
  * (protocol.ts). `readingFromWire(readingToWire(r))` is `r` field for field: the worker path
  * and the in-process path feed the attribution the same data.
  */
-import type { Classification } from "../resource/classify.js"
 import type { InformerState } from "../resource/assembleReading.js"
-import type { CpuTimes } from "../resource/procStat.js"
+import type { Classification } from "../resource/classify.js"
 import type { TrackedProcess } from "../resource/procfsScan.js"
+import type { CpuTimes } from "../resource/procStat.js"
 import type { ContainerInfo, ProcessInfo, ResourceReading, VmInfo } from "../resource/types.js"
 import { type CollectorSeed, PROCESS_TYPES, type ProcessColumns } from "./protocol.js"
 

@@ -13,11 +13,11 @@ import { Effect, Layer, Option, Ref } from "effect"
 import { type CollectorSession, openSession } from "./collectorSession.js"
 import { CollectorRequest, WorkerScanError, WorkerSetupError } from "./protocol.js"
 
-const handlers = Effect.gen(function* () {
+const handlers = Effect.gen(function*() {
   const session = yield* Ref.make(Option.none<CollectorSession>())
   return WorkerRunner.layerSerialized(CollectorRequest, {
     Init: (request) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         if (Option.isSome(yield* Ref.get(session))) {
           return yield* new WorkerSetupError({ reason: "the collector worker was initialised twice" })
         }
@@ -28,7 +28,8 @@ const handlers = Effect.gen(function* () {
     Collect: (request) =>
       Effect.flatMap(Ref.get(session), (current) =>
         Option.match(current, {
-          onNone: () => new WorkerScanError({ path: "", reason: "the collector worker was asked to collect before Init" }),
+          onNone: () =>
+            new WorkerScanError({ path: "", reason: "the collector worker was asked to collect before Init" }),
           onSome: (s) => s.collect(request.skip, request.skipZones)
         }))
   })

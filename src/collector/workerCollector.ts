@@ -130,7 +130,7 @@ type RequestError = WorkerError.WorkerError | ParseResult.ParseError | WorkerSet
 export const makeWorkerCollector = (
   options: WorkerCollectorOptions
 ): Effect.Effect<CollectorShape, CollectorError, Scope.Scope> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const script = options.script ?? defaultScript()
     const roots = { procfs: options.settings.procfs, sysfs: options.settings.sysfs }
     const current = yield* Ref.make(Option.none<Generation>())
@@ -144,7 +144,8 @@ export const makeWorkerCollector = (
       Effect.flatMap(Ref.get(current), (g) =>
         Option.match(g, {
           onNone: () => Effect.void,
-          onSome: (gen) => abandon(gen.child).pipe(Effect.zipRight(Scope.close(gen.scope, Exit.void)), Effect.forkDaemon)
+          onSome: (gen) =>
+            abandon(gen.child).pipe(Effect.zipRight(Scope.close(gen.scope, Exit.void)), Effect.forkDaemon)
         }))
     )
 
@@ -157,7 +158,7 @@ export const makeWorkerCollector = (
 
     /** Called when `gen` missed a deadline: find what it hangs on, skip that, retire it. */
     const stuck = (gen: Generation, what: string, deadline: Duration.Duration) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const pid = gen.child.pid
         const file = pid === undefined ? Option.none<StuckFile>() : yield* findStuckFile(pid, roots)
         yield* retire(gen)
@@ -180,7 +181,7 @@ export const makeWorkerCollector = (
       })
 
     const failed = (gen: Generation, e: RequestError, what: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         // A worker that exited or sent what we cannot decode is not trusted again.
         if (e._tag === "WorkerError" || e._tag === "ParseError") yield* retire(gen)
         return new CollectorError({ reason: `the collector worker failed ${what}: ${e.message}` })
@@ -200,16 +201,20 @@ export const makeWorkerCollector = (
         Effect.interruptible,
         Effect.disconnect,
         Effect.timeoutFail({ duration: deadline, onTimeout: () => "deadline" as const }),
-        Effect.catchAll((e) => Effect.flatMap(e === "deadline" ? stuck(gen, what, deadline) : failed(gen, e, what), Effect.fail))
+        Effect.catchAll((e) =>
+          Effect.flatMap(e === "deadline" ? stuck(gen, what, deadline) : failed(gen, e, what), Effect.fail)
+        )
       )
 
-    const spawn = Effect.gen(function* () {
+    const spawn = Effect.gen(function*() {
       const scope = yield* Scope.make()
       const child = spawnChild(script)
       const worker = yield* Worker.makeSerialized<CollectorRequest>({}).pipe(
         Effect.provide(NodeWorker.layer(() => child)),
         Scope.extend(scope),
-        Effect.mapError((e) => new CollectorError({ reason: `cannot start the collector worker ${script}: ${e.message}` })),
+        Effect.mapError((e) =>
+          new CollectorError({ reason: `cannot start the collector worker ${script}: ${e.message}` })
+        ),
         Effect.tapError(() => abandon(child).pipe(Effect.zipRight(Scope.close(scope, Exit.void))))
       )
       const gen: Generation = { child, worker, scope, collected: 0 }
@@ -240,7 +245,7 @@ export const makeWorkerCollector = (
     const first = yield* spawn
     const cpuInfo = first.init.cpuInfo
 
-    const collectOnce = Effect.gen(function* () {
+    const collectOnce = Effect.gen(function*() {
       const gen = yield* Option.match(yield* Ref.get(current), {
         onNone: () => Effect.map(spawn, (s) => s.gen),
         onSome: Effect.succeed
@@ -256,7 +261,12 @@ export const makeWorkerCollector = (
       yield* Ref.set(seed, Option.some({ reading: raw, cpu: result.cpu }))
       const reading = yield* options.enrich(raw)
       const selfPids = gen.child.pid === undefined ? [process.pid] : [process.pid, gen.child.pid]
-      return { samples: samplesFromWire(result), reading, scanSeconds: result.scanSeconds, selfPids } satisfies Collected
+      return {
+        samples: samplesFromWire(result),
+        reading,
+        scanSeconds: result.scanSeconds,
+        selfPids
+      } satisfies Collected
     })
 
     return {

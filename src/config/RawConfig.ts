@@ -11,15 +11,11 @@ import { Duration } from "effect"
 import type { JoulemonConfig } from "./Config.js"
 import { fromDuration, type GoDuration } from "./duration.js"
 
-type Raw<T> = T extends Duration.Duration
-  ? GoDuration
-  : T extends string
-    ? string
-    : T extends number | boolean
-      ? T
-      : T extends ReadonlyArray<infer U>
-        ? ReadonlyArray<Raw<U>>
-        : { readonly [K in keyof T]: Raw<T[K]> }
+type Raw<T> = T extends Duration.Duration ? GoDuration
+  : T extends string ? string
+  : T extends number | boolean ? T
+  : T extends ReadonlyArray<infer U> ? ReadonlyArray<Raw<U>>
+  : { readonly [K in keyof T]: Raw<T[K]> }
 
 export type RawConfig = Raw<JoulemonConfig>
 
@@ -27,8 +23,7 @@ export type RawConfig = Raw<JoulemonConfig>
  * A layer laid over a `RawConfig`: every key may be missing (or `undefined`, which also means
  * "keep what is below"). Objects merge key by key; lists and scalars replace.
  */
-export type Patch<T> = T extends GoDuration | string | number | boolean | ReadonlyArray<unknown>
-  ? T
+export type Patch<T> = T extends GoDuration | string | number | boolean | ReadonlyArray<unknown> ? T
   : { readonly [K in keyof T]?: Patch<T[K]> | undefined }
 
 export type ConfigPatch = Patch<RawConfig>

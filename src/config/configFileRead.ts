@@ -3,7 +3,7 @@
  * CONFIG_FILE_LIMIT bytes. A larger one is refused from its size, before any of it is read
  * (a 50 MB file used to be parsed, peaking at 656 MB).
  */
-import { ReadRefused, readBoundedText } from "../io/boundedRead.js"
+import { readBoundedText, ReadRefused } from "../io/boundedRead.js"
 import { CONFIG_FILE_LIMIT } from "../io/readLimits.js"
 
 export const readConfigText = (file: string): Promise<string> => readBoundedText(file, CONFIG_FILE_LIMIT)

@@ -13,7 +13,9 @@ export const configMapObjectProblem = (path: string, value: unknown): string | u
   const keys = typeof data === "object" && data !== null ? Object.keys(data) : []
   const key = keys.includes("config.yaml") ? "config.yaml" : (keys[0] ?? "config.yaml")
   return (
-    `config file ${JSON.stringify(path)} is a ${kind} object (top-level keys apiVersion, kind, data), not a joulemon/Kepler configuration file: ` +
+    `config file ${
+      JSON.stringify(path)
+    } is a ${kind} object (top-level keys apiVersion, kind, data), not a joulemon/Kepler configuration file: ` +
     `mount its ${JSON.stringify(key)} data key as the file, as Kepler's manifests do ` +
     `(a configMap volume at /etc/kepler, then --config.file=/etc/kepler/${key}), or pass a file holding only the text under data.${key}` +
     (keys.length > 0 ? `; its data keys are [${keys.join(",")}]` : "")

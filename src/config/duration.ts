@@ -87,8 +87,7 @@ export const parseGoDuration = (text: string): Either.Either<GoDuration, string>
     }
 
     const whole = intDigits === "" ? 0n : BigInt(intDigits)
-    const fraction =
-      fracDigits === "" ? 0n : (BigInt(fracDigits) * unit) / 10n ** BigInt(fracDigits.length)
+    const fraction = fracDigits === "" ? 0n : (BigInt(fracDigits) * unit) / 10n ** BigInt(fracDigits.length)
     total += whole * unit + fraction
     if (total > MAX_MAGNITUDE_NEGATIVE) return invalid
   }
@@ -139,5 +138,4 @@ export const toDuration = (nanos: GoDuration): Duration.Duration => {
 export const fromDuration = (duration: Duration.Duration): GoDuration => Duration.unsafeToNanos(duration)
 
 /** Go-style text of an Effect `Duration`, for messages and help text. */
-export const formatDuration = (duration: Duration.Duration): string =>
-  formatGoDuration(fromDuration(duration))
+export const formatDuration = (duration: Duration.Duration): string => formatGoDuration(fromDuration(duration))

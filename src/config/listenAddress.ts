@@ -74,6 +74,7 @@ export interface ListenTarget {
 
 /** The same rules as validation, turned into listen options (the Left is Kepler's text). */
 export const toListenTarget = (address: string): Either.Either<ListenTarget, string> =>
-  Either.flatMap(splitHostPort(address.trim()), ({ host, port }) =>
-    Either.map(checkPort(port), (p) => ({ address, host: host === "" ? undefined : host, port: p }))
+  Either.flatMap(
+    splitHostPort(address.trim()),
+    ({ host, port }) => Either.map(checkPort(port), (p) => ({ address, host: host === "" ? undefined : host, port: p }))
   )

@@ -3,17 +3,17 @@
  * Problems of every kind (unreadable file, YAML syntax, wrong shapes, bad values) end in a
  * single `ConfigError` listing all of them; nothing is started with a bad configuration.
  */
-import * as os from "node:os"
 import { Effect } from "effect"
+import * as os from "node:os"
 import { LineCounter, parseDocument, type YAMLError } from "yaml"
 import type { JoulemonConfig, LogFormat, LogLevelName, MetricsLevel } from "./Config.js"
-import { describeConfigReadError, readConfigText } from "./configFileRead.js"
 import { ConfigError } from "./ConfigError.js"
+import { describeConfigReadError, readConfigText } from "./configFileRead.js"
 import { configMapObjectProblem } from "./configMapObject.js"
 import type { GoDuration } from "./duration.js"
 import type { ConfigPatch } from "./RawConfig.js"
 import { resolveConfig } from "./resolve.js"
-import { decodeFileConfig, type DecodedFile } from "./schema.js"
+import { type DecodedFile, decodeFileConfig } from "./schema.js"
 import { validate } from "./validate.js"
 
 export interface LoadedConfig {
@@ -116,7 +116,7 @@ interface ParsedFile extends DecodedFile {
 }
 
 /** Reads and decodes the YAML file; a missing file or a syntax error names the path (and line). */
-export const readConfigFile = Effect.fn("Config.readFile")(function* (path: string) {
+export const readConfigFile = Effect.fn("Config.readFile")(function*(path: string) {
   yield* Effect.annotateCurrentSpan("config.file", path)
   const text = yield* Effect.tryPromise(() => readConfigText(path)).pipe(
     Effect.catchAll((error) =>
@@ -163,7 +163,7 @@ export const unknownFieldsWarning = (fields: ReadonlyArray<string>): string =>
 export const loadConfig: (
   configFile: string | undefined,
   flags: FlagOverrides
-) => Effect.Effect<LoadedConfig, ConfigError> = Effect.fn("Config.load")(function* (
+) => Effect.Effect<LoadedConfig, ConfigError> = Effect.fn("Config.load")(function*(
   configFile: string | undefined,
   flags: FlagOverrides
 ) {

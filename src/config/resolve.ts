@@ -5,7 +5,7 @@
 import { METER_NAMES } from "./Config.js"
 import { defaultConfig } from "./defaults.js"
 import { fromDuration } from "./duration.js"
-import { overlay, toRawConfig, type ConfigPatch, type RawConfig } from "./RawConfig.js"
+import { type ConfigPatch, overlay, type RawConfig, toRawConfig } from "./RawConfig.js"
 
 export interface Resolved {
   readonly raw: RawConfig
@@ -69,15 +69,15 @@ const resolvePollInterval = (raw: RawConfig): RawConfig =>
   raw.kube.podInformer.pollInterval !== 0n
     ? raw
     : {
-        ...raw,
-        kube: {
-          ...raw.kube,
-          podInformer: {
-            ...raw.kube.podInformer,
-            pollInterval: fromDuration(defaultConfig.kube.podInformer.pollInterval)
-          }
+      ...raw,
+      kube: {
+        ...raw.kube,
+        podInformer: {
+          ...raw.kube.podInformer,
+          pollInterval: fromDuration(defaultConfig.kube.podInformer.pollInterval)
         }
       }
+    }
 
 const deprecation = (key: string, meter: (typeof METER_NAMES)[number]): string =>
   `${key} is deprecated; set cpu.preferredMeters: ["${meter}"] instead`

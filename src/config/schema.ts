@@ -7,10 +7,10 @@
  * of problem end up in one list. Every failure names its key path and the value found.
  */
 import { Either, ParseResult, Schema } from "effect"
-import type { ConfigPatch } from "./RawConfig.js"
-import { parseGoDuration, type GoDuration } from "./duration.js"
-import { parseMetricsLevels } from "./metricsLevel.js"
 import { METRICS_LEVELS, type MetricsLevel } from "./Config.js"
+import { type GoDuration, parseGoDuration } from "./duration.js"
+import { parseMetricsLevels } from "./metricsLevel.js"
+import type { ConfigPatch } from "./RawConfig.js"
 
 /** How a YAML value is shown in a message: scalars as written, collections by kind. */
 const showValue = (u: unknown): string => {
@@ -48,10 +48,13 @@ const mismatch = Either.left(undefined)
  * yaml.v3 decodes any scalar into a string field using its text; YAML numbers and booleans are
  * accepted here too (`nodeName: 12345`), shown as JavaScript prints them.
  */
-const Str = leaf(Schema.String, "a string", (u) =>
-  typeof u === "string" || typeof u === "number" || typeof u === "boolean"
-    ? Either.right(String(u))
-    : mismatch
+const Str = leaf(
+  Schema.String,
+  "a string",
+  (u) =>
+    typeof u === "string" || typeof u === "number" || typeof u === "boolean"
+      ? Either.right(String(u))
+      : mismatch
 )
 
 /** yaml.v3 also takes YAML 1.1 words for a typed bool field (`yes`, `off`, …); so do we. */
@@ -64,8 +67,10 @@ const Bool = leaf(Schema.Boolean, "true or false", (u) => {
   return mismatch
 })
 
-const Int = leaf(Schema.Number, "an integer", (u) =>
-  typeof u === "number" && Number.isSafeInteger(u) ? Either.right(u) : mismatch
+const Int = leaf(
+  Schema.Number,
+  "an integer",
+  (u) => typeof u === "number" && Number.isSafeInteger(u) ? Either.right(u) : mismatch
 )
 
 /** NaN and infinities (YAML `.nan`, `.inf`) get through here; validation rejects them where a key has a range. */
@@ -75,9 +80,11 @@ const Num = leaf(Schema.Number, "a number", (u) => (typeof u === "number" ? Eith
  * yaml.v3 refuses a bare integer for a `time.Duration`; we do too, except `0`, which means
  * the same in every unit.
  */
-const GoDurationField = leaf(Schema.BigIntFromSelf, 'a Go duration like "5s"', (u) => {
+const GoDurationField = leaf(Schema.BigIntFromSelf, "a Go duration like \"5s\"", (u) => {
   if (u === 0) return Either.right<GoDuration>(0n)
-  if (typeof u === "number") return Either.left(`a bare number has no unit; write it with one, e.g. "${u}s" or "${u}ms"`)
+  if (typeof u === "number") {
+    return Either.left(`a bare number has no unit; write it with one, e.g. "${u}s" or "${u}ms"`)
+  }
   if (typeof u === "string") return parseGoDuration(u)
   return mismatch
 })
@@ -243,12 +250,15 @@ type Path = ReadonlyArray<PropertyKey>
 export const formatPath = (path: Path): string =>
   path.reduce<string>(
     (text, segment) =>
-      typeof segment === "number" ? `${text}[${segment}]` : text === "" ? String(segment) : `${text}.${String(segment)}`,
+      typeof segment === "number"
+        ? `${text}[${segment}]`
+        : text === ""
+        ? String(segment)
+        : `${text}.${String(segment)}`,
     ""
   )
 
-const isRecord = (u: unknown): u is Record<string, unknown> =>
-  typeof u === "object" && u !== null && !Array.isArray(u)
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
 /** YAML `key:` with nothing after it is null: treat it as absent (the default stays). */
 const dropNullKeys = (u: unknown): unknown => {

@@ -8,20 +8,20 @@
  * The value-only rules are pure (`checkValues`); the ones that look at the filesystem
  * (`checkFiles`) are effects. `validate` runs both and fails once with all of them.
  */
-import * as fs from "node:fs/promises"
 import { Array as Arr, Effect, Either, Option } from "effect"
+import * as fs from "node:fs/promises"
 import {
   COLLECTOR_MODES,
+  type JoulemonConfig,
   LOG_FORMATS,
   LOG_LEVELS,
   METER_NAMES,
   METRICS_LEVELS,
-  POD_INFORMER_MODES,
-  type JoulemonConfig
+  POD_INFORMER_MODES
 } from "./Config.js"
 import { ConfigError } from "./ConfigError.js"
 import { dcgmEndpointProblems } from "./dcgmEndpoint.js"
-import { formatGoDuration, toDuration, type GoDuration } from "./duration.js"
+import { formatGoDuration, type GoDuration, toDuration } from "./duration.js"
 import { listenAddressProblem } from "./listenAddress.js"
 import type { RawConfig } from "./RawConfig.js"
 
@@ -117,7 +117,10 @@ export const checkValues = (raw: RawConfig): Either.Either<JoulemonConfig, Reado
   }
   raw.exporter.prometheus.debugCollectors.forEach((name, i) => {
     if (!oneOf(DEBUG_COLLECTORS, name)) {
-      report(`exporter.prometheus.debugCollectors[${i}]`, `unknown collector: ${JSON.stringify(name)} (one of ${quoted(DEBUG_COLLECTORS)})`)
+      report(
+        `exporter.prometheus.debugCollectors[${i}]`,
+        `unknown collector: ${JSON.stringify(name)} (one of ${quoted(DEBUG_COLLECTORS)})`
+      )
     }
   })
   const { idleWattsPerCpu, busyWattsPerCpu } = raw.cpu.model
@@ -254,7 +257,9 @@ export const checkFiles = (raw: RawConfig): Effect.Effect<ReadonlyArray<string>>
     checks.push(
       readableFileProblem(raw.web.configFile).pipe(
         Effect.map(
-          Option.map((e) => `web.configFile: invalid web config file. path: ${JSON.stringify(raw.web.configFile)}: ${e}`)
+          Option.map((e) =>
+            `web.configFile: invalid web config file. path: ${JSON.stringify(raw.web.configFile)}: ${e}`
+          )
         )
       )
     )
@@ -272,7 +277,8 @@ export const checkFiles = (raw: RawConfig): Effect.Effect<ReadonlyArray<string>>
       readableFileProblem(redfish.configFile).pipe(
         Effect.map(
           Option.map(
-            (e) => `experimental.platform.redfish.configFile: unreadable Redfish config file: ${redfish.configFile}: ${e}`
+            (e) =>
+              `experimental.platform.redfish.configFile: unreadable Redfish config file: ${redfish.configFile}: ${e}`
           )
         )
       )
@@ -285,7 +291,7 @@ export const checkFiles = (raw: RawConfig): Effect.Effect<ReadonlyArray<string>>
  * Validates the final value. `earlier` carries problems found before (YAML shape errors), so
  * the operator sees one list with everything.
  */
-export const validate = Effect.fn("Config.validate")(function* (
+export const validate = Effect.fn("Config.validate")(function*(
   raw: RawConfig,
   earlier: ReadonlyArray<string> = []
 ) {

@@ -6,7 +6,7 @@
  * behaves like a single hardware counter with that boundary.
  */
 import { Array as Arr, Effect, Ref } from "effect"
-import { type EnergyZone, energyReading, ZoneReadError } from "./EnergyZone.js"
+import { energyReading, type EnergyZone, ZoneReadError } from "./EnergyZone.js"
 import { bookedDelta, counterDelta } from "./wrap.js"
 
 export interface AggregateState {
@@ -52,7 +52,7 @@ export const sumMaxEnergy = (members: ReadonlyArray<{ readonly maxEnergy: bigint
  * could otherwise commit out of order, and a member's older value after a newer one would be
  * booked as a wrap (a whole counter range of phantom energy).
  */
-export const makeAggregatedZone = Effect.fn("AggregatedZone.make")(function* (
+export const makeAggregatedZone = Effect.fn("AggregatedZone.make")(function*(
   members: Arr.NonEmptyReadonlyArray<EnergyZone>
 ) {
   const name = members[0].name
@@ -68,8 +68,8 @@ export const makeAggregatedZone = Effect.fn("AggregatedZone.make")(function* (
         reading._tag === "Energy"
           ? Effect.succeed(reading.microjoules)
           : Effect.fail(
-              new ZoneReadError({ zone: member.name, path: member.path, reason: "reports power, not energy" })
-            )
+            new ZoneReadError({ zone: member.name, path: member.path, reason: "reports power, not energy" })
+          )
       )
     )
 

@@ -9,7 +9,7 @@
  */
 import { Clock, Effect } from "effect"
 import type { CpuPowerMeterShape, MeterUnavailable } from "./CpuPowerMeter.js"
-import { type EnergyZone, energyReading } from "./EnergyZone.js"
+import { energyReading, type EnergyZone } from "./EnergyZone.js"
 import { makeMeterShape } from "./meterShape.js"
 
 export const DEFAULT_FAKE_ZONES: ReadonlyArray<string> = ["package", "core", "dram"]
@@ -64,7 +64,7 @@ const fakePrimaryZone = (zones: ReadonlyArray<EnergyZone>): EnergyZone | undefin
   zones.find((z) => z.name.toLowerCase().includes("package")) ?? zones[0]
 
 export const makeFakeMeter: (zoneNames: ReadonlyArray<string>) => Effect.Effect<CpuPowerMeterShape, MeterUnavailable> =
-  Effect.fn("FakeMeter.make")(function* (zoneNames: ReadonlyArray<string>) {
+  Effect.fn("FakeMeter.make")(function*(zoneNames: ReadonlyArray<string>) {
     const start = yield* Clock.currentTimeNanos
     const names = zoneNames.length === 0 ? DEFAULT_FAKE_ZONES : zoneNames
     const zones = names.map((name, index): EnergyZone => {
@@ -78,8 +78,9 @@ export const makeFakeMeter: (zoneNames: ReadonlyArray<string>) => Effect.Effect<
         maxEnergy: FAKE_MAX_ENERGY,
         // Fake, not estimated: `estimated` means "derived from real CPU usage" (the model meter).
         estimated: false,
-        read: Effect.map(Clock.currentTimeNanos, (now) =>
-          energyReading(fakeEnergyMicrojoules(mean, phase, now - start) % FAKE_MAX_ENERGY)
+        read: Effect.map(
+          Clock.currentTimeNanos,
+          (now) => energyReading(fakeEnergyMicrojoules(mean, phase, now - start) % FAKE_MAX_ENERGY)
         )
       }
     })

@@ -19,11 +19,26 @@ export interface ChipPairingRule {
   readonly useSameIndex: boolean
 }
 
-const sameIndex = (skip: { readonly voltages?: ReadonlyArray<number>; readonly currents?: ReadonlyArray<number> } = {}) =>
-  ({ pairings: [], skipVoltages: skip.voltages ?? [], skipCurrents: skip.currents ?? [], useSameIndex: true }) satisfies ChipPairingRule
+const sameIndex = (
+  skip: { readonly voltages?: ReadonlyArray<number>; readonly currents?: ReadonlyArray<number> } = {}
+) =>
+  ({
+    pairings: [],
+    skipVoltages: skip.voltages ?? [],
+    skipCurrents: skip.currents ?? [],
+    useSameIndex: true
+  }) satisfies ChipPairingRule
 
-const paired = (pairings: ChipPairingRule["pairings"], skip: { readonly voltages?: ReadonlyArray<number>; readonly currents?: ReadonlyArray<number> } = {}) =>
-  ({ pairings, skipVoltages: skip.voltages ?? [], skipCurrents: skip.currents ?? [], useSameIndex: false }) satisfies ChipPairingRule
+const paired = (
+  pairings: ChipPairingRule["pairings"],
+  skip: { readonly voltages?: ReadonlyArray<number>; readonly currents?: ReadonlyArray<number> } = {}
+) =>
+  ({
+    pairings,
+    skipVoltages: skip.voltages ?? [],
+    skipCurrents: skip.currents ?? [],
+    useSameIndex: false
+  }) satisfies ChipPairingRule
 
 /** Kepler's built-in table, keyed by the driver's `name` file (Linux hwmon driver docs). */
 export const BUILTIN_CHIP_RULES: ReadonlyMap<string, ChipPairingRule> = new Map<string, ChipPairingRule>([

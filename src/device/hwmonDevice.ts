@@ -7,8 +7,8 @@
  * 2. `powerN_average`, else `powerN_input` — instantaneous µW, integrated by the monitor;
  * 3. `inN` × `currN` — mV × mA = µW, paired by `hwmonPairing.ts`.
  */
-import * as path from "node:path"
 import { Data, Either } from "effect"
+import * as path from "node:path"
 import type { HwmonChipRule } from "../config/Config.js"
 import { findChipRule } from "./hwmonChipRules.js"
 import { type ElectricalChannel, type PairingStrategy, pairVoltageCurrent } from "./hwmonPairing.js"
@@ -30,16 +30,28 @@ export interface HwmonDevice {
 }
 
 export type HwmonZoneSpec =
-  | { readonly _tag: "Energy"; readonly name: string; readonly index: number; readonly chip: string; readonly file: string }
-  | { readonly _tag: "Power"; readonly name: string; readonly index: number; readonly chip: string; readonly file: string }
   | {
-      readonly _tag: "VoltageCurrent"
-      readonly name: string
-      readonly index: number
-      readonly chip: string
-      readonly voltageFile: string
-      readonly currentFile: string
-    }
+    readonly _tag: "Energy"
+    readonly name: string
+    readonly index: number
+    readonly chip: string
+    readonly file: string
+  }
+  | {
+    readonly _tag: "Power"
+    readonly name: string
+    readonly index: number
+    readonly chip: string
+    readonly file: string
+  }
+  | {
+    readonly _tag: "VoltageCurrent"
+    readonly name: string
+    readonly index: number
+    readonly chip: string
+    readonly voltageFile: string
+    readonly currentFile: string
+  }
 
 /** The file exported as the zone's `path` label (the voltage file for a V × I rail, as Kepler). */
 export const specPath = (spec: HwmonZoneSpec): string => (spec._tag === "VoltageCurrent" ? spec.voltageFile : spec.file)
@@ -87,7 +99,10 @@ export const sensorChannels = (files: ReadonlyArray<string>, type: SensorType): 
     channel.set(property, file)
     byIndex.set(index, channel)
   }
-  return [...byIndex.entries()].sort(([a], [b]) => a - b).map(([index, channelFiles]) => ({ index, files: channelFiles }))
+  return [...byIndex.entries()].sort(([a], [b]) => a - b).map(([index, channelFiles]) => ({
+    index,
+    files: channelFiles
+  }))
 }
 
 const labelOf = (device: HwmonDevice, channel: SensorChannel): string => {
@@ -166,7 +181,9 @@ export const planDevice = (
     electricalChannels(device, "curr")
   )
   if (pairing === undefined) {
-    const rulesHint = device.driver === "" ? "" : ` (chip "${device.driver}": add an experimental.hwmon.chipRules entry)`
+    const rulesHint = device.driver === ""
+      ? ""
+      : ` (chip "${device.driver}": add an experimental.hwmon.chipRules entry)`
     return Either.left(new HwmonDeviceError({ dir: device.dir, reason: `${NO_MATCHING_LABELS}${rulesHint}` }))
   }
   if (pairing.rails.length === 0) return Either.right({ tier: "none", zones: [] })

@@ -51,7 +51,7 @@ export const filterHwmonSpecs = (
 
 /** Every device's specs, in device order; devices that fail are logged and skipped (as Kepler). */
 export const discoverHwmonSpecs = (sysfs: string, chipRules: ReadonlyArray<HwmonChipRule>) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const devices = yield* listHwmonDevices(sysfs).pipe(
       Effect.mapError((e) => unavailable(`no hwmon devices: ${e.message}`, NO_HWMON_HINT))
     )
@@ -82,7 +82,7 @@ export const makeHwmonMeter: (
   sysfs: string,
   zonesFilter: ReadonlyArray<string>,
   chipRules: ReadonlyArray<HwmonChipRule>
-) => Effect.Effect<CpuPowerMeterShape, MeterUnavailable> = Effect.fn("HwmonMeter.make")(function* (
+) => Effect.Effect<CpuPowerMeterShape, MeterUnavailable> = Effect.fn("HwmonMeter.make")(function*(
   sysfs: string,
   zonesFilter: ReadonlyArray<string>,
   chipRules: ReadonlyArray<HwmonChipRule>
@@ -102,7 +102,10 @@ export const makeHwmonMeter: (
 
   // Read every sensor once, in order, so a broken driver (EAGAIN, EIO, a value that is not a
   // number) costs its own zone at startup rather than a zone that fails every interval.
-  const probed = yield* Effect.forEach(filtered, (spec) => Effect.either(readSpec(spec)).pipe(Effect.map((r) => [spec, r] as const)))
+  const probed = yield* Effect.forEach(
+    filtered,
+    (spec) => Effect.either(readSpec(spec)).pipe(Effect.map((r) => [spec, r] as const))
+  )
   const readable: Array<HwmonZoneSpec> = []
   for (const [spec, result] of probed) {
     if (Either.isRight(result)) {
@@ -124,7 +127,9 @@ export const makeHwmonMeter: (
       Effect.annotateLogs({ zone: spec.name, path: specPath(spec) })
     )
   }
-  return yield* makeMeterShape("hwmon", zones, (sorted: ReadonlyArray<EnergyZone>) =>
-    choosePrimaryZone(sorted, HWMON_PRIMARY_PRIORITY)
+  return yield* makeMeterShape(
+    "hwmon",
+    zones,
+    (sorted: ReadonlyArray<EnergyZone>) => choosePrimaryZone(sorted, HWMON_PRIMARY_PRIORITY)
   )
 })

@@ -85,7 +85,9 @@ export const pairByChipRule = (
   if (rule.useSameIndex) {
     return voltages.flatMap((voltage) => {
       const current = currentAt.get(voltage.index)
-      if (current === undefined || rule.skipVoltages.includes(voltage.index) || rule.skipCurrents.includes(voltage.index)) {
+      if (
+        current === undefined || rule.skipVoltages.includes(voltage.index) || rule.skipCurrents.includes(voltage.index)
+      ) {
         return []
       }
       return [rail(railName(chip, voltage.index, voltage), voltage.index, voltage, current)]

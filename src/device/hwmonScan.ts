@@ -4,10 +4,10 @@
  * `_enable` flags and the chip name. The only hwmon code that touches the file system at
  * discovery time.
  */
+import { Effect, Option } from "effect"
 import type { Dirent } from "node:fs"
 import { readdir, realpath } from "node:fs/promises"
 import * as path from "node:path"
-import { Effect, Option } from "effect"
 import { cleanMetricName, type HwmonDevice, HwmonDeviceError } from "./hwmonDevice.js"
 import { readFailure, readSysfsText, type SysfsReadError } from "./sysfsFile.js"
 
@@ -40,7 +40,7 @@ const readOptional = (file: string): Effect.Effect<Option.Option<string>> => rea
  * `<type>_<name>` (`drm_card0`, `i2c_1_1_0040`), else the driver's `name`, else the directory.
  */
 const chipName = (dir: string, driver: string): Effect.Effect<string, HwmonDeviceError> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const device = yield* resolved(path.join(dir, "device"))
     if (Option.isSome(device)) {
       const devName = cleanMetricName(path.basename(device.value))
@@ -52,13 +52,16 @@ const chipName = (dir: string, driver: string): Effect.Effect<string, HwmonDevic
     const real = yield* resolved(dir)
     const fromDir = Option.isSome(real) ? cleanMetricName(path.basename(real.value)) : ""
     if (fromDir !== "") return fromDir
-    return yield* new HwmonDeviceError({ dir, reason: "could not derive a chip name (no device link, name file or usable directory name)" })
+    return yield* new HwmonDeviceError({
+      dir,
+      reason: "could not derive a chip name (no device link, name file or usable directory name)"
+    })
   })
 
 const ENABLE_FILE = /^((?:energy|power|in|curr)\d+)_enable$/
 
 export const readHwmonDevice = (dir: string): Effect.Effect<HwmonDevice, HwmonDeviceError> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const entries = yield* listDir(dir).pipe(
       Effect.mapError((e) => new HwmonDeviceError({ dir, reason: `cannot list sensors: ${e.reason}` }))
     )
@@ -73,8 +76,7 @@ export const readHwmonDevice = (dir: string): Effect.Effect<HwmonDevice, HwmonDe
 
     const labelFiles = files.filter((f) => f.endsWith("_label"))
     const labels = yield* Effect.forEach(labelFiles, (f) =>
-      readOptional(path.join(dir, f)).pipe(Effect.map((text) => Option.map(text, (t) => [f, t] as const)))
-    )
+      readOptional(path.join(dir, f)).pipe(Effect.map((text) => Option.map(text, (t) => [f, t] as const))))
     const enableFiles = files.flatMap((f) => {
       const match = ENABLE_FILE.exec(f)
       return match?.[1] === undefined ? [] : [[f, match[1]] as const]
@@ -83,8 +85,7 @@ export const readHwmonDevice = (dir: string): Effect.Effect<HwmonDevice, HwmonDe
     const disabled = yield* Effect.forEach(enableFiles, ([file, channel]) =>
       readOptional(path.join(dir, file)).pipe(
         Effect.map((text) => (Option.isSome(text) && text.value === "0" ? Option.some(channel) : Option.none()))
-      )
-    )
+      ))
     return {
       dir,
       chip,

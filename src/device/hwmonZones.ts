@@ -13,8 +13,8 @@
  * shrinks to a subset.
  */
 import { Array as Arr, Effect } from "effect"
-import { type EnergyZone, energyReading, powerReading, ZoneReadError, type ZoneReading } from "./EnergyZone.js"
 import { makeAggregatedZone } from "./aggregatedZone.js"
+import { energyReading, type EnergyZone, powerReading, ZoneReadError, type ZoneReading } from "./EnergyZone.js"
 import { type HwmonZoneSpec, specPath } from "./hwmonDevice.js"
 import { readSysfsUint64, type SysfsReadError } from "./sysfsFile.js"
 
@@ -54,8 +54,7 @@ const readPower = (member: EnergyZone): Effect.Effect<number, ZoneReadError> =>
   Effect.flatMap(member.read, (reading) =>
     reading._tag === "Power"
       ? Effect.succeed(reading.microwatts)
-      : Effect.fail(new ZoneReadError({ zone: member.name, path: member.path, reason: "reports energy, not power" }))
-  )
+      : Effect.fail(new ZoneReadError({ zone: member.name, path: member.path, reason: "reports energy, not power" })))
 
 /** Several same-named power zones as one: their µW summed at every read. */
 export const makePowerSumZone = (members: Arr.NonEmptyReadonlyArray<EnergyZone>): EnergyZone => {
@@ -84,7 +83,7 @@ export interface GroupedZones {
 
 /** Zones by name, in first-seen order; duplicates aggregated as described above. */
 export const groupHwmonZones = (specs: ReadonlyArray<HwmonZoneSpec>): Effect.Effect<GroupedZones> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const groups = Arr.groupBy(specs, (s) => s.name)
     const zones: Array<EnergyZone> = []
     const dropped: Array<HwmonZoneSpec> = []
@@ -99,7 +98,9 @@ export const groupHwmonZones = (specs: ReadonlyArray<HwmonZoneSpec>): Effect.Eff
       const [power, energy] = Arr.partition(group, (s) => s._tag === "Energy")
       if (Arr.isNonEmptyReadonlyArray(energy)) {
         dropped.push(...power)
-        zones.push(energy.length === 1 ? makeHwmonZone(energy[0]) : yield* makeAggregatedZone(Arr.map(energy, makeHwmonZone)))
+        zones.push(
+          energy.length === 1 ? makeHwmonZone(energy[0]) : yield* makeAggregatedZone(Arr.map(energy, makeHwmonZone))
+        )
       } else if (Arr.isNonEmptyReadonlyArray(power)) {
         zones.push(makePowerSumZone(Arr.map(power, makeHwmonZone)))
       }

@@ -9,9 +9,9 @@ import { AppConfig, type JoulemonConfig, type MeterName } from "../config/Config
 import { CpuPowerMeter, type CpuPowerMeterShape, MeterUnavailable, NoUsableMeter } from "./CpuPowerMeter.js"
 import { makeFakeMeter } from "./fakeMeter.js"
 import { makeHwmonMeter } from "./hwmonMeter.js"
+import type { MeterSettings } from "./meterSettings.js"
 import { makeModelMeter } from "./modelMeter.js"
 import { makeRaplMeter } from "./raplSysfsMeter.js"
-import type { MeterSettings } from "./meterSettings.js"
 
 export { makeFakeMeter } from "./fakeMeter.js"
 export { makeHwmonMeter } from "./hwmonMeter.js"
@@ -45,11 +45,13 @@ export const buildMeterFrom = (
   }
 }
 
-export const buildMeter = (name: MeterName, config: JoulemonConfig): Effect.Effect<CpuPowerMeterShape, MeterUnavailable> =>
-  buildMeterFrom(name, meterSettingsFrom(config))
+export const buildMeter = (
+  name: MeterName,
+  config: JoulemonConfig
+): Effect.Effect<CpuPowerMeterShape, MeterUnavailable> => buildMeterFrom(name, meterSettingsFrom(config))
 
 const logChosen = (meter: CpuPowerMeterShape, skipped: ReadonlyArray<MeterUnavailable>, config: JoulemonConfig) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     yield* Effect.logInfo("using cpu power meter").pipe(
       Effect.annotateLogs({ meter: meter.name, zones: meter.zones.map((z) => z.name).join(",") })
     )
@@ -59,10 +61,9 @@ const logChosen = (meter: CpuPowerMeterShape, skipped: ReadonlyArray<MeterUnavai
           meter: meter.name,
           idleWattsPerCpu: config.cpu.model.idleWattsPerCpu,
           busyWattsPerCpu: config.cpu.model.busyWattsPerCpu,
-          why:
-            skipped.length === 0
-              ? `${meter.name} comes first in cpu.preferredMeters`
-              : `no usable sensor: ${skipped.map((f) => f.message).join("; ")}`
+          why: skipped.length === 0
+            ? `${meter.name} comes first in cpu.preferredMeters`
+            : `no usable sensor: ${skipped.map((f) => f.message).join("; ")}`
         })
       )
     }
@@ -73,8 +74,8 @@ const logChosen = (meter: CpuPowerMeterShape, skipped: ReadonlyArray<MeterUnavai
     }
   })
 
-export const selectCpuPowerMeter: (config: JoulemonConfig) => Effect.Effect<CpuPowerMeterShape, NoUsableMeter> =
-  Effect.fn("CpuPowerMeter.select")(function* (config: JoulemonConfig) {
+export const selectCpuPowerMeter: (config: JoulemonConfig) => Effect.Effect<CpuPowerMeterShape, NoUsableMeter> = Effect
+  .fn("CpuPowerMeter.select")(function*(config: JoulemonConfig) {
     const skipped: Array<MeterUnavailable> = []
     for (const name of config.cpu.preferredMeters) {
       const built = yield* Effect.either(buildMeter(name, config))

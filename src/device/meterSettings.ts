@@ -23,4 +23,3 @@ export const MeterSettings = Schema.Struct({
   chipRules: Schema.Array(ChipRule)
 })
 export type MeterSettings = typeof MeterSettings.Type
-

@@ -17,9 +17,9 @@
  */
 import { Clock, Effect, Ref } from "effect"
 import type { JoulemonConfig } from "../config/Config.js"
-import { type CpuTimes, cpuDelta, readCpuTimes } from "../resource/procStat.js"
+import { cpuDelta, type CpuTimes, readCpuTimes } from "../resource/procStat.js"
 import { type CpuPowerMeterShape, MeterUnavailable } from "./CpuPowerMeter.js"
-import { type EnergyZone, energyReading, ZoneReadError } from "./EnergyZone.js"
+import { energyReading, type EnergyZone, ZoneReadError } from "./EnergyZone.js"
 import { makeMeterShape } from "./meterShape.js"
 
 export const MODEL_ZONE_NAME = "package"
@@ -74,7 +74,13 @@ export const modelStep = (
 ): ModelState => {
   if (previous === undefined) return { times, atNanos: nowNanos, energy: 0n }
   const usage = cpuDelta(previous.times, times)
-  const added = modelEnergyDelta(model, times.cpuCount, usage.activeTicks, usage.totalTicks, nowNanos - previous.atNanos)
+  const added = modelEnergyDelta(
+    model,
+    times.cpuCount,
+    usage.activeTicks,
+    usage.totalTicks,
+    nowNanos - previous.atNanos
+  )
   return { times, atNanos: nowNanos, energy: previous.energy + added }
 }
 
@@ -86,7 +92,7 @@ const checkWatts = (key: string, watts: number): Effect.Effect<void, MeterUnavai
 export const makeModelMeter: (
   procfs: string,
   modelConfig: JoulemonConfig["cpu"]["model"]
-) => Effect.Effect<CpuPowerMeterShape, MeterUnavailable> = Effect.fn("ModelMeter.make")(function* (
+) => Effect.Effect<CpuPowerMeterShape, MeterUnavailable> = Effect.fn("ModelMeter.make")(function*(
   procfs: string,
   modelConfig: JoulemonConfig["cpu"]["model"]
 ) {
@@ -103,7 +109,7 @@ export const makeModelMeter: (
   // another's clock and booking an interval twice or not at all.
   const lock = yield* Effect.makeSemaphore(1)
 
-  const read = Effect.gen(function* () {
+  const read = Effect.gen(function*() {
     const times = yield* readCpuTimes(procfs).pipe(
       Effect.mapError((e) => new ZoneReadError({ zone: MODEL_ZONE_NAME, path: MODEL_ZONE_PATH, reason: e.message }))
     )

@@ -3,9 +3,9 @@
  * (kepler-behaviour.md §3.4): every entry with a readable `name` file is a zone, whatever its
  * `enabled` says, and a zone without a readable `max_energy_range_uj` fails the whole discovery.
  */
+import { Array as Arr, Data, Effect } from "effect"
 import { readdir } from "node:fs/promises"
 import * as path from "node:path"
-import { Array as Arr, Data, Effect } from "effect"
 import { readFailure, readSysfsText, readSysfsUint64 } from "./sysfsFile.js"
 
 export interface RaplZoneInfo {
@@ -64,7 +64,7 @@ const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 
  * The raw zone list in directory order. A missing powercap directory is an empty list (no RAPL
  * on this machine), not an error; an unreadable one is an error naming it.
  */
-export const discoverRaplZones = Effect.fn("RaplSysfs.discover")(function* (sysfs: string) {
+export const discoverRaplZones = Effect.fn("RaplSysfs.discover")(function*(sysfs: string) {
   const dir = powercapDir(sysfs)
   const entries = yield* Effect.tryPromise({
     try: () => readdir(dir),

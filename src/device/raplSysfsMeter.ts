@@ -4,9 +4,9 @@
  * read then opens `energy_uj` afresh.
  */
 import { Array as Arr, Effect } from "effect"
-import { type CpuPowerMeterShape, MeterUnavailable } from "./CpuPowerMeter.js"
-import { type EnergyZone, energyReading, ZoneReadError } from "./EnergyZone.js"
 import { makeAggregatedZone } from "./aggregatedZone.js"
+import { type CpuPowerMeterShape, MeterUnavailable } from "./CpuPowerMeter.js"
+import { energyReading, type EnergyZone, ZoneReadError } from "./EnergyZone.js"
 import { makeMeterShape } from "./meterShape.js"
 import { discoverRaplZones, energyFile, powercapDir, type RaplZoneInfo } from "./raplDiscovery.js"
 import { dedupRaplZones, filterRaplZones, groupRaplZones } from "./raplZoneSet.js"
@@ -56,13 +56,12 @@ const makeRaplZone = (info: RaplZoneInfo): EnergyZone => {
 const unavailable = (reason: string, hint?: string): MeterUnavailable =>
   new MeterUnavailable(hint === undefined ? { meter: "rapl", reason } : { meter: "rapl", reason, hint })
 
-const NO_RAPL_HINT =
-  "no powercap RAPL on this machine (a VM, a CPU without RAPL, or the intel_rapl module not loaded)"
+const NO_RAPL_HINT = "no powercap RAPL on this machine (a VM, a CPU without RAPL, or the intel_rapl module not loaded)"
 
 export const makeRaplMeter: (
   sysfs: string,
   zonesFilter: ReadonlyArray<string>
-) => Effect.Effect<CpuPowerMeterShape, MeterUnavailable> = Effect.fn("RaplSysfsMeter.make")(function* (
+) => Effect.Effect<CpuPowerMeterShape, MeterUnavailable> = Effect.fn("RaplSysfsMeter.make")(function*(
   sysfs: string,
   zonesFilter: ReadonlyArray<string>
 ) {
@@ -94,8 +93,12 @@ export const makeRaplMeter: (
     { discard: true }
   )
 
-  const zones = yield* Effect.forEach(groupRaplZones(kept), (members) =>
-    members.length === 1 ? Effect.succeed(makeRaplZone(members[0])) : makeAggregatedZone(Arr.map(members, makeRaplZone))
+  const zones = yield* Effect.forEach(
+    groupRaplZones(kept),
+    (members) =>
+      members.length === 1
+        ? Effect.succeed(makeRaplZone(members[0]))
+        : makeAggregatedZone(Arr.map(members, makeRaplZone))
   )
   return yield* makeMeterShape("rapl", zones)
 })

@@ -4,7 +4,7 @@
  * the operator) from "no such file" (no hardware) and say what to do.
  */
 import { Data, Effect } from "effect"
-import { ReadRefused, readBoundedText } from "../io/boundedRead.js"
+import { readBoundedText, ReadRefused } from "../io/boundedRead.js"
 import { SYSFS_ATTRIBUTE_LIMIT } from "../io/readLimits.js"
 import { parseUint64 } from "../io/uint64.js"
 
@@ -63,7 +63,7 @@ export const readSysfsUint64 = (file: string): Effect.Effect<bigint, SysfsReadEr
     const value = parseUint64(text)
     return value === undefined
       ? Effect.fail(
-          new SysfsReadError({ path: file, reason: `not an unsigned 64-bit integer: ${JSON.stringify(text)}` })
-        )
+        new SysfsReadError({ path: file, reason: `not an unsigned 64-bit integer: ${JSON.stringify(text)}` })
+      )
       : Effect.succeed(value)
   })

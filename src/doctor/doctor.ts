@@ -43,7 +43,7 @@ export const runDoctor = (
   loaded: Either.Either<LoadedConfig, ConfigError>,
   environment: DoctorEnvironment
 ): Effect.Effect<DoctorReport> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const config = configCheck(loaded)
     if (Either.isLeft(loaded)) return reportOf([config])
     const c = loaded.right.config

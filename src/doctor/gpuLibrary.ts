@@ -51,7 +51,7 @@ export const findGpuLibrary = (
   ldLibraryPath: string | undefined,
   ldSoConf = "/etc/ld.so.conf"
 ): Effect.Effect<GpuLibraryFacts> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const conf = parseLdSoConf(yield* readText(ldSoConf))
     const included: Array<string> = []
     for (const pattern of conf.includes) {

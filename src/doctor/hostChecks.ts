@@ -25,7 +25,7 @@ export const ENERGY_PERMISSION_FIX =
   "run joulemon as root, or grant it CAP_DAC_READ_SEARCH (Kubernetes: securityContext.capabilities.add: [\"DAC_READ_SEARCH\"]; " +
   "systemd: AmbientCapabilities=CAP_DAC_READ_SEARCH), or let one group read the counters with a udev rule in " +
   "/etc/udev/rules.d/70-joulemon-powercap.rules: " +
-  'ACTION=="add", SUBSYSTEM=="powercap", RUN+="/bin/chgrp powercap /sys%p/energy_uj", RUN+="/bin/chmod 0440 /sys%p/energy_uj" ' +
+  "ACTION==\"add\", SUBSYSTEM==\"powercap\", RUN+=\"/bin/chgrp powercap /sys%p/energy_uj\", RUN+=\"/bin/chmod 0440 /sys%p/energy_uj\" " +
   "(apply it now with `udevadm trigger --subsystem-match=powercap --action=add`) and run joulemon with that group " +
   "(systemd: SupplementaryGroups=powercap); see docs/install.md"
 
@@ -119,13 +119,24 @@ export const hwmonCheck = (facts: HostFacts): CheckResult => {
   const title = "hwmon power sensors"
   const sensors = (facts.hwmon ?? []).filter((h) => h.powerFiles.length > 0)
   if (sensors.length > 0) {
-    return passed("hwmon", title, sensors.map((h) => `${h.entry} ${h.name ?? "(no name)"}: ${h.powerFiles.join(", ")}`).join("; "))
+    return passed(
+      "hwmon",
+      title,
+      sensors.map((h) => `${h.entry} ${h.name ?? "(no name)"}: ${h.powerFiles.join(", ")}`).join("; ")
+    )
   }
-  const none = facts.hwmon === undefined ? `no ${facts.sysfs}/class/hwmon directory` : "no hwmon device has a power or energy input"
+  const none = facts.hwmon === undefined
+    ? `no ${facts.sysfs}/class/hwmon directory`
+    : "no hwmon device has a power or energy input"
   const measured = facts.meters.find((m) => m._tag === "Usable" && !m.estimated)
   // Only worth a warning when nothing else measures: most machines with RAPL have no hwmon power.
   return measured === undefined
-    ? warned("hwmon", title, none, "on servers whose BMC or ACPI exposes power meters, load the driver (e.g. `modprobe acpi_power_meter`)")
+    ? warned(
+      "hwmon",
+      title,
+      none,
+      "on servers whose BMC or ACPI exposes power meters, load the driver (e.g. `modprobe acpi_power_meter`)"
+    )
     : passed("hwmon", title, `${none} (not needed: ${measured.meter} measures)`)
 }
 
@@ -182,7 +193,11 @@ export const procCheck = (facts: HostFacts): CheckResult => {
     )
   if (other === undefined) {
     if (facts.uid === 0 && facts.capEff !== undefined && hasCapability(facts.capEff, "CAP_SYS_PTRACE")) {
-      return passed("proc", title, `running as root with CAP_SYS_PTRACE; every visible process belongs to uid 0, so no other user's files to try`)
+      return passed(
+        "proc",
+        title,
+        `running as root with CAP_SYS_PTRACE; every visible process belongs to uid 0, so no other user's files to try`
+      )
     }
     return warned(
       "proc",
@@ -272,7 +287,9 @@ export const gpuCheck = (gpu: GpuLibraryFacts, config: JoulemonConfig): CheckRes
   if (gpu.found !== undefined) return passed("gpu", title, `libnvidia-ml.so.1 at ${gpu.found}`)
   const notFound = `libnvidia-ml.so.1 not found in ${gpu.searched.join(":")}`
   // Without GPU power on, a missing NVIDIA library is the normal case, not a finding.
-  if (!config.experimental.gpu.enabled) return passed("gpu", title, `GPU power off (experimental.gpu.enabled); ${notFound}`)
+  if (!config.experimental.gpu.enabled) {
+    return passed("gpu", title, `GPU power off (experimental.gpu.enabled); ${notFound}`)
+  }
   return warned(
     "gpu",
     title,

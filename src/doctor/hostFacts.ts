@@ -81,7 +81,7 @@ const V1_HIERARCHIES = ["cpu", "cpuacct", "cpu,cpuacct", "memory", "pids", "blki
 const RUNTIME_SCAN_LIMIT = 2000
 
 const readPowercap = (sysfs: string): Effect.Effect<ReadonlyArray<PowercapZoneFacts> | undefined> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const dir = powercapDir(sysfs)
     const entries = yield* listDir(dir)
     if (entries === undefined) return undefined
@@ -89,7 +89,7 @@ const readPowercap = (sysfs: string): Effect.Effect<ReadonlyArray<PowercapZoneFa
     const zones = yield* Effect.forEach(
       entries,
       (entry) =>
-        Effect.gen(function* (): Effect.fn.Return<PowercapZoneFacts | undefined> {
+        Effect.gen(function*(): Effect.fn.Return<PowercapZoneFacts | undefined> {
           const zoneDir = path.join(dir, entry)
           const name = yield* probeFile(path.join(zoneDir, "name"))
           if (name._tag === "Missing") return undefined
@@ -105,12 +105,12 @@ const readPowercap = (sysfs: string): Effect.Effect<ReadonlyArray<PowercapZoneFa
   })
 
 const readHwmon = (sysfs: string): Effect.Effect<ReadonlyArray<HwmonFacts> | undefined> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const dir = path.join(sysfs, "class", "hwmon")
     const entries = yield* listDir(dir)
     if (entries === undefined) return undefined
     return yield* Effect.forEach(entries, (entry) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const files = (yield* listDir(path.join(dir, entry))) ?? []
         const name = yield* probeFile(path.join(dir, entry, "name"))
         return {
@@ -126,7 +126,7 @@ const blockingFile = (zones: ReadonlyArray<PowercapZoneFacts> | undefined): File
   zones?.flatMap((z) => [z.name, z.maxEnergy, z.energy]).find((p) => p._tag === "NotAFile")
 
 const tryMeters = (config: JoulemonConfig, powercap: ReadonlyArray<PowercapZoneFacts> | undefined) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const attempts: Array<MeterAttempt> = []
     for (const meter of config.cpu.preferredMeters) {
       const blocker = meter === "rapl" ? blockingFile(powercap) : undefined
@@ -173,7 +173,7 @@ const pidsOf = (entries: ReadonlyArray<string>): ReadonlyArray<number> =>
   entries.filter((e) => /^\d+$/.test(e)).map(Number).sort((a, b) => a - b)
 
 const readOtherProcess = (procfs: string, ownUid: number | undefined, pids: ReadonlyArray<number>) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     if (ownUid === undefined) return undefined
     for (const pid of pids) {
       const uid = uidOf(yield* probeFile(path.join(procfs, String(pid), "status")))
@@ -187,7 +187,7 @@ const readOtherProcess = (procfs: string, ownUid: number | undefined, pids: Read
   })
 
 const readRuntimes = (procfs: string, pids: ReadonlyArray<number>) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const seen = new Set<string>()
     for (const pid of pids.slice(0, RUNTIME_SCAN_LIMIT)) {
       const cgroup = yield* probeFile(path.join(procfs, String(pid), "cgroup"))
@@ -205,7 +205,7 @@ const capEffOf = (status: FileProbe): bigint | undefined => {
 }
 
 export const readHostFacts: (config: JoulemonConfig) => Effect.Effect<HostFacts> = Effect.fn("Doctor.readHostFacts")(
-  function* (config: JoulemonConfig) {
+  function*(config: JoulemonConfig) {
     const { sysfs, procfs } = config.host
     const powercap = yield* readPowercap(sysfs)
     const selfStatus = yield* probeFile(path.join(procfs, "self", "status"))

@@ -40,7 +40,7 @@ const step = (target: KubeTarget, url: string, result: Either.Either<unknown, Ku
 })
 
 export const readKubeFacts = (config: JoulemonConfig): Effect.Effect<KubeFacts> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     if (!config.kube.enabled) return { _tag: "Off" } as const
     const resolved = yield* Effect.either(resolveConnection(config.kube.config))
     if (Either.isLeft(resolved)) return { _tag: "BadConnection", reason: resolved.left.message } as const

@@ -17,7 +17,7 @@ export type RedfishFacts =
 const CHASSIS = "/redfish/v1/Chassis"
 
 export const readRedfishFacts = (config: JoulemonConfig): Effect.Effect<RedfishFacts> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     if (!config.experimental.platform.redfish.enabled) return { _tag: "Off" } as const
     const options = yield* Effect.either(resolveRedfishOptions(config))
     if (Either.isLeft(options)) return { _tag: "BadConfig", reason: options.left.message } as const

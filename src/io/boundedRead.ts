@@ -42,7 +42,9 @@ const notRegular = (file: string, stats: fs.Stats): ReadRefused =>
 const tooLarge = (file: string, limit: number, size?: number): ReadRefused =>
   new ReadRefused(
     file,
-    size === undefined ? `malformed: larger than ${limit} bytes` : `malformed: ${size} bytes, larger than ${limit} bytes`,
+    size === undefined
+      ? `malformed: larger than ${limit} bytes`
+      : `malformed: ${size} bytes, larger than ${limit} bytes`,
     size === undefined ? { limit } : { limit, size }
   )
 

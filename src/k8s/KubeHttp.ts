@@ -7,12 +7,12 @@
  *
  * docs/kubernetes.md says why this and not @kubernetes/client-node.
  */
-import * as fs from "node:fs/promises"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import type * as HttpClientError from "@effect/platform/HttpClientError"
-import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { Data, Duration, Effect, Either, Option, ParseResult, Schema, Stream, type Scope } from "effect"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { Data, Duration, Effect, Either, Option, ParseResult, Schema, type Scope, Stream } from "effect"
+import * as fs from "node:fs/promises"
 import type { KubeAuth } from "./connection.js"
 import { Status } from "./kubeObjects.js"
 
@@ -88,7 +88,7 @@ const bodyReason = (text: string): string => {
 }
 
 export const makeKubeHttp = (options: KubeHttpOptions): Effect.Effect<KubeHttp, never, Scope.Scope> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const agent = yield* NodeHttpClient.makeAgent({
       // One request per poll (15 s) or one long watch: a pooled socket would save nothing, and
       // reusing one the server has closed meanwhile fails the request ("socket hang up").
@@ -113,14 +113,19 @@ export const makeKubeHttp = (options: KubeHttpOptions): Effect.Effect<KubeHttp, 
           return Effect.tryPromise(() => fs.readFile(auth.path, "utf8")).pipe(
             Effect.map((token) => Option.some(token.trim())),
             Effect.mapError(
-              (e) => new KubeRequestError({ url, status: 0, reason: `cannot read the bearer token ${auth.path}: ${describe(e.error)}` })
+              (e) =>
+                new KubeRequestError({
+                  url,
+                  status: 0,
+                  reason: `cannot read the bearer token ${auth.path}: ${describe(e.error)}`
+                })
             )
           )
       }
     }
 
     const send = (url: string): Effect.Effect<HttpClientResponse.HttpClientResponse, KubeRequestError> =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const token = yield* bearer(url)
         const request = HttpClientRequest.get(url).pipe(
           HttpClientRequest.acceptJson,
@@ -135,19 +140,23 @@ export const makeKubeHttp = (options: KubeHttpOptions): Effect.Effect<KubeHttp, 
       response.status >= 200 && response.status < 300
         ? Effect.void
         : response.text.pipe(
-            Effect.orElseSucceed(() => ""),
-            Effect.flatMap((text) => Effect.fail(new KubeRequestError({ url, status: response.status, reason: bodyReason(text) })))
+          Effect.orElseSucceed(() => ""),
+          Effect.flatMap((text) =>
+            Effect.fail(new KubeRequestError({ url, status: response.status, reason: bodyReason(text) }))
           )
+        )
 
     const timedOut = (url: string) => () =>
       new KubeRequestError({ url, status: 0, reason: `no answer within ${Duration.format(timeout)}` })
 
     const getJson = <A, I>(url: string, schema: Schema.Schema<A, I>): Effect.Effect<A, KubeRequestError> =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const response = yield* send(url)
         yield* failOnStatus(url, response)
         const json = yield* response.json.pipe(
-          Effect.mapError((e) => new KubeRequestError({ url, status: response.status, reason: `unreadable body: ${transportReason(e)}` }))
+          Effect.mapError((e) =>
+            new KubeRequestError({ url, status: response.status, reason: `unreadable body: ${transportReason(e)}` })
+          )
         )
         return yield* Schema.decodeUnknown(schema)(json).pipe(
           Effect.mapError(
@@ -166,11 +175,13 @@ export const makeKubeHttp = (options: KubeHttpOptions): Effect.Effect<KubeHttp, 
       decodeLine: (json: unknown) => Either.Either<A, string>,
       idleTimeout: Duration.Duration
     ): Effect.Effect<Stream.Stream<A, KubeRequestError>, KubeRequestError> =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const response = yield* send(url)
         yield* failOnStatus(url, response)
         return response.stream.pipe(
-          Stream.mapError((e) => new KubeRequestError({ url, status: 0, reason: `watch connection lost: ${transportReason(e)}` })),
+          Stream.mapError((e) =>
+            new KubeRequestError({ url, status: 0, reason: `watch connection lost: ${transportReason(e)}` })
+          ),
           Stream.decodeText(),
           Stream.splitLines,
           Stream.filter((line) => line.trim() !== ""),
@@ -178,11 +189,14 @@ export const makeKubeHttp = (options: KubeHttpOptions): Effect.Effect<KubeHttp, 
             Either.try(() => JSON.parse(line) as unknown).pipe(
               Either.mapLeft(describe),
               Either.flatMap(decodeLine),
-              Either.mapLeft((reason) => new KubeRequestError({ url, status: response.status, reason: `undecodable watch event: ${reason}` }))
+              Either.mapLeft((reason) =>
+                new KubeRequestError({ url, status: response.status, reason: `undecodable watch event: ${reason}` })
+              )
             )
           ),
           Stream.timeoutFail(
-            () => new KubeRequestError({ url, status: 0, reason: `no watch event for ${Duration.format(idleTimeout)}` }),
+            () =>
+              new KubeRequestError({ url, status: 0, reason: `no watch event for ${Duration.format(idleTimeout)}` }),
             idleTimeout
           )
         )

@@ -22,8 +22,10 @@ import { type PodInformerOptions, type PodInformerShape, singleLookup } from "./
 export type { PodInformerOptions, PodInformerShape } from "./PodInformerShape.js"
 
 /** Both HTTP clients and the informer of the configured mode, in the caller's scope. */
-export const makePodInformer = (options: PodInformerOptions): Effect.Effect<PodInformerShape, never, Scope.Scope | Fatal> =>
-  Effect.gen(function* () {
+export const makePodInformer = (
+  options: PodInformerOptions
+): Effect.Effect<PodInformerShape, never, Scope.Scope | Fatal> =>
+  Effect.gen(function*() {
     const c = options.connection
     const api = yield* makeKubeHttp({
       tls: {
@@ -46,7 +48,13 @@ export const makePodInformer = (options: PodInformerOptions): Effect.Effect<PodI
     // Prometheus's kubelet jobs, it is not verified. The address comes from the API server's
     // Node object and the credentials are the same ones the API server gets.
     const kubelet = yield* makeKubeHttp({
-      tls: { ca: undefined, clientCert: c.clientCert, clientKey: c.clientKey, verifyServer: false, serverName: undefined },
+      tls: {
+        ca: undefined,
+        clientCert: c.clientCert,
+        clientKey: c.clientKey,
+        verifyServer: false,
+        serverName: undefined
+      },
       auth: c.auth,
       requestTimeout: options.requestTimeout
     })
@@ -64,7 +72,7 @@ export class PodInformer extends Context.Tag("joulemon/PodInformer")<PodInformer
   /** From `kube.*` of the configuration: in-cluster service account or `kube.config`. */
   static readonly layer: Layer.Layer<PodInformer, KubeConfigError, AppConfig | Fatal> = Layer.scoped(
     PodInformer,
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const config = yield* AppConfig
       const connection = yield* resolveConnection(config.kube.config)
       return yield* makePodInformer({
@@ -79,7 +87,8 @@ export class PodInformer extends Context.Tag("joulemon/PodInformer")<PodInformer
 
   /** A fixed index, for tests and for running without a cluster. */
   static readonly fromIndex = (index: PodIndex): Layer.Layer<PodInformer> => {
-    const lookupAll = (ids: ReadonlyArray<string>) => Effect.sync(() => lookIn({ ...initialPodCache, index }, ids).found)
+    const lookupAll = (ids: ReadonlyArray<string>) =>
+      Effect.sync(() => lookIn({ ...initialPodCache, index }, ids).found)
     return Layer.succeed(PodInformer, { lookupAll, lookup: singleLookup(lookupAll) })
   }
 }

@@ -33,6 +33,5 @@ export interface PodInformerOptions {
 
 /** `lookup` in terms of `lookupAll`, so both share one path (and one re-fetch rule). */
 export const singleLookup =
-  (lookupAll: PodInformerShape["lookupAll"]) =>
-  (containerId: string): Effect.Effect<Option.Option<PodContainer>> =>
+  (lookupAll: PodInformerShape["lookupAll"]) => (containerId: string): Effect.Effect<Option.Option<PodContainer>> =>
     Effect.map(lookupAll([containerId]), (found) => Option.fromNullable(found.get(containerId)))

@@ -25,7 +25,7 @@ export const makeApiserverInformer = (
   api: KubeHttp,
   health: HealthReporter
 ): Effect.Effect<PodInformerShape, never, Scope.Scope | Fatal> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const cache = yield* Ref.make<PodCache>(initialPodCache)
     const firstAttempt = yield* Deferred.make<void>()
     const selector = { fieldSelector: `spec.nodeName=${options.nodeName}` }
@@ -38,7 +38,7 @@ export const makeApiserverInformer = (
     const publish = (pods: ReadonlyMap<string, Pod>) => Ref.update(cache, (c) => fetched(c, indexPods(pods.values())))
 
     /** Every page of the list; the resourceVersion to watch from is the last page's. */
-    const list = Effect.gen(function* () {
+    const list = Effect.gen(function*() {
       const pods = new Map<string, Pod>()
       let resourceVersion = ""
       let next = ""
@@ -51,13 +51,13 @@ export const makeApiserverInformer = (
       return { pods, resourceVersion }
     }).pipe(Effect.withSpan("PodInformer.listPods"))
 
-    const loop = Effect.gen(function* () {
+    const loop = Effect.gen(function*() {
       const backoff = yield* Schedule.driver(retrySchedule(options.retry))
       let pods: ReadonlyMap<string, Pod> = new Map()
       /** None: (re)list before watching. */
       let resourceVersion = Option.none<string>()
       const apply = (event: WatchEvent) =>
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           switch (event._tag) {
             case "Upsert":
             case "Delete": {
@@ -65,7 +65,9 @@ export const makeApiserverInformer = (
               if (event._tag === "Upsert") next.set(event.pod.metadata.uid, event.pod)
               else next.delete(event.pod.metadata.uid)
               pods = next
-              if (event.pod.metadata.resourceVersion !== "") resourceVersion = Option.some(event.pod.metadata.resourceVersion)
+              if (event.pod.metadata.resourceVersion !== "") {
+                resourceVersion = Option.some(event.pod.metadata.resourceVersion)
+              }
               yield* publish(pods)
               return
             }
@@ -75,7 +77,11 @@ export const makeApiserverInformer = (
             case "Error":
               if (event.status.code === 410) return yield* Effect.fail<Expired | KubeRequestError>(expired)
               return yield* Effect.fail(
-                new KubeRequestError({ url: podsUrl({ watch: "true" }), status: event.status.code, reason: event.status.message || event.status.reason })
+                new KubeRequestError({
+                  url: podsUrl({ watch: "true" }),
+                  status: event.status.code,
+                  reason: event.status.message || event.status.reason
+                })
               )
           }
         })
@@ -99,7 +105,12 @@ export const makeApiserverInformer = (
         const from = resourceVersion.pipe(Option.getOrElse(() => ""))
         const opened = yield* Effect.either(
           api.watch(
-            podsUrl({ watch: "true", resourceVersion: from, allowWatchBookmarks: "true", timeoutSeconds: String(watchSeconds) }),
+            podsUrl({
+              watch: "true",
+              resourceVersion: from,
+              allowWatchBookmarks: "true",
+              timeoutSeconds: String(watchSeconds)
+            }),
             decodeWatchEvent,
             idleTimeout
           )
@@ -141,7 +152,7 @@ export const makeApiserverInformer = (
     })
     yield* forkCritical("pod informer (apiserver)", loop)
 
-    const lookupAll = Effect.fn("PodInformer.lookupAll")(function* (containerIds: ReadonlyArray<string>) {
+    const lookupAll = Effect.fn("PodInformer.lookupAll")(function*(containerIds: ReadonlyArray<string>) {
       yield* Deferred.await(firstAttempt)
       const c = yield* Ref.get(cache)
       return lookIn(c, containerIds).found

@@ -5,9 +5,9 @@
  * exception: it is only located here and re-read on every request, because the kubelet rotates
  * projected service-account tokens (about hourly) under a running process.
  */
+import { Data, Effect, Either, ParseResult, Schema } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Data, Effect, Either, ParseResult, Schema } from "effect"
 import { parse as parseYaml } from "yaml"
 
 export class KubeConfigError extends Data.TaggedError("KubeConfigError")<{
@@ -64,7 +64,7 @@ export interface InClusterEnvironment {
 export const inClusterConnection = (
   environment: InClusterEnvironment
 ): Effect.Effect<KubeConnection, KubeConfigError> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const host = environment.env["KUBERNETES_SERVICE_HOST"]?.trim() ?? ""
     const port = environment.env["KUBERNETES_SERVICE_PORT"]?.trim() ?? ""
     if (host === "" || port === "") {
@@ -77,7 +77,11 @@ export const inClusterConnection = (
         })
       )
     }
-    const ca = yield* readFileOr(IN_CLUSTER, "the service-account CA", path.join(environment.serviceAccountDir, "ca.crt"))
+    const ca = yield* readFileOr(
+      IN_CLUSTER,
+      "the service-account CA",
+      path.join(environment.serviceAccountDir, "ca.crt")
+    )
     return {
       server: `https://${joinHostPort(host, port)}`,
       ca,
@@ -142,7 +146,10 @@ const KubeconfigFile = Schema.Struct({
 type KubeconfigFile = typeof KubeconfigFile.Type
 
 /** A credential or CA given inline (base64 `-data`) or as a file path (relative to the kubeconfig). */
-export type Material = { readonly _tag: "Inline"; readonly data: Buffer } | { readonly _tag: "File"; readonly path: string }
+export type Material = { readonly _tag: "Inline"; readonly data: Buffer } | {
+  readonly _tag: "File"
+  readonly path: string
+}
 
 export interface SelectedKubeconfig {
   readonly server: string
@@ -166,7 +173,9 @@ export const selectKubeconfig = (file: KubeconfigFile, dir: string): Either.Eith
   if (context === undefined) return Either.left(`current-context ${JSON.stringify(contextName)} is not in contexts`)
   const cluster = file.clusters.find((c) => c.name === context.cluster)?.cluster
   if (cluster === undefined) {
-    return Either.left(`cluster ${JSON.stringify(context.cluster)} of context ${JSON.stringify(contextName)} is not in clusters`)
+    return Either.left(
+      `cluster ${JSON.stringify(context.cluster)} of context ${JSON.stringify(contextName)} is not in clusters`
+    )
   }
   // client-go's DefaultServerURL: an address without a scheme is https.
   const address = cluster.server.includes("://") ? cluster.server.trim() : `https://${cluster.server.trim()}`
@@ -174,39 +183,49 @@ export const selectKubeconfig = (file: KubeconfigFile, dir: string): Either.Eith
   try {
     server = new URL(address)
   } catch {
-    return Either.left(`cluster ${JSON.stringify(context.cluster)} has an invalid server address ${JSON.stringify(cluster.server)}`)
+    return Either.left(
+      `cluster ${JSON.stringify(context.cluster)} has an invalid server address ${JSON.stringify(cluster.server)}`
+    )
   }
   if (server.protocol !== "https:" && server.protocol !== "http:") {
-    return Either.left(`cluster ${JSON.stringify(context.cluster)}: server ${JSON.stringify(cluster.server)} must be an http(s) URL`)
+    return Either.left(
+      `cluster ${JSON.stringify(context.cluster)}: server ${JSON.stringify(cluster.server)} must be an http(s) URL`
+    )
   }
-  const user =
-    context.user === "" ? {} : file.users.find((u) => u.name === context.user)?.user
-  if (user === undefined) return Either.left(`user ${JSON.stringify(context.user)} of context ${JSON.stringify(contextName)} is not in users`)
+  const user = context.user === "" ? {} : file.users.find((u) => u.name === context.user)?.user
+  if (user === undefined) {
+    return Either.left(`user ${JSON.stringify(context.user)} of context ${JSON.stringify(contextName)} is not in users`)
+  }
   if (user.exec !== undefined || user["auth-provider"] !== undefined) {
     return Either.left(
-      `user ${JSON.stringify(context.user)} uses a credential plugin (exec or auth-provider), which joulemon does not run; ` +
+      `user ${
+        JSON.stringify(context.user)
+      } uses a credential plugin (exec or auth-provider), which joulemon does not run; ` +
         "give it a token, tokenFile or client certificate (e.g. a service account's token)"
     )
   }
   if (user.username !== undefined) {
-    return Either.left(`user ${JSON.stringify(context.user)} uses basic authentication, which Kubernetes removed in 1.19`)
+    return Either.left(
+      `user ${JSON.stringify(context.user)} uses basic authentication, which Kubernetes removed in 1.19`
+    )
   }
   const material = (data: string | undefined, file: string | undefined): Material | undefined =>
     data !== undefined && data !== ""
       ? { _tag: "Inline", data: Buffer.from(data, "base64") }
       : file !== undefined && file !== ""
-        ? { _tag: "File", path: path.resolve(dir, file) }
-        : undefined
-  const auth: KubeAuth =
-    user.token !== undefined && user.token !== ""
-      ? { _tag: "Token", token: user.token }
-      : user.tokenFile !== undefined && user.tokenFile !== ""
-        ? { _tag: "TokenFile", path: path.resolve(dir, user.tokenFile) }
-        : { _tag: "None" }
+      ? { _tag: "File", path: path.resolve(dir, file) }
+      : undefined
+  const auth: KubeAuth = user.token !== undefined && user.token !== ""
+    ? { _tag: "Token", token: user.token }
+    : user.tokenFile !== undefined && user.tokenFile !== ""
+    ? { _tag: "TokenFile", path: path.resolve(dir, user.tokenFile) }
+    : { _tag: "None" }
   const clientCert = material(user["client-certificate-data"], user["client-certificate"])
   const clientKey = material(user["client-key-data"], user["client-key"])
   if ((clientCert === undefined) !== (clientKey === undefined)) {
-    return Either.left(`user ${JSON.stringify(context.user)} has a client certificate without its key, or a key without its certificate`)
+    return Either.left(
+      `user ${JSON.stringify(context.user)} has a client certificate without its key, or a key without its certificate`
+    )
   }
   return Either.right({
     server: address.replace(/\/+$/, ""),
@@ -221,7 +240,7 @@ export const selectKubeconfig = (file: KubeconfigFile, dir: string): Either.Eith
 
 /** Reads, decodes and resolves a kubeconfig file, reading the CA and client certificate it names. */
 export const kubeconfigConnection = (file: string): Effect.Effect<KubeConnection, KubeConfigError> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const fail = (reason: string) => Effect.fail(new KubeConfigError({ source: file, reason }))
     const text = yield* readFileOr(file, "the kubeconfig", file)
     const json = yield* Effect.try({
@@ -237,8 +256,8 @@ export const kubeconfigConnection = (file: string): Effect.Effect<KubeConnection
       m === undefined
         ? Effect.succeed(undefined)
         : m._tag === "Inline"
-          ? Effect.succeed(m.data)
-          : readFileOr(file, what, m.path)
+        ? Effect.succeed(m.data)
+        : readFileOr(file, what, m.path)
     const [ca, clientCert, clientKey] = yield* Effect.all([
       load("certificate-authority", s.ca),
       load("client-certificate", s.clientCert),

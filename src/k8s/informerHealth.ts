@@ -22,8 +22,12 @@ export const fixFor = (error: KubeRequestError, target: RequestTarget, nodeName:
   switch (error.status) {
     case 0:
       return target === "kubelet"
-        ? `check that the kubelet at ${origin(error.url)} is reachable from the pod (port 10250 of the node's InternalIP, not blocked by a NetworkPolicy or firewall), or set kube.podInformer.mode: apiserver`
-        : `check that the API server at ${origin(error.url)} is reachable from the pod (kube.config's server, or KUBERNETES_SERVICE_HOST in a pod)`
+        ? `check that the kubelet at ${
+          origin(error.url)
+        } is reachable from the pod (port 10250 of the node's InternalIP, not blocked by a NetworkPolicy or firewall), or set kube.podInformer.mode: apiserver`
+        : `check that the API server at ${
+          origin(error.url)
+        } is reachable from the pod (kube.config's server, or KUBERNETES_SERVICE_HOST in a pod)`
     case 401:
       return target === "kubelet"
         ? "the kubelet rejected the credentials: it must accept service-account tokens (kubelet authentication.webhook.enabled: true) and the token must be valid"
@@ -40,7 +44,9 @@ export const fixFor = (error: KubeRequestError, target: RequestTarget, nodeName:
       return ""
     case 404:
       return target === "node"
-        ? `there is no node named ${JSON.stringify(nodeName)}: kube.nodeName must be the Kubernetes node name (a DaemonSet passes spec.nodeName through the downward API)`
+        ? `there is no node named ${
+          JSON.stringify(nodeName)
+        }: kube.nodeName must be the Kubernetes node name (a DaemonSet passes spec.nodeName through the downward API)`
         : ""
     default:
       return ""
@@ -73,12 +79,12 @@ export interface HealthReporter {
 }
 
 export const makeHealthReporter = (context: { readonly mode: string; readonly nodeName: string }) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     /** None while healthy; the signature of the last failure logged otherwise. */
     const lastFailure = yield* Ref.make<Option.Option<string>>(Option.none())
     const connected = yield* Ref.make(false)
     const failed = (error: KubeRequestError, target: RequestTarget): Effect.Effect<void> =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         yield* Ref.set(connected, false)
         const signature = failureSignature(error)
         const previous = yield* Ref.getAndSet(lastFailure, Option.some(signature))
@@ -96,7 +102,7 @@ export const makeHealthReporter = (context: { readonly mode: string; readonly no
           })
         )
       })
-    const succeeded = Effect.gen(function* () {
+    const succeeded = Effect.gen(function*() {
       const wasConnected = yield* Ref.getAndSet(connected, true)
       const previous = yield* Ref.getAndSet(lastFailure, Option.none())
       if (!wasConnected) {

@@ -26,7 +26,11 @@ export const PodStatus = Schema.Struct({
   ephemeralContainerStatuses: list(ContainerStatus)
 })
 
-const noStatus: typeof PodStatus.Type = { containerStatuses: [], initContainerStatuses: [], ephemeralContainerStatuses: [] }
+const noStatus: typeof PodStatus.Type = {
+  containerStatuses: [],
+  initContainerStatuses: [],
+  ephemeralContainerStatuses: []
+}
 
 export const Pod = Schema.Struct({
   metadata: Schema.Struct({
@@ -92,7 +96,9 @@ export type WatchEvent =
   | { readonly _tag: "Error"; readonly status: Status }
 
 const decode = <A, I>(schema: Schema.Schema<A, I>, value: unknown): Either.Either<A, string> =>
-  Schema.decodeUnknownEither(schema)(value).pipe(Either.mapLeft((error) => ParseResult.TreeFormatter.formatErrorSync(error)))
+  Schema.decodeUnknownEither(schema)(value).pipe(
+    Either.mapLeft((error) => ParseResult.TreeFormatter.formatErrorSync(error))
+  )
 
 /** Decodes one parsed line of a watch stream; the error text says what did not match. */
 export const decodeWatchEvent = (json: unknown): Either.Either<WatchEvent, string> =>

@@ -27,9 +27,7 @@ interface Failure {
   readonly error: KubeRequestError
   readonly target: RequestTarget
 }
-const failAs =
-  (target: RequestTarget) =>
-  (error: KubeRequestError): Failure => ({ error, target })
+const failAs = (target: RequestTarget) => (error: KubeRequestError): Failure => ({ error, target })
 
 export const makeKubeletInformer = (
   options: PodInformerOptions,
@@ -37,7 +35,7 @@ export const makeKubeletInformer = (
   kubelet: KubeHttp,
   health: HealthReporter
 ): Effect.Effect<PodInformerShape, never, Scope.Scope | Fatal> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const scope = yield* Effect.scope
     const cache = yield* Ref.make<PodCache>(initialPodCache)
     /** The kubelet's base URL, found once from the Node and forgotten when the kubelet fails. */
@@ -45,14 +43,20 @@ export const makeKubeletInformer = (
     const inFlight = yield* Ref.make<Option.Option<Deferred.Deferred<boolean>>>(Option.none())
     const nodeUrl = kubeUrl(options.connection.server, `/api/v1/nodes/${encodeURIComponent(options.nodeName)}`)
 
-    const resolveKubelet: Effect.Effect<string, Failure> = Effect.gen(function* () {
+    const resolveKubelet: Effect.Effect<string, Failure> = Effect.gen(function*() {
       const known = yield* Ref.get(kubeletBase)
       if (Option.isSome(known)) return known.value
       const node = yield* api.getJson(nodeUrl, Node).pipe(Effect.mapError(failAs("node")))
       const ip = node.status.addresses.find((a) => a.type === "InternalIP")?.address
       if (ip === undefined || ip === "") {
         return yield* Effect.fail(
-          failAs("node")(new KubeRequestError({ url: nodeUrl, status: 200, reason: `no InternalIP found for node ${JSON.stringify(options.nodeName)}` }))
+          failAs("node")(
+            new KubeRequestError({
+              url: nodeUrl,
+              status: 200,
+              reason: `no InternalIP found for node ${JSON.stringify(options.nodeName)}`
+            })
+          )
         )
       }
       const port = node.status.daemonEndpoints?.kubeletEndpoint?.Port ?? 0
@@ -62,7 +66,7 @@ export const makeKubeletInformer = (
     })
 
     /** One fetch of /pods into the cache; true when it succeeded. Never fails. */
-    const fetchOnce: Effect.Effect<boolean> = Effect.gen(function* () {
+    const fetchOnce: Effect.Effect<boolean> = Effect.gen(function*() {
       const base = yield* resolveKubelet
       const pods = yield* kubelet.getJson(kubeUrl(base, "/pods"), PodList).pipe(
         // The node's address may have changed: find it again next time.
@@ -75,19 +79,25 @@ export const makeKubeletInformer = (
       return true
     }).pipe(
       Effect.catchAll((failure) =>
-        Ref.update(cache, fetchFailed).pipe(Effect.zipRight(health.failed(failure.error, failure.target)), Effect.as(false))
+        Ref.update(cache, fetchFailed).pipe(
+          Effect.zipRight(health.failed(failure.error, failure.target)),
+          Effect.as(false)
+        )
       ),
       Effect.withSpan("PodInformer.fetchKubeletPods")
     )
 
     /** Joins the fetch in flight or starts one in the informer's scope (a caller's interruption cannot cancel it). */
     const fetchShared: Effect.Effect<boolean> = Effect.uninterruptible(
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const mine = yield* Deferred.make<boolean>()
         const joined = yield* Ref.modify(inFlight, (current) =>
-          Option.isSome(current) ? ([current, current] as const) : ([Option.none<Deferred.Deferred<boolean>>(), Option.some(mine)] as const)
-        )
-        if (Option.isSome(joined)) return joined.value
+          Option.isSome(current)
+            ? ([current, current] as const)
+            : ([Option.none<Deferred.Deferred<boolean>>(), Option.some(mine)] as const))
+        if (Option.isSome(joined)) {
+          return joined.value
+        }
         yield* fetchOnce.pipe(
           Effect.onExit((exit) => Ref.set(inFlight, Option.none()).pipe(Effect.zipRight(Deferred.done(mine, exit)))),
           Effect.forkIn(scope)
@@ -96,7 +106,7 @@ export const makeKubeletInformer = (
       })
     ).pipe(Effect.flatMap(Deferred.await))
 
-    const lookupAll = Effect.fn("PodInformer.lookupAll")(function* (containerIds: ReadonlyArray<string>) {
+    const lookupAll = Effect.fn("PodInformer.lookupAll")(function*(containerIds: ReadonlyArray<string>) {
       const first = yield* Ref.modify(cache, (c) => {
         const result = lookIn(c, containerIds)
         return [result, result.cache] as const
@@ -112,7 +122,7 @@ export const makeKubeletInformer = (
       return second.size === 0 ? first.found : new Map([...first.found, ...second])
     })
 
-    const pollLoop = Effect.gen(function* () {
+    const pollLoop = Effect.gen(function*() {
       const backoff = yield* Schedule.driver(retrySchedule(options.retry))
       const interval = Duration.isZero(options.pollInterval) ? DEFAULT_POLL_INTERVAL : options.pollInterval
       while (true) {

@@ -14,9 +14,9 @@ import type { Fatal } from "../Fatal.js"
 import { ResourceInformer, type ResourceInformerShape } from "../resource/ResourceInformer.js"
 import type { ContainerInfo, PodInfo, ResourceReading } from "../resource/types.js"
 import type { KubeConfigError } from "./connection.js"
+import type { PodContainer } from "./podIndex.js"
 import { PodInformer } from "./PodInformer.js"
 import type { PodInformerShape } from "./PodInformerShape.js"
-import type { PodContainer } from "./podIndex.js"
 
 /**
  * The reading with the pods of `found` (container id → pod) applied. `previousPods` are the pod
@@ -55,10 +55,10 @@ export const enrichWithPods = (
 export const makePodEnricher = (
   informer: PodInformerShape
 ): Effect.Effect<(reading: ResourceReading) => Effect.Effect<ResourceReading>> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const previousPods = yield* Ref.make<ReadonlySet<string>>(new Set())
     const lock = yield* Effect.makeSemaphore(1)
-    const enrich = Effect.fn("PodAttribution.enrich")(function* (reading: ResourceReading) {
+    const enrich = Effect.fn("PodAttribution.enrich")(function*(reading: ResourceReading) {
       const found = yield* informer.lookupAll([...reading.containers.keys()])
       const enriched = enrichWithPods(reading, found, yield* Ref.get(previousPods))
       yield* Ref.set(previousPods, new Set(enriched.pods.keys()))
@@ -70,7 +70,7 @@ export const makePodEnricher = (
 /** The ResourceInformer below, with every reading enriched through the PodInformer. */
 export const withPods: Layer.Layer<ResourceInformer, never, ResourceInformer | PodInformer> = Layer.effect(
   ResourceInformer,
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const inner = yield* ResourceInformer
     const enrich = yield* makePodEnricher(yield* PodInformer)
     // The scan and its enrichment form one step, so readings reach the enricher in scan order.
@@ -91,6 +91,5 @@ export const PodAttributionLive: Layer.Layer<ResourceInformer, KubeConfigError, 
     Effect.map(AppConfig, (config) =>
       config.kube.enabled
         ? withPods.pipe(Layer.provide(PodInformer.layer))
-        : Layer.effect(ResourceInformer, ResourceInformer)
-    )
+        : Layer.effect(ResourceInformer, ResourceInformer))
   )

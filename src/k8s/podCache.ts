@@ -54,7 +54,10 @@ export const lookIn = (cache: PodCache, ids: Iterable<string>): Lookup => {
 }
 
 /** After a re-fetch: the ids still not in the index become confirmed misses. */
-export const settle = (cache: PodCache, ids: ReadonlyArray<string>): { readonly found: ReadonlyMap<string, PodContainer>; readonly cache: PodCache } => {
+export const settle = (
+  cache: PodCache,
+  ids: ReadonlyArray<string>
+): { readonly found: ReadonlyMap<string, PodContainer>; readonly cache: PodCache } => {
   const found = new Map<string, PodContainer>()
   let misses: Map<string, number> | undefined
   for (const id of ids) {
@@ -72,7 +75,9 @@ export const settle = (cache: PodCache, ids: ReadonlyArray<string>): { readonly 
 export const fetched = (cache: PodCache, index: PodIndex): PodCache => ({ ...cache, index, phase: "ok" })
 
 /** The index is kept: container ids are unique, so a stale entry can only be right or unused. */
-export const fetchFailed = (cache: PodCache): PodCache => (cache.phase === "failing" ? cache : { ...cache, phase: "failing" })
+export const fetchFailed = (
+  cache: PodCache
+): PodCache => (cache.phase === "failing" ? cache : { ...cache, phase: "failing" })
 
 /** A periodic poll succeeded: a new period starts; misses not asked for in the last one go. */
 export const polled = (cache: PodCache): PodCache => {

@@ -34,7 +34,13 @@ export const stripRuntimePrefix = (containerID: string): string => {
 export const podContainers = (pod: Pod): Array<readonly [string, PodContainer]> => {
   const { uid, name, namespace } = pod.metadata
   const out: Array<readonly [string, PodContainer]> = []
-  for (const statuses of [pod.status.containerStatuses, pod.status.initContainerStatuses, pod.status.ephemeralContainerStatuses]) {
+  for (
+    const statuses of [
+      pod.status.containerStatuses,
+      pod.status.initContainerStatuses,
+      pod.status.ephemeralContainerStatuses
+    ]
+  ) {
     for (const status of statuses) {
       const id = stripRuntimePrefix(status.containerID.trim())
       if (id !== "") out.push([id, { podId: uid, podName: name, namespace, containerName: status.name }])

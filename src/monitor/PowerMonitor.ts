@@ -25,15 +25,15 @@ import {
   Ref,
   type Scope
 } from "effect"
-import { AppConfig } from "../config/Config.js"
 import { Collector, type CollectorShape, inProcessCollector } from "../collector/Collector.js"
+import { AppConfig } from "../config/Config.js"
 import { CpuPowerMeter, type CpuPowerMeterShape } from "../device/CpuPowerMeter.js"
 import type { ResourceInformerShape } from "../resource/ResourceInformer.js"
+import { Checkpoint, type CheckpointShape, noCheckpoint } from "../state/Checkpoint.js"
+import { type MonitorTelemetry, noTelemetry, SelfMetrics } from "../telemetry/SelfMetrics.js"
 import { attribute, type AttributionConfig, type MonitorState } from "./attribute.js"
 import type { ZoneMeta } from "./nodeEnergy.js"
 import type { Snapshot } from "./snapshot.js"
-import { noTelemetry, SelfMetrics, type MonitorTelemetry } from "../telemetry/SelfMetrics.js"
-import { Checkpoint, type CheckpointShape, noCheckpoint } from "../state/Checkpoint.js"
 
 export type RefreshStage = "resources" | "attribution"
 
@@ -121,7 +121,7 @@ export const makePowerMonitorWith = (
   telemetry: MonitorTelemetry = noTelemetry,
   checkpoint: CheckpointShape = noCheckpoint
 ): Effect.Effect<PowerMonitorShape, never, Scope.Scope> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const scope = yield* Effect.scope
     const zones: ReadonlyArray<ZoneMeta> = meter.zones.map((z) => ({
       name: z.name,
@@ -156,9 +156,9 @@ export const makePowerMonitorWith = (
         lastError: Option.some(e.message)
       })).pipe(Effect.zipRight(telemetry.failed(e.stage)))
 
-    const compute = Effect.fn("Monitor.refresh")(function* () {
+    const compute = Effect.fn("Monitor.refresh")(function*() {
       const [refreshDuration, snapshot] = yield* Effect.timed(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const nowNanos = yield* Clock.currentTimeNanos
           const { samples, reading, scanSeconds, selfPids } = yield* collector.collect.pipe(
             Effect.mapError((e) => new MonitorError({ stage: "resources", reason: e.message }))
@@ -175,7 +175,8 @@ export const makePowerMonitorWith = (
                   { nowNanos, timestamp, zones, samples, resources: reading, clearTerminated, selfPids },
                   attribution
                 ),
-              catch: (e) => new MonitorError({ stage: "attribution", reason: e instanceof Error ? e.message : String(e) })
+              catch: (e) =>
+                new MonitorError({ stage: "attribution", reason: e instanceof Error ? e.message : String(e) })
             })
           )
           yield* Ref.set(computation, { state: result.state, snapshot: Option.some(result.snapshot) })
@@ -215,9 +216,9 @@ export const makePowerMonitorWith = (
 
     /** Joins the refresh in flight or starts one (forked into the monitor's scope). */
     const shared = (force: boolean): Effect.Effect<Snapshot, MonitorError> =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const mine = yield* Deferred.make<Snapshot, MonitorError>()
-        const work = Effect.gen(function* () {
+        const work = Effect.gen(function*() {
           // A caller that waited on the previous refresh may find the data fresh now.
           if (!force) {
             const now = yield* Clock.currentTimeMillis
@@ -232,19 +233,20 @@ export const makePowerMonitorWith = (
         // status: a scrape handler may run uninterruptibly, and then the collector's deadline
         // could never stop a stuck read, nor shutdown the refresh.
         const awaited = yield* Effect.uninterruptible(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const joined = yield* Ref.modify(inFlight, (current) =>
               Option.isSome(current)
                 ? ([Option.some(current.value), current] as const)
-                : ([Option.none<Deferred.Deferred<Snapshot, MonitorError>>(), Option.some(mine)] as const)
-            )
+                : ([Option.none<Deferred.Deferred<Snapshot, MonitorError>>(), Option.some(mine)] as const))
             if (Option.isSome(joined)) {
               yield* Ref.update(stats, (s) => ({ ...s, singleflightJoins: s.singleflightJoins + 1 }))
               yield* telemetry.joined
               return joined.value
             }
             yield* Effect.interruptible(work).pipe(
-              Effect.onExit((exit) => Ref.set(inFlight, Option.none()).pipe(Effect.zipRight(Deferred.done(mine, exit)))),
+              Effect.onExit((exit) =>
+                Ref.set(inFlight, Option.none()).pipe(Effect.zipRight(Deferred.done(mine, exit)))
+              ),
               Effect.forkIn(scope)
             )
             return mine
@@ -253,7 +255,7 @@ export const makePowerMonitorWith = (
         return yield* Deferred.await(awaited)
       })
 
-    const freshOrRefresh = Effect.gen(function* () {
+    const freshOrRefresh = Effect.gen(function*() {
       const current = yield* Ref.get(latest)
       const now = yield* Clock.currentTimeMillis
       return Option.isSome(current) && isFresh(current.value, now) ? current.value : yield* shared(false)
@@ -269,7 +271,7 @@ export const makePowerMonitorWith = (
         Effect.catchAll((e) => Effect.logWarning("refresh failed; keeping the previous snapshot", e.message))
       )
 
-    const loop = Effect.gen(function* () {
+    const loop = Effect.gen(function*() {
       yield* logged(freshOrRefresh)
       if (Duration.toMillis(options.interval) <= 0) return
       yield* Effect.forever(Effect.sleep(options.interval).pipe(Effect.zipRight(logged(freshOrRefresh))))
@@ -295,15 +297,18 @@ export const monitorOptionsFrom = (config: AppConfig["Type"]): MonitorOptions =>
   minTerminatedEnergyThreshold: config.monitor.minTerminatedEnergyThreshold
 })
 
-export const PowerMonitorLive: Layer.Layer<PowerMonitor, never, AppConfig | CpuPowerMeter | Collector | SelfMetrics | Checkpoint> =
-  Layer.scoped(
-    PowerMonitor,
-    Effect.gen(function* () {
-      const config = yield* AppConfig
-      const meter = yield* CpuPowerMeter
-      const collector = yield* Collector
-      const telemetry = yield* SelfMetrics
-      const checkpoint = yield* Checkpoint
-      return yield* makePowerMonitorWith(meter, collector, monitorOptionsFrom(config), telemetry, checkpoint)
-    })
-  )
+export const PowerMonitorLive: Layer.Layer<
+  PowerMonitor,
+  never,
+  AppConfig | CpuPowerMeter | Collector | SelfMetrics | Checkpoint
+> = Layer.scoped(
+  PowerMonitor,
+  Effect.gen(function*() {
+    const config = yield* AppConfig
+    const meter = yield* CpuPowerMeter
+    const collector = yield* Collector
+    const telemetry = yield* SelfMetrics
+    const checkpoint = yield* Checkpoint
+    return yield* makePowerMonitorWith(meter, collector, monitorOptionsFrom(config), telemetry, checkpoint)
+  })
+)

@@ -11,13 +11,7 @@
  *   independently, so every level adds up to the µJ;
  * - watts = interval energy / the zone's interval seconds (0 when nothing was booked).
  */
-import type {
-  ContainerInfo,
-  PodInfo,
-  ProcessInfo,
-  ResourceReading,
-  VmInfo
-} from "../resource/types.js"
+import type { ContainerInfo, PodInfo, ProcessInfo, ResourceReading, VmInfo } from "../resource/types.js"
 import { USER_HZ } from "../resource/types.js"
 import { splitLargestRemainder } from "./largestRemainder.js"
 import { initialZoneState, stepZone, type ZoneMeta, type ZoneSample, type ZoneState } from "./nodeEnergy.js"
@@ -31,7 +25,7 @@ import type {
   Workloads,
   ZoneValues
 } from "./snapshot.js"
-import { trackTerminated, type TrackerConfig } from "./terminatedTracker.js"
+import { type TrackerConfig, trackTerminated } from "./terminatedTracker.js"
 
 export interface AttributionConfig {
   readonly maxPlausibleWatts: number

@@ -17,11 +17,11 @@ export interface ZoneMeta {
 
 export type ZoneSample =
   | {
-      readonly _tag: "Read"
-      readonly reading: ZoneReading
-      /** When the reading was taken; intervals are measured between a zone's own readings. */
-      readonly atNanos?: bigint
-    }
+    readonly _tag: "Read"
+    readonly reading: ZoneReading
+    /** When the reading was taken; intervals are measured between a zone's own readings. */
+    readonly atNanos?: bigint
+  }
   | { readonly _tag: "Failed"; readonly error: string }
 
 export interface ZoneState {

@@ -26,7 +26,9 @@ export interface PlatformPowerShape {
 
 export class PlatformPower extends Context.Tag("joulemon/PlatformPower")<PlatformPower, PlatformPowerShape>() {}
 
-export const PlatformPowerDisabled: Layer.Layer<PlatformPower> = Layer.succeed(PlatformPower, { readings: Effect.succeed([]) })
+export const PlatformPowerDisabled: Layer.Layer<PlatformPower> = Layer.succeed(PlatformPower, {
+  readings: Effect.succeed([])
+})
 
 export interface RedfishPlatformOptions {
   readonly nodeName: string
@@ -65,8 +67,10 @@ export const redfishNodeName = (config: JoulemonConfig): string => {
 }
 
 /** Everything the service needs from the config and the BMC file; config problems fail here, at startup. */
-export const resolveRedfishOptions = (config: JoulemonConfig): Effect.Effect<RedfishPlatformOptions, PlatformConfigError> =>
-  Effect.gen(function* () {
+export const resolveRedfishOptions = (
+  config: JoulemonConfig
+): Effect.Effect<RedfishPlatformOptions, PlatformConfigError> =>
+  Effect.gen(function*() {
     const redfish = config.experimental.platform.redfish
     const nodeName = redfishNodeName(config)
     if (nodeName === "") {
@@ -78,7 +82,9 @@ export const resolveRedfishOptions = (config: JoulemonConfig): Effect.Effect<Red
     const file = yield* loadBmcFile(redfish.configFile)
     const { bmc, bmcId } = yield* bmcForNode(file, nodeName, redfish.configFile)
     if (!Duration.greaterThan(redfish.httpTimeout, Duration.zero)) {
-      yield* Effect.logWarning("experimental.platform.redfish.httpTimeout is 0 (no timeout); using 5s so a hung BMC cannot stall polling")
+      yield* Effect.logWarning(
+        "experimental.platform.redfish.httpTimeout is 0 (no timeout); using 5s so a hung BMC cannot stall polling"
+      )
     }
     return { nodeName, bmcId, bmc, ...redfishTimings(config.monitor.staleness, redfish.httpTimeout) }
   })
@@ -93,7 +99,7 @@ interface PollState {
 export const makeRedfishPlatformPower = (
   options: RedfishPlatformOptions
 ): Effect.Effect<PlatformPowerShape, never, Scope.Scope> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const client = yield* makeRedfishClient({ bmcId: options.bmcId, bmc: options.bmc, timeout: options.httpTimeout })
     const energy = yield* Ref.make(initialPlatformEnergyState)
     const poll = yield* Ref.make<PollState>({ plans: Option.none(), failing: Option.none() })
@@ -101,7 +107,7 @@ export const makeRedfishPlatformPower = (
     const identity = { nodeName: options.nodeName, bmcId: options.bmcId }
 
     /** The planned resources, or a fresh discovery when there is no plan (first poll, or after a failure). */
-    const read: Effect.Effect<ReadonlyArray<SourceReading>, RedfishError> = Effect.gen(function* () {
+    const read: Effect.Effect<ReadonlyArray<SourceReading>, RedfishError> = Effect.gen(function*() {
       const { plans } = yield* Ref.get(poll)
       if (Option.isSome(plans)) {
         return yield* Effect.forEach(plans.value, (plan) => readPlan(client, plan), { concurrency: 4 }).pipe(
@@ -113,14 +119,15 @@ export const makeRedfishPlatformPower = (
       yield* Ref.update(poll, (s) => ({ ...s, plans: Option.some(found.plans) }))
       yield* Effect.logInfo("Redfish platform power sources").pipe(
         Effect.annotateLogs({
-          chassis: found.plans.map((p) => `${p.chassisId}:${p._tag === "PowerSupplies" ? "PowerSubsystem" : "Power"}`).join(","),
+          chassis: found.plans.map((p) => `${p.chassisId}:${p._tag === "PowerSupplies" ? "PowerSubsystem" : "Power"}`)
+            .join(","),
           readings: found.readings.length
         })
       )
       return found.readings
     })
 
-    const pollOnce = Effect.gen(function* () {
+    const pollOnce = Effect.gen(function*() {
       const readings = yield* read
       const now = yield* Clock.currentTimeNanos
       const duplicates = yield* Ref.modify(energy, (s) => {
@@ -137,14 +144,16 @@ export const makeRedfishPlatformPower = (
     }).pipe(Effect.withSpan("PlatformPower.poll"))
 
     const onFailure = (error: RedfishError) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const before = yield* Ref.getAndUpdate(poll, (s) => ({ ...s, failing: Option.some(error.message) }))
         const repeated = Option.contains(before.failing, error.message)
         const log = repeated ? Effect.logDebug : Effect.logWarning
         yield* log("Redfish platform power unavailable; retrying with backoff", error.message)
       })
 
-    const backoff = Schedule.exponential(options.backoff.initial, 2).pipe(Schedule.union(Schedule.spaced(options.backoff.max)))
+    const backoff = Schedule.exponential(options.backoff.initial, 2).pipe(
+      Schedule.union(Schedule.spaced(options.backoff.max))
+    )
     const loop = pollOnce.pipe(
       Effect.tapError(onFailure),
       Effect.retry(backoff),
@@ -154,7 +163,7 @@ export const makeRedfishPlatformPower = (
     yield* Effect.forkScoped(loop)
 
     return {
-      readings: Effect.gen(function* () {
+      readings: Effect.gen(function*() {
         const now = yield* Clock.currentTimeNanos
         return visibleReadings(yield* Ref.get(energy), now, expireNanos, identity)
       })
@@ -168,9 +177,11 @@ export const makeRedfishPlatformPower = (
  */
 export const PlatformPowerLive: Layer.Layer<PlatformPower, PlatformConfigError, AppConfig> = Layer.scoped(
   PlatformPower,
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const config = yield* AppConfig
-    if (!config.experimental.platform.redfish.enabled) return { readings: Effect.succeed([]) } satisfies PlatformPowerShape
+    if (!config.experimental.platform.redfish.enabled) {
+      return { readings: Effect.succeed([]) } satisfies PlatformPowerShape
+    }
     const options = yield* resolveRedfishOptions(config)
     yield* Effect.logWarning("using EXPERIMENTAL Redfish platform power").pipe(
       Effect.annotateLogs({

@@ -57,15 +57,27 @@ const BmcEntry = Schema.Struct({
   endpoint: optional(Text),
   username: optional(Text),
   password: optional(Text),
-  insecure: optional(Schema.Boolean.annotations({ message: () => ({ message: "expected true or false", override: true }) })),
+  insecure: optional(
+    Schema.Boolean.annotations({ message: () => ({ message: "expected true or false", override: true }) })
+  ),
   auth: optional(
-    Schema.Literal("session", "basic").annotations({ message: () => ({ message: 'expected "session" or "basic"', override: true }) })
+    Schema.Literal("session", "basic").annotations({
+      message: () => ({ message: "expected \"session\" or \"basic\"", override: true })
+    })
   )
 }).annotations({ message: () => "expected a mapping" })
 
 const FileShape = Schema.Struct({
-  nodes: optional(Schema.Record({ key: Schema.String, value: Text }).annotations({ message: () => "expected a mapping of node name to BMC id" })),
-  bmcs: optional(Schema.Record({ key: Schema.String, value: BmcEntry }).annotations({ message: () => "expected a mapping of BMC id to its settings" }))
+  nodes: optional(
+    Schema.Record({ key: Schema.String, value: Text }).annotations({
+      message: () => "expected a mapping of node name to BMC id"
+    })
+  ),
+  bmcs: optional(
+    Schema.Record({ key: Schema.String, value: BmcEntry }).annotations({
+      message: () => "expected a mapping of BMC id to its settings"
+    })
+  )
 }).annotations({ message: () => "expected a mapping with nodes and bmcs" })
 
 type FileShapeValue = Schema.Schema.Type<typeof FileShape>
@@ -98,7 +110,9 @@ const bmcProblems = (id: string, bmc: BmcDetail): ReadonlyArray<string> => {
   const problems: Array<string> = []
   const url = bmc.endpoint === "" ? "missing" : isHttpUrl(bmc.endpoint)
   if (url === "missing") problems.push(invalid("endpoint is required"))
-  if (url === "credentials") problems.push(invalid("endpoint must not contain credentials; set username and password instead"))
+  if (url === "credentials") {
+    problems.push(invalid("endpoint must not contain credentials; set username and password instead"))
+  }
   if (url === "not-http") problems.push(invalid("endpoint must be an absolute http:// or https:// URL"))
   const hasUsername = bmc.username.trim() !== ""
   const hasPassword = bmc.password.trim() !== ""
@@ -149,10 +163,14 @@ export const parseBmcFile = (file: string, text: string): Either.Either<BmcFile,
   if (syntax !== undefined) {
     const at = lineCounter.linePos(syntax.pos[0])
     const where = ` at line ${at.line}, column ${at.col}`
-    return Either.left(new PlatformConfigError({ file, reason: `failed to parse BMC config file: YAML error ${syntax.code}${where}` }))
+    return Either.left(
+      new PlatformConfigError({ file, reason: `failed to parse BMC config file: YAML error ${syntax.code}${where}` })
+    )
   }
   return decodeShape(document.toJS()).pipe(
-    Either.mapLeft((problems) => new PlatformConfigError({ file, reason: `failed to parse BMC config file: ${problems.join("; ")}` })),
+    Either.mapLeft((problems) =>
+      new PlatformConfigError({ file, reason: `failed to parse BMC config file: ${problems.join("; ")}` })
+    ),
     Either.map(toBmcFile),
     Either.flatMap((bmcFile) => {
       const problems = validateBmcFile(bmcFile)
@@ -179,7 +197,11 @@ export interface NodeBmc {
 }
 
 /** The BMC of `nodeName`, in Kepler's words when it has none. */
-export const bmcForNode = (bmcFile: BmcFile, nodeName: string, file: string): Either.Either<NodeBmc, PlatformConfigError> => {
+export const bmcForNode = (
+  bmcFile: BmcFile,
+  nodeName: string,
+  file: string
+): Either.Either<NodeBmc, PlatformConfigError> => {
   const bmcId = bmcFile.nodes.get(nodeName)
   const bmc = bmcId === undefined ? undefined : bmcFile.bmcs.get(bmcId)
   if (bmcId === undefined || bmc === undefined) {
@@ -187,7 +209,8 @@ export const bmcForNode = (bmcFile: BmcFile, nodeName: string, file: string): Ei
     return Either.left(
       new PlatformConfigError({
         file,
-        reason: `failed to get BMC configuration for node ${nodeName}: node ${nodeName} not found in BMC configuration (nodes: ${known})`
+        reason:
+          `failed to get BMC configuration for node ${nodeName}: node ${nodeName} not found in BMC configuration (nodes: ${known})`
       })
     )
   }

@@ -13,11 +13,11 @@
  * auth (`auth: basic`, or when the BMC has no SessionService). Credentials and the token never
  * appear in errors or logs; errors name the resource path and the HTTP status only.
  */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Data, Duration, Effect, Option, Redacted, Ref, type Scope } from "effect"
 import type { BmcDetail } from "./bmcConfig.js"
 
@@ -59,17 +59,18 @@ const TLS_CODES = new Set([
 const describeCause = (cause: unknown): string => {
   if (!(cause instanceof Error)) return String(cause)
   const code = "code" in cause && typeof cause.code === "string" ? cause.code : undefined
-  const hint = code !== undefined && TLS_CODES.has(code) ? " (set insecure: true for this BMC to skip certificate verification)" : ""
+  const hint = code !== undefined && TLS_CODES.has(code)
+    ? " (set insecure: true for this BMC to skip certificate verification)"
+    : ""
   return `${cause.message}${hint}`
 }
 
 const transportFailure = (resource: string) => (error: HttpClientError.HttpClientError) =>
   new RedfishError({
     resource,
-    reason:
-      error._tag === "RequestError"
-        ? `cannot reach the BMC: ${describeCause(error.cause)}`
-        : `cannot read the answer: ${describeCause(error.cause)}`
+    reason: error._tag === "RequestError"
+      ? `cannot reach the BMC: ${describeCause(error.cause)}`
+      : `cannot read the answer: ${describeCause(error.cause)}`
   })
 
 interface Answer {
@@ -95,7 +96,7 @@ const parseJson = (resource: string, body: string): Effect.Effect<JsonObject, Re
   )
 
 export const makeRedfishClient = (options: RedfishClientOptions): Effect.Effect<RedfishClient, never, Scope.Scope> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const { bmc, bmcId, timeout } = options
     const base = new URL(bmc.endpoint)
     const agent = yield* NodeHttpClient.makeAgent({ keepAlive: true, rejectUnauthorized: !bmc.insecure })
@@ -110,7 +111,10 @@ export const makeRedfishClient = (options: RedfishClientOptions): Effect.Effect<
     const loginLock = yield* Effect.makeSemaphore(1)
 
     /** One exchange, bounded by the timeout; spans (if traced) never record the token. */
-    const send = (request: HttpClientRequest.HttpClientRequest, resource: string): Effect.Effect<Answer, RedfishError> =>
+    const send = (
+      request: HttpClientRequest.HttpClientRequest,
+      resource: string
+    ): Effect.Effect<Answer, RedfishError> =>
       http.execute(request).pipe(
         Effect.flatMap((response) =>
           Effect.map(response.text, (body): Answer => ({ status: response.status, headers: response.headers, body }))
@@ -128,10 +132,13 @@ export const makeRedfishClient = (options: RedfishClientOptions): Effect.Effect<
       )
 
     const unauthorized = (resource: string, status: number) =>
-      new RedfishError({ resource, reason: `authentication failed (HTTP ${status}): check the username and password of BMC ${bmcId}` })
+      new RedfishError({
+        resource,
+        reason: `authentication failed (HTTP ${status}): check the username and password of BMC ${bmcId}`
+      })
 
     /** A new session, or basic auth when the BMC has no session service (404/405/501). */
-    const login: Effect.Effect<Auth, RedfishError> = Effect.gen(function* () {
+    const login: Effect.Effect<Auth, RedfishError> = Effect.gen(function*() {
       const request = HttpClientRequest.post(new URL(SESSIONS_PATH, base)).pipe(
         HttpClientRequest.acceptJson,
         HttpClientRequest.bodyUnsafeJson({ UserName: bmc.username, Password: bmc.password })
@@ -145,11 +152,17 @@ export const makeRedfishClient = (options: RedfishClientOptions): Effect.Effect<
       }
       if (answer.status === 401 || answer.status === 403) return yield* unauthorized(SESSIONS_PATH, answer.status)
       if (answer.status < 200 || answer.status > 299) {
-        return yield* new RedfishError({ resource: SESSIONS_PATH, reason: `cannot create a session: HTTP ${answer.status}` })
+        return yield* new RedfishError({
+          resource: SESSIONS_PATH,
+          reason: `cannot create a session: HTTP ${answer.status}`
+        })
       }
       const token = answer.headers["x-auth-token"]
       if (token === undefined || token === "") {
-        return yield* new RedfishError({ resource: SESSIONS_PATH, reason: "the BMC created a session without an X-Auth-Token" })
+        return yield* new RedfishError({
+          resource: SESSIONS_PATH,
+          reason: "the BMC created a session without an X-Auth-Token"
+        })
       }
       const location = Option.fromNullable(answer.headers["location"]).pipe(Option.map((l) => new URL(l, base).href))
       return { _tag: "Session", token: Redacted.make(token), location } as const
@@ -160,11 +173,10 @@ export const makeRedfishClient = (options: RedfishClientOptions): Effect.Effect<
       a._tag !== "SessionPending"
         ? Effect.succeed(a)
         : loginLock.withPermits(1)(
-            Effect.flatMap(Ref.get(auth), (again) =>
-              again._tag !== "SessionPending" ? Effect.succeed(again) : Effect.tap(login, (next) => Ref.set(auth, next))
-            )
-          )
-    )
+          Effect.flatMap(Ref.get(auth), (again) =>
+            again._tag !== "SessionPending" ? Effect.succeed(again) : Effect.tap(login, (next) =>
+              Ref.set(auth, next)))
+        ))
 
     const authorize = (request: HttpClientRequest.HttpClientRequest, a: Auth) => {
       switch (a._tag) {
@@ -178,7 +190,7 @@ export const makeRedfishClient = (options: RedfishClientOptions): Effect.Effect<
     }
 
     const attempt = (resource: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const a = yield* current
         const request = HttpClientRequest.get(new URL(resource, base)).pipe(
           HttpClientRequest.acceptJson,
@@ -188,7 +200,7 @@ export const makeRedfishClient = (options: RedfishClientOptions): Effect.Effect<
       })
 
     const get = (resource: string): Effect.Effect<JsonObject, RedfishError> =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         let [used, answer] = yield* attempt(resource)
         if (answer.status === 401 && used._tag === "Session") {
           // The session expired or was dropped by the BMC: log in again, once. Only the fiber
@@ -208,12 +220,13 @@ export const makeRedfishClient = (options: RedfishClientOptions): Effect.Effect<
       Effect.flatMap(Ref.get(auth), (a) =>
         a._tag === "Session" && Option.isSome(a.location)
           ? send(authorize(HttpClientRequest.del(a.location.value), a), SESSIONS_PATH).pipe(
-              Effect.tap((answer) => Effect.logDebug("closed the Redfish session").pipe(Effect.annotateLogs({ status: answer.status }))),
-              Effect.catchAll((e) => Effect.logDebug("could not close the Redfish session", e.message)),
-              Effect.asVoid
-            )
-          : Effect.void
-      )
+            Effect.tap((answer) =>
+              Effect.logDebug("closed the Redfish session").pipe(Effect.annotateLogs({ status: answer.status }))
+            ),
+            Effect.catchAll((e) => Effect.logDebug("could not close the Redfish session", e.message)),
+            Effect.asVoid
+          )
+          : Effect.void)
     )
 
     return { get } satisfies RedfishClient

@@ -53,7 +53,9 @@ export const membersOf = (collection: JsonObject): ReadonlyArray<JsonObject> => 
 export const textOf = (u: unknown): string => (typeof u === "string" ? u : typeof u === "number" ? String(u) : "")
 
 /** A usable power value: a finite number above 0. */
-export const wattsOf = (u: unknown): number | undefined => (typeof u === "number" && Number.isFinite(u) && u > 0 ? u : undefined)
+export const wattsOf = (
+  u: unknown
+): number | undefined => (typeof u === "number" && Number.isFinite(u) && u > 0 ? u : undefined)
 
 /** Legacy `Power` resource → one reading per PowerControl entry (MemberId, else its position). */
 export const powerControlReadings = (chassisId: string, power: JsonObject): ReadonlyArray<SourceReading> => {
@@ -95,12 +97,13 @@ const resolveMember = (client: RedfishClient, member: JsonObject): Effect.Effect
 }
 
 const supplyReading = (client: RedfishClient, chassisId: string, member: JsonObject, position: number) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const supply = yield* resolveMember(client, member)
     const direct = supply["PowerInputWatts"]
     const metrics = linkOf(supply, "Metrics")
-    const watts =
-      direct === undefined && metrics !== undefined ? metricsWatts(yield* client.get(metrics)) : wattsOf(direct)
+    const watts = direct === undefined && metrics !== undefined
+      ? metricsWatts(yield* client.get(metrics))
+      : wattsOf(direct)
     if (watts === undefined) return []
     return [{ chassisId, ...supplyIdentity(supply, position), sourceType: "PowerSupply" as const, watts }]
   })
@@ -112,11 +115,15 @@ export const readPowerSupplies = (
   chassisId: string,
   collection: string
 ): Effect.Effect<ReadonlyArray<SourceReading>, RedfishError> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const body = yield* client.get(collection)
-    const readings = yield* Effect.forEach(membersOf(body), (member, i) => supplyReading(client, chassisId, member, i), {
-      concurrency: CONCURRENCY
-    })
+    const readings = yield* Effect.forEach(
+      membersOf(body),
+      (member, i) => supplyReading(client, chassisId, member, i),
+      {
+        concurrency: CONCURRENCY
+      }
+    )
     return readings.flat()
   })
 
@@ -127,7 +134,10 @@ export const readPowerControl = (
 ): Effect.Effect<ReadonlyArray<SourceReading>, RedfishError> =>
   Effect.map(client.get(power), (body) => powerControlReadings(chassisId, body))
 
-export const readPlan = (client: RedfishClient, plan: ChassisPlan): Effect.Effect<ReadonlyArray<SourceReading>, RedfishError> =>
+export const readPlan = (
+  client: RedfishClient,
+  plan: ChassisPlan
+): Effect.Effect<ReadonlyArray<SourceReading>, RedfishError> =>
   plan._tag === "PowerSupplies"
     ? readPowerSupplies(client, plan.chassisId, plan.collection)
     : readPowerControl(client, plan.chassisId, plan.power)
@@ -146,7 +156,7 @@ export const discoverChassis = (
   chassisPath: string,
   position: number
 ): Effect.Effect<ChassisDiscovery, RedfishError> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const chassis = yield* client.get(chassisPath)
     const id = textOf(chassis["Id"])
     const chassisId = id !== "" ? id : `chassis-${position}`
@@ -155,7 +165,7 @@ export const discoverChassis = (
     const subsystem = linkOf(chassis, "PowerSubsystem")
     if (subsystem !== undefined) {
       const found = yield* Effect.either(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const collection = linkOf(yield* client.get(subsystem), "PowerSupplies")
           if (collection === undefined) return { collection: undefined, readings: [] }
           return { collection, readings: yield* readPowerSupplies(client, chassisId, collection) }
@@ -173,8 +183,8 @@ export const discoverChassis = (
         found._tag === "Left"
           ? `PowerSubsystem: ${found.left.message}`
           : found.right.collection === undefined
-            ? "PowerSubsystem: no PowerSupplies"
-            : "PowerSubsystem: no power supply reports PowerInputWatts above 0"
+          ? "PowerSubsystem: no PowerSupplies"
+          : "PowerSubsystem: no power supply reports PowerInputWatts above 0"
       )
     }
 
@@ -187,7 +197,11 @@ export const discoverChassis = (
     if (legacy._tag === "Right" && legacy.right.length > 0) {
       return { chassis: chassisPath, plan: { _tag: "PowerControl", chassisId, power }, readings: legacy.right, notes }
     }
-    notes.push(legacy._tag === "Left" ? `Power: ${legacy.left.message}` : "Power: no PowerControl reports PowerConsumedWatts above 0")
+    notes.push(
+      legacy._tag === "Left"
+        ? `Power: ${legacy.left.message}`
+        : "Power: no PowerControl reports PowerConsumedWatts above 0"
+    )
     return { chassis: chassisPath, plan: undefined, readings: [], notes }
   })
 
@@ -200,19 +214,26 @@ export interface Discovery {
 /** Every chassis of the service; fails (in Kepler's words) when none has a power reading. */
 export const discoverPlatformPower: (client: RedfishClient) => Effect.Effect<Discovery, RedfishError> = Effect.fn(
   "Redfish.discover"
-)(function* (client: RedfishClient) {
+)(function*(client: RedfishClient) {
   const root = yield* client.get(SERVICE_ROOT)
   const collectionPath = linkOf(root, "Chassis") ?? `${SERVICE_ROOT}Chassis`
   const members = membersOf(yield* client.get(collectionPath)).flatMap((m) => {
     const id = m["@odata.id"]
     return typeof id === "string" ? [id] : []
   })
-  if (members.length === 0) return yield* new RedfishError({ resource: collectionPath, reason: "no chassis found in BMC" })
-  const chassis = yield* Effect.forEach(members, (path, i) => discoverChassis(client, path, i), { concurrency: CONCURRENCY })
+  if (members.length === 0) {
+    return yield* new RedfishError({ resource: collectionPath, reason: "no chassis found in BMC" })
+  }
+  const chassis = yield* Effect.forEach(members, (path, i) => discoverChassis(client, path, i), {
+    concurrency: CONCURRENCY
+  })
   const plans = chassis.flatMap((c) => (c.plan === undefined ? [] : [c.plan]))
   if (plans.length === 0) {
     const why = chassis.map((c) => `${c.chassis}: ${c.notes.join(", ")}`).join("; ")
-    return yield* new RedfishError({ resource: collectionPath, reason: `no chassis with valid power readings found (${why})` })
+    return yield* new RedfishError({
+      resource: collectionPath,
+      reason: `no chassis with valid power readings found (${why})`
+    })
   }
   return { plans, readings: chassis.flatMap((c) => c.readings), chassis }
 })

@@ -4,10 +4,10 @@
  * the parallelism or the directory listing order that produced the outcomes.
  */
 import type { Classification } from "./classify.js"
+import type { ScanOutcome, TrackedProcess } from "./procfsScan.js"
+import type { ProcFile } from "./procReader.js"
 import type { CpuTimes } from "./procStat.js"
 import { cpuDelta } from "./procStat.js"
-import type { ProcFile } from "./procReader.js"
-import type { ScanOutcome, TrackedProcess } from "./procfsScan.js"
 import type { ContainerInfo, NodeCpuReading, ProcessInfo, ResourceReading, VmInfo } from "./types.js"
 
 export interface InformerState {
@@ -70,7 +70,11 @@ const gone = <K>(before: Iterable<K>, now: { has: (k: K) => boolean }): Array<K>
 }
 
 /** `outcomes`: one per pid directory visited, in ascending pid order (the scan sorts its listing). */
-export const assembleReading = (prev: InformerState, cpu: CpuTimes, outcomes: ReadonlyArray<ScanOutcome>): Assembled => {
+export const assembleReading = (
+  prev: InformerState,
+  cpu: CpuTimes,
+  outcomes: ReadonlyArray<ScanOutcome>
+): Assembled => {
   const processes: Array<ProcessInfo> = []
   const tracked = new Map<number, TrackedProcess>()
   const containers = new Map<string, ContainerInfo>()

@@ -3,10 +3,10 @@
  * file) or VM (from the command line). Pure functions of file contents; the procfs reader
  * calls them once per NEW process, so they avoid work and allocation on the common path.
  */
-import { containerName, type ContainerMatch, matchContainer } from "./classify/container.js"
+import { type ContainerMatch, containerName, matchContainer } from "./classify/container.js"
 import { matchVm, type VmMatch } from "./classify/vm.js"
 
-export { containerName, type ContainerMatch, matchContainer } from "./classify/container.js"
+export { type ContainerMatch, containerName, matchContainer } from "./classify/container.js"
 export { baseName, splitNul } from "./classify/procArgs.js"
 export { matchVm, type VmMatch } from "./classify/vm.js"
 

@@ -2,8 +2,8 @@
  * `/proc/cpuinfo` for `kepler_node_cpu_info`: one entry per logical CPU. Read once when the
  * informer is built; the machine's CPUs do not change identity while we run.
  */
-import * as path from "node:path"
 import { Effect } from "effect"
+import * as path from "node:path"
 import { readBoundedText } from "../io/boundedRead.js"
 import { CPUINFO_LIMIT } from "../io/readLimits.js"
 import { errorCode } from "./procReader.js"

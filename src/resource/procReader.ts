@@ -20,7 +20,7 @@
  * seq_file buffer of kernel memory for each (200 MB at 50k) — too much for a node agent.
  */
 import * as fs from "node:fs"
-import { ReadRefused, readBoundedSync, readRecordSync, ScratchBuffer } from "../io/boundedRead.js"
+import { readBoundedSync, readRecordSync, ReadRefused, ScratchBuffer } from "../io/boundedRead.js"
 import { PID_STAT_LIMIT } from "../io/readLimits.js"
 
 export { ScratchBuffer }

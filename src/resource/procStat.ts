@@ -2,9 +2,9 @@
  * `/proc/stat`: the node's cumulative CPU ticks. Parsing is pure; reading is one small file.
  * Used by the resource informer (node usage ratio) and by the model meter (its estimate).
  */
-import * as path from "node:path"
 import { Effect } from "effect"
-import { ReadRefused, readBoundedText } from "../io/boundedRead.js"
+import * as path from "node:path"
+import { readBoundedText, ReadRefused } from "../io/boundedRead.js"
 import { PROC_STAT_LIMIT } from "../io/readLimits.js"
 import { parseUint64 } from "../io/uint64.js"
 import { ResourceError } from "./ResourceInformer.js"
@@ -52,7 +52,11 @@ export const readCpuTimes = (procfs: string): Effect.Effect<CpuTimes, ResourceEr
   const file = path.join(procfs, "stat")
   return Effect.tryPromise({
     try: () => readBoundedText(file, PROC_STAT_LIMIT),
-    catch: (e) => new ResourceError({ path: file, reason: e instanceof ReadRefused ? e.reason : e instanceof Error ? e.message : String(e) })
+    catch: (e) =>
+      new ResourceError({
+        path: file,
+        reason: e instanceof ReadRefused ? e.reason : e instanceof Error ? e.message : String(e)
+      })
   }).pipe(
     Effect.flatMap((text) => {
       const parsed = parseProcStat(text)
@@ -64,7 +68,10 @@ export const readCpuTimes = (procfs: string): Effect.Effect<CpuTimes, ResourceEr
 }
 
 /** Usage between two samples; 0 when there is no elapsed time (Kepler §4.5). */
-export const cpuDelta = (prev: CpuTimes, cur: CpuTimes): { activeTicks: number; totalTicks: number; usageRatio: number } => {
+export const cpuDelta = (
+  prev: CpuTimes,
+  cur: CpuTimes
+): { activeTicks: number; totalTicks: number; usageRatio: number } => {
   // Counters can go backwards on CPU hotplug; treat that interval as empty rather than negative.
   const activeTicks = Math.max(0, cur.activeTicks - prev.activeTicks)
   const totalTicks = Math.max(0, cur.totalTicks - prev.totalTicks)

@@ -130,17 +130,19 @@ const scanSlice = (
  * (they need ptrace access); those only cost names and exe labels, so they are debug lines.
  * stat, comm and cgroup are world-readable: failing to read them is worth a warning.
  */
-const expectedWithoutPrivileges = (file: ProcFile): boolean => file === "environ" || file === "cmdline" || file === "exe"
+const expectedWithoutPrivileges = (file: ProcFile): boolean =>
+  file === "environ" || file === "cmdline" || file === "exe"
 
 const logUnreadable = (event: UnreadableEvent): Effect.Effect<void> => {
-  const message = `cannot read ${event.file} of process ${event.pid} (${event.reason}); reporting it with what was readable`
+  const message =
+    `cannot read ${event.file} of process ${event.pid} (${event.reason}); reporting it with what was readable`
   return (expectedWithoutPrivileges(event.file) ? Effect.logDebug(message) : Effect.logWarning(message)).pipe(
     Effect.annotateLogs({ pid: event.pid, file: event.file, reason: event.reason })
   )
 }
 
 export const makeProcfsScanner = (options: ProcfsInformerOptions): Effect.Effect<ProcfsScanner, ResourceError> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const procfs = options.procfs
     const parallelism = Math.max(1, Math.floor(options.parallelism))
     const ctx = makeScanContext(procfs, options.reader ?? nodeProcReader)
@@ -151,7 +153,7 @@ export const makeProcfsScanner = (options: ProcfsInformerOptions): Effect.Effect
     // The scratch buffer and the state belong to one refresh at a time.
     const lock = yield* Effect.makeSemaphore(1)
 
-    const scan = Effect.fn("ResourceInformer.refresh")(function* (skip: ReadonlySet<number>) {
+    const scan = Effect.fn("ResourceInformer.refresh")(function*(skip: ReadonlySet<number>) {
       const prev = yield* Ref.get(state)
       const cpu = yield* readCpuTimes(procfs)
       const pids = yield* listPids(ctx)
@@ -185,7 +187,9 @@ const NOTHING_SKIPPED: ReadonlySet<number> = new Set()
 export const logUnreadableFiles = (events: ReadonlyArray<UnreadableEvent>): Effect.Effect<void> =>
   Effect.forEach(events, logUnreadable, { discard: true })
 
-export const makeProcfsInformer = (options: ProcfsInformerOptions): Effect.Effect<ResourceInformerShape, ResourceError> =>
+export const makeProcfsInformer = (
+  options: ProcfsInformerOptions
+): Effect.Effect<ResourceInformerShape, ResourceError> =>
   Effect.map(makeProcfsScanner(options), (scanner) => ({
     refresh: scanner.scan(NOTHING_SKIPPED).pipe(
       Effect.tap((r) => logUnreadableFiles(r.toLog)),
@@ -197,6 +201,8 @@ export const makeProcfsInformer = (options: ProcfsInformerOptions): Effect.Effec
 /** The informer over `host.procfs`; `monitor.parallelism` sizes its scan slices. */
 export const ResourceInformerLive: Layer.Layer<ResourceInformer, ResourceError, AppConfig> = Layer.effect(
   ResourceInformer,
-  Effect.flatMap(AppConfig, (config) =>
-    makeProcfsInformer({ procfs: config.host.procfs, parallelism: config.monitor.parallelism }))
+  Effect.flatMap(
+    AppConfig,
+    (config) => makeProcfsInformer({ procfs: config.host.procfs, parallelism: config.monitor.parallelism })
+  )
 )

@@ -23,9 +23,9 @@
  * `stat` (unreadable, malformed, or missing while its directory is still listed): it is
  * reported unchanged and idle, so its counters continue when the file reads again.
  */
+import { PID_ARGS_LIMIT, PID_CGROUP_LIMIT, PID_COMM_LIMIT } from "../io/readLimits.js"
 import { type Classification, classifyProcess, splitNul } from "./classify.js"
 import { emptyPidStatFields, parsePidStat, type PidStatFields, sameBytes } from "./pidStat.js"
-import { PID_ARGS_LIMIT, PID_CGROUP_LIMIT, PID_COMM_LIMIT } from "../io/readLimits.js"
 import { errorCode, mayBeGone, type ProcFile, type ProcReader, ScratchBuffer } from "./procReader.js"
 import type { ProcessInfo } from "./types.js"
 
@@ -137,7 +137,12 @@ const TEXT_LIMIT: Readonly<Record<TextFile, number>> = {
  * read (recorded in `unreadable`) — or, for cmdline and environ of a live process failing with
  * ENOENT/ESRCH, "" unrecorded: a kernel thread or zombie has no address space to show.
  */
-const readText = (ctx: ScanContext, p: Incarnation, file: TextFile, unreadable: Array<UnreadableFile>): string | Gone => {
+const readText = (
+  ctx: ScanContext,
+  p: Incarnation,
+  file: TextFile,
+  unreadable: Array<UnreadableFile>
+): string | Gone => {
   try {
     const length = ctx.reader.readFile(`${ctx.procfs}/${p.pid}/${file}`, ctx.scratch, TEXT_LIMIT[file])
     return ctx.scratch.bytes.toString("utf8", 0, length)
@@ -174,7 +179,12 @@ interface Identity {
 }
 
 /** comm, exe and the classification inputs. `statComm` stands in for an unreadable comm. */
-const readIdentity = (ctx: ScanContext, p: Incarnation, statComm: string, unreadable: Array<UnreadableFile>): Identity | Gone => {
+const readIdentity = (
+  ctx: ScanContext,
+  p: Incarnation,
+  statComm: string,
+  unreadable: Array<UnreadableFile>
+): Identity | Gone => {
   const commFile = readText(ctx, p, "comm", unreadable)
   if (commFile === GONE) return GONE
   const exe = readExe(ctx, p, unreadable)
@@ -252,7 +262,15 @@ const identify = (ctx: ScanContext, pid: number, statPath: string): ScanOutcome 
   const identity = readIdentity(ctx, { pid, statPath, startTime }, statComm, unreadable)
   if (identity === GONE) return VANISHED
   const c = identity.classification
-  const info = processInfo({ key: `${pid}:${startTime}`, pid, startTime }, identity.comm, identity.exe, c, cpuTicks, cpuTicks, true)
+  const info = processInfo(
+    { key: `${pid}:${startTime}`, pid, startTime },
+    identity.comm,
+    identity.exe,
+    c,
+    cpuTicks,
+    cpuTicks,
+    true
+  )
   return running({ info, statPath, statComm, classification: c }, unreadable)
 }
 
@@ -284,7 +302,9 @@ const scanKnown = (ctx: ScanContext, pid: number, known: TrackedProcess): ScanOu
   const delta = cpuTicks - known.info.cpuTicksTotal
   if (sameBytes(ctx.scratch.bytes, commStart, commEnd, known.statComm)) {
     // Idle and already reported as idle: the previous record is this one (most processes).
-    if (delta === 0 && known.info.cpuTicksDelta === 0 && !known.info.firstSeen) return running(known, NOTHING_UNREADABLE)
+    if (delta === 0 && known.info.cpuTicksDelta === 0 && !known.info.firstSeen) {
+      return running(known, NOTHING_UNREADABLE)
+    }
     return running(withTicks(known, cpuTicks, delta), NOTHING_UNREADABLE)
   }
 

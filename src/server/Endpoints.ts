@@ -11,7 +11,9 @@ export interface Endpoint {
   readonly path: string
   readonly summary: string
   readonly description: string
-  readonly handle: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<HttpServerResponse.HttpServerResponse>
+  readonly handle: (
+    request: HttpServerRequest.HttpServerRequest
+  ) => Effect.Effect<HttpServerResponse.HttpServerResponse>
 }
 
 export interface EndpointsShape {
@@ -23,7 +25,7 @@ export class Endpoints extends Context.Tag("joulemon/Endpoints")<Endpoints, Endp
 
 export const EndpointsLive: Layer.Layer<Endpoints> = Layer.effect(
   Endpoints,
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const ref = yield* Ref.make<ReadonlyArray<Endpoint>>([])
     return {
       register: (endpoint) => Ref.update(ref, (list) => [...list.filter((e) => e.path !== endpoint.path), endpoint]),
@@ -33,9 +35,11 @@ export const EndpointsLive: Layer.Layer<Endpoints> = Layer.effect(
 )
 
 /** A layer that registers one endpoint when built (so the server, built after it, serves it). */
-export const registerEndpoint = <R>(make: Effect.Effect<Endpoint, never, R>): Layer.Layer<never, never, Endpoints | R> =>
+export const registerEndpoint = <R>(
+  make: Effect.Effect<Endpoint, never, R>
+): Layer.Layer<never, never, Endpoints | R> =>
   Layer.effectDiscard(
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const endpoints = yield* Endpoints
       yield* endpoints.register(yield* make)
     })

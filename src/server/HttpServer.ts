@@ -4,16 +4,16 @@
  * The Node server is created by `ServerFactory`, so TLS (web config) swaps it without touching
  * routing.
  */
-import * as http from "node:http"
-import type * as net from "node:net"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Context, Data, Duration, Effect, Either, Layer, Option } from "effect"
+import * as http from "node:http"
+import type * as net from "node:net"
 import { AppConfig } from "../config/Config.js"
+import { type ListenTarget, toListenTarget } from "../config/listenAddress.js"
 import { Endpoints } from "./Endpoints.js"
 import { landingPage } from "./landingPage.js"
-import { toListenTarget, type ListenTarget } from "../config/listenAddress.js"
 
 export class ListenError extends Data.TaggedError("ListenError")<{
   readonly address: string
@@ -81,10 +81,10 @@ const pathOf = (url: string): string => {
 export const SHUTDOWN_GRACE = Duration.seconds(3)
 
 /** Routes a request to the registered endpoints; `/` is the landing page. */
-export const makeApp = Effect.gen(function* () {
+export const makeApp = Effect.gen(function*() {
   const endpoints = yield* Endpoints
   const guard = yield* RequestGuard
-  return Effect.gen(function* () {
+  return Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const rejected = yield* guard.check(request)
     if (Option.isSome(rejected)) return rejected.value
@@ -121,34 +121,36 @@ const drain = (server: http.Server): Effect.Effect<void> =>
     server.closeIdleConnections()
   })
 
-export const HttpServerLive: Layer.Layer<never, ListenError, AppConfig | Endpoints | ServerFactory | RequestGuard> = Layer.scopedDiscard(
-  Effect.gen(function* () {
-    const config = yield* AppConfig
-    const factory = yield* ServerFactory
-    const app = yield* makeApp
-    for (const address of config.web.listenAddresses) {
-      const parsed = toListenTarget(address)
-      if (Either.isLeft(parsed)) return yield* Effect.fail(new ListenError({ address, reason: parsed.left }))
-      const target = parsed.right
-      const nodeServer = factory.create(target)
-      const server = yield* NodeHttpServer.make(() => nodeServer, {
-        port: target.port,
-        ...(target.host === undefined ? {} : { host: target.host })
-      }).pipe(Effect.mapError((e) => new ListenError({ address, reason: describeListenFailure(e.cause) })))
-      // Runs before the platform's own close (finalizers run in reverse order).
-      yield* Effect.addFinalizer(() => drain(nodeServer))
-      yield* server.serve(app)
-      const bound = server.address
-      yield* Effect.logInfo("listening").pipe(
-        Effect.annotateLogs({
-          component: "server",
-          address,
-          url:
-            bound._tag === "TcpAddress"
-              ? `${factory.scheme}://${bound.hostname.includes(":") ? `[${bound.hostname}]` : bound.hostname}:${bound.port}/`
+export const HttpServerLive: Layer.Layer<never, ListenError, AppConfig | Endpoints | ServerFactory | RequestGuard> =
+  Layer.scopedDiscard(
+    Effect.gen(function*() {
+      const config = yield* AppConfig
+      const factory = yield* ServerFactory
+      const app = yield* makeApp
+      for (const address of config.web.listenAddresses) {
+        const parsed = toListenTarget(address)
+        if (Either.isLeft(parsed)) return yield* Effect.fail(new ListenError({ address, reason: parsed.left }))
+        const target = parsed.right
+        const nodeServer = factory.create(target)
+        const server = yield* NodeHttpServer.make(() => nodeServer, {
+          port: target.port,
+          ...(target.host === undefined ? {} : { host: target.host })
+        }).pipe(Effect.mapError((e) => new ListenError({ address, reason: describeListenFailure(e.cause) })))
+        // Runs before the platform's own close (finalizers run in reverse order).
+        yield* Effect.addFinalizer(() => drain(nodeServer))
+        yield* server.serve(app)
+        const bound = server.address
+        yield* Effect.logInfo("listening").pipe(
+          Effect.annotateLogs({
+            component: "server",
+            address,
+            url: bound._tag === "TcpAddress"
+              ? `${factory.scheme}://${
+                bound.hostname.includes(":") ? `[${bound.hostname}]` : bound.hostname
+              }:${bound.port}/`
               : bound.path
-        })
-      )
-    }
-  })
-)
+          })
+        )
+      }
+    })
+  )

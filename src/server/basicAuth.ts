@@ -17,9 +17,9 @@
  * still pays bcrypt per new guess, one at a time (a semaphore), as it should. The memo is
  * bounded and starts afresh when full.
  */
-import * as crypto from "node:crypto"
 import bcrypt from "bcryptjs"
 import { Deferred, Effect, HashMap, Option, Ref, type Scope } from "effect"
+import * as crypto from "node:crypto"
 import type { WebConfigProblem } from "./webConfigFile.js"
 
 export interface Credentials {
@@ -55,11 +55,12 @@ export const validateUsers = (users: Readonly<Record<string, string>>): Readonly
   Object.entries(users).flatMap(([user, hash]) =>
     bcryptCost(hash) === undefined
       ? [
-          {
-            key: `basic_auth_users.${user}`,
-            problem: `not a bcrypt hash (expected $2y$, $2b$ or $2a$, a cost from 04 to 31, "$" and 53 characters; make one with: htpasswd -nBC 10 "" | tr -d ':\\n')`
-          }
-        ]
+        {
+          key: `basic_auth_users.${user}`,
+          problem:
+            `not a bcrypt hash (expected $2y$, $2b$ or $2a$, a cost from 04 to 31, "$" and 53 characters; make one with: htpasswd -nBC 10 "" | tr -d ':\\n')`
+        }
+      ]
       : []
   )
 
@@ -84,7 +85,10 @@ export type PasswordCheck = (password: string, hash: string) => Effect.Effect<bo
 export const bcryptCheck: PasswordCheck = (password, hash) =>
   Effect.tryPromise(() => bcrypt.compare(password, hash)).pipe(
     Effect.catchAll((e) =>
-      Effect.logError("bcrypt comparison failed; refusing").pipe(Effect.annotateLogs({ error: String(e.error) }), Effect.as(false))
+      Effect.logError("bcrypt comparison failed; refusing").pipe(
+        Effect.annotateLogs({ error: String(e.error) }),
+        Effect.as(false)
+      )
     )
   )
 
@@ -106,7 +110,7 @@ export interface BasicAuthShape {
 export const DEFAULT_MEMO_CAPACITY = 256
 
 export const makeBasicAuth = (options: BasicAuthOptions): Effect.Effect<BasicAuthShape, never, Scope.Scope> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const scope = yield* Effect.scope
     const check = options.check ?? bcryptCheck
     const capacity = options.memoCapacity ?? DEFAULT_MEMO_CAPACITY
@@ -120,18 +124,20 @@ export const makeBasicAuth = (options: BasicAuthOptions): Effect.Effect<BasicAut
     const memoKey = ({ user, password }: Credentials): string =>
       crypto.createHmac("sha256", hmacKey).update(`${Buffer.byteLength(user)}:${user}:${password}`).digest("base64")
 
-    const verify = Effect.fn("BasicAuth.verify")(function* (credentials: Credentials) {
+    const verify = Effect.fn("BasicAuth.verify")(function*(credentials: Credentials) {
       const hash = hashes.get(credentials.user)
       const key = memoKey(credentials)
       const mine = yield* Deferred.make<boolean>()
       // Claim and fork together: an interrupted request (client gone) must not leave a claim
       // that nobody completes.
       const outcome = yield* Effect.uninterruptible(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const claimed = yield* Ref.modify(memo, (entries) => {
             const found = HashMap.get(entries, key)
             if (Option.isSome(found)) return [found.value, entries] as const
-            const room = HashMap.size(entries) >= capacity ? HashMap.empty<string, Deferred.Deferred<boolean>>() : entries
+            const room = HashMap.size(entries) >= capacity
+              ? HashMap.empty<string, Deferred.Deferred<boolean>>()
+              : entries
             return [mine, HashMap.set(room, key, mine)] as const
           })
           if (claimed === mine) {

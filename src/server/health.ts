@@ -5,7 +5,7 @@
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Clock, Duration, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../config/Config.js"
-import { PowerMonitor, type MonitorStats } from "../monitor/PowerMonitor.js"
+import { type MonitorStats, PowerMonitor } from "../monitor/PowerMonitor.js"
 import type { Snapshot } from "../monitor/snapshot.js"
 import { registerEndpoint } from "./Endpoints.js"
 
@@ -25,19 +25,33 @@ export const readiness = (
   intervalMillis: number
 ): Readiness => {
   if (Option.isNone(latest)) {
-    return { ready: false, reason: Option.getOrElse(stats.lastError, () => "no snapshot yet: the first refresh has not completed") }
+    return {
+      ready: false,
+      reason: Option.getOrElse(stats.lastError, () => "no snapshot yet: the first refresh has not completed")
+    }
   }
   const s = latest.value
   if (Option.isSome(stats.lastError)) return { ready: false, reason: `last refresh failed: ${stats.lastError.value}` }
   const age = nowMillis - s.timestamp
   if (intervalMillis > 0 && age > MISSED_INTERVALS * intervalMillis + 1000) {
-    return { ready: false, reason: `the latest snapshot is ${(age / 1000).toFixed(1)}s old (monitor.interval is ${intervalMillis / 1000}s)` }
+    return {
+      ready: false,
+      reason: `the latest snapshot is ${(age / 1000).toFixed(1)}s old (monitor.interval is ${intervalMillis / 1000}s)`
+    }
   }
   const failing = s.zones.filter((z) => z.status === "read-error")
   if (s.zones.length > 0 && failing.length === s.zones.length) {
-    return { ready: false, reason: `no energy zone could be read: ${failing.map((z) => `${z.name}: ${z.error}`).join("; ")}` }
+    return {
+      ready: false,
+      reason: `no energy zone could be read: ${failing.map((z) => `${z.name}: ${z.error}`).join("; ")}`
+    }
   }
-  if (failing.length > 0) return { ready: true, reason: `degraded: ${failing.map((z) => `${z.name}: ${z.error}`).join("; ")}` }
+  if (failing.length > 0) {
+    return {
+      ready: true,
+      reason: `degraded: ${failing.map((z) => `${z.name}: ${z.error}`).join("; ")}`
+    }
+  }
   return { ready: true, reason: "ok" }
 }
 
@@ -51,7 +65,7 @@ export const HealthLive = Layer.mergeAll(
     })
   ),
   registerEndpoint(
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const monitor = yield* PowerMonitor
       const config = yield* AppConfig
       const intervalMillis = Duration.toMillis(config.monitor.interval)
@@ -60,8 +74,13 @@ export const HealthLive = Layer.mergeAll(
         summary: "Readiness",
         description: "Ready when a recent snapshot exists and the energy zones answer (503 with the reason otherwise)",
         handle: () =>
-          Effect.gen(function* () {
-            const r = readiness(yield* monitor.latest, yield* monitor.stats, yield* Clock.currentTimeMillis, intervalMillis)
+          Effect.gen(function*() {
+            const r = readiness(
+              yield* monitor.latest,
+              yield* monitor.stats,
+              yield* Clock.currentTimeMillis,
+              intervalMillis
+            )
             return HttpServerResponse.text(`${r.reason}\n`, { status: r.ready ? 200 : 503 })
           })
       }

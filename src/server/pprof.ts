@@ -4,12 +4,12 @@
  * speedscope); `/debug/pprof/heap` streams a heap snapshot. One profile at a time: the
  * inspector has one profiler per process.
  */
+import * as NodeStream from "@effect/platform-node/NodeStream"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { Duration, Effect, Layer } from "effect"
 import { Session } from "node:inspector/promises"
 import { getHeapSnapshot } from "node:v8"
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import * as NodeStream from "@effect/platform-node/NodeStream"
-import { Duration, Effect, Layer } from "effect"
 import { registerEndpoint } from "./Endpoints.js"
 
 const MAX_PROFILE_SECONDS = 300
@@ -19,7 +19,9 @@ export const profileSeconds = (url: string): number | string => {
   const raw = new URL(url, "http://localhost").searchParams.get("seconds")
   if (raw === null || raw === "") return DEFAULT_PROFILE_SECONDS
   const n = Number(raw)
-  if (!Number.isInteger(n) || n < 1 || n > MAX_PROFILE_SECONDS) return `seconds must be an integer from 1 to ${MAX_PROFILE_SECONDS}, got ${raw}`
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PROFILE_SECONDS) {
+    return `seconds must be an integer from 1 to ${MAX_PROFILE_SECONDS}, got ${raw}`
+  }
   return n
 }
 
@@ -31,7 +33,7 @@ const cpuProfile = (seconds: number) =>
       return session
     }),
     (session) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         yield* Effect.promise(() => session.post("Profiler.enable"))
         yield* Effect.promise(() => session.post("Profiler.start"))
         yield* Effect.sleep(Duration.seconds(seconds))
@@ -48,9 +50,11 @@ const index = [
 ].join("\n")
 
 export const PprofLive = Layer.unwrapEffect(
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const oneAtATime = yield* Effect.makeSemaphore(1)
-    const busy = HttpServerResponse.text("a profile is already being recorded; try again when it is done\n", { status: 409 })
+    const busy = HttpServerResponse.text("a profile is already being recorded; try again when it is done\n", {
+      status: 409
+    })
     const exclusive = <E, R>(work: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
       oneAtATime.withPermitsIfAvailable(1)(work).pipe(Effect.map((r) => (r._tag === "Some" ? r.value : busy)))
     return Layer.mergeAll(
@@ -69,14 +73,15 @@ export const PprofLive = Layer.unwrapEffect(
           description: "V8 CPU profile for ?seconds=N (default 30)",
           handle: (request: HttpServerRequest.HttpServerRequest) => {
             const seconds = profileSeconds(request.url)
-            if (typeof seconds === "string") return Effect.succeed(HttpServerResponse.text(`${seconds}\n`, { status: 400 }))
+            if (typeof seconds === "string") {
+              return Effect.succeed(HttpServerResponse.text(`${seconds}\n`, { status: 400 }))
+            }
             return exclusive(
               Effect.map(cpuProfile(seconds), (body) =>
                 HttpServerResponse.text(body, {
                   contentType: "application/json",
-                  headers: { "content-disposition": 'attachment; filename="joulemon.cpuprofile"' }
-                })
-              )
+                  headers: { "content-disposition": "attachment; filename=\"joulemon.cpuprofile\"" }
+                }))
             )
           }
         })
@@ -96,7 +101,7 @@ export const PprofLive = Layer.unwrapEffect(
                   ),
                   {
                     contentType: "application/json",
-                    headers: { "content-disposition": 'attachment; filename="joulemon.heapsnapshot"' }
+                    headers: { "content-disposition": "attachment; filename=\"joulemon.heapsnapshot\"" }
                   }
                 )
               )

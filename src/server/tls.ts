@@ -8,10 +8,10 @@
  * `rejectUnauthorized`) plus an admission check on each new TLS connection, because Node has
  * no "require any certificate" or "verify only if given" mode.
  */
+import { Either } from "effect"
 import * as crypto from "node:crypto"
 import * as https from "node:https"
 import * as tls from "node:tls"
-import { Either } from "effect"
 import type { ClientAuthType, TlsServerSection, TlsVersionName, WebConfigProblem } from "./webConfigFile.js"
 
 /** Go's secure cipher suites (crypto/tls `CipherSuites()`, TLS ≤ 1.2) by their OpenSSL names. */
@@ -75,7 +75,15 @@ const K = "tls_server_config"
 
 /** True when the section turns TLS on at all (exporter-toolkit's `validateTLSPaths`). */
 export const tlsEnabled = (section: TlsServerSection): boolean =>
-  [section.cert, section.cert_file, section.key, section.key_file, section.client_ca, section.client_ca_file, section.client_auth_type].some(
+  [
+    section.cert,
+    section.cert_file,
+    section.key,
+    section.key_file,
+    section.client_ca,
+    section.client_ca_file,
+    section.client_auth_type
+  ].some(
     (v) => v !== undefined && v !== ""
   )
 
@@ -142,8 +150,12 @@ export const planTls = (
     problem(material.key.key, `${describe(material.key)} does not match the certificate in ${describe(material.cert)}`)
   }
   if (leaf !== undefined) {
-    if (Date.parse(leaf.validTo) < nowMillis) warnings.push(`${describe(material.cert)}: the certificate expired on ${leaf.validTo}`)
-    if (Date.parse(leaf.validFrom) > nowMillis) warnings.push(`${describe(material.cert)}: the certificate is not valid before ${leaf.validFrom}`)
+    if (Date.parse(leaf.validTo) < nowMillis) {
+      warnings.push(`${describe(material.cert)}: the certificate expired on ${leaf.validTo}`)
+    }
+    if (Date.parse(leaf.validFrom) > nowMillis) {
+      warnings.push(`${describe(material.cert)}: the certificate is not valid before ${leaf.validFrom}`)
+    }
   }
 
   // Client authentication.
@@ -161,14 +173,23 @@ export const planTls = (
       )
     }
   } else if (clientAuth === "RequireAndVerifyClientCert" || clientAuth === "VerifyClientCertIfGiven") {
-    warnings.push(`${K}: client_auth_type ${clientAuth} without client_ca_file verifies client certificates against the system's public CAs`)
+    warnings.push(
+      `${K}: client_auth_type ${clientAuth} without client_ca_file verifies client certificates against the system's public CAs`
+    )
   }
   const allowedSans = section.client_allowed_sans
-  if (allowedSans !== undefined && clientAuth !== "RequireAnyClientCert" && clientAuth !== "RequireAndVerifyClientCert") {
-    problem(`${K}.client_allowed_sans`, `needs client_auth_type RequireAnyClientCert or RequireAndVerifyClientCert, not ${clientAuth}`)
+  if (
+    allowedSans !== undefined && clientAuth !== "RequireAnyClientCert" && clientAuth !== "RequireAndVerifyClientCert"
+  ) {
+    problem(
+      `${K}.client_allowed_sans`,
+      `needs client_auth_type RequireAnyClientCert or RequireAndVerifyClientCert, not ${clientAuth}`
+    )
   }
   if (clientAuth === "RequestClientCert" || clientAuth === "RequireAnyClientCert") {
-    warnings.push(`${K}: client_auth_type ${clientAuth} does not verify client certificates; use RequireAndVerifyClientCert to authenticate clients`)
+    warnings.push(
+      `${K}: client_auth_type ${clientAuth} does not verify client certificates; use RequireAndVerifyClientCert to authenticate clients`
+    )
   }
 
   // Protocol versions, ciphers and curves.
@@ -178,22 +199,31 @@ export const planTls = (
     problem(`${K}.min_version`, `${minVersion} is above max_version ${maxVersion}: no connection could succeed`)
   }
   if (minVersion === "TLS10" || minVersion === "TLS11") {
-    warnings.push(`${K}.min_version ${minVersion}: OpenSSL 3 refuses TLS below 1.2 at its default security level, so such clients still fail`)
+    warnings.push(
+      `${K}.min_version ${minVersion}: OpenSSL 3 refuses TLS below 1.2 at its default security level, so such clients still fail`
+    )
   }
   const ciphers: Array<string> = []
   for (const [i, name] of (section.cipher_suites ?? []).entries()) {
     const openssl = GO_CIPHER_SUITES.get(name)
     if (openssl !== undefined) ciphers.push(openssl)
     else if (GO_TLS13_SUITES.has(name)) {
-      warnings.push(`${K}.cipher_suites[${i}]: ${name} is a TLS 1.3 suite; TLS 1.3 suites are not configurable (as in Go) and it is ignored`)
-    }
-    else problem(`${K}.cipher_suites[${i}]`, `unknown cipher suite ${JSON.stringify(name)} (known: ${[...GO_CIPHER_SUITES.keys()].join(", ")})`)
+      warnings.push(
+        `${K}.cipher_suites[${i}]: ${name} is a TLS 1.3 suite; TLS 1.3 suites are not configurable (as in Go) and it is ignored`
+      )
+    } else {problem(
+        `${K}.cipher_suites[${i}]`,
+        `unknown cipher suite ${JSON.stringify(name)} (known: ${[...GO_CIPHER_SUITES.keys()].join(", ")})`
+      )}
   }
   const curves: Array<string> = []
   for (const [i, name] of (section.curve_preferences ?? []).entries()) {
     const openssl = GO_CURVES.get(name)
     if (openssl !== undefined) curves.push(openssl)
-    else problem(`${K}.curve_preferences[${i}]`, `unknown curve ${JSON.stringify(name)} (known: ${[...GO_CURVES.keys()].join(", ")})`)
+    else {problem(
+        `${K}.curve_preferences[${i}]`,
+        `unknown curve ${JSON.stringify(name)} (known: ${[...GO_CURVES.keys()].join(", ")})`
+      )}
   }
 
   if (problems.length > 0) return Either.left(problems)
@@ -256,7 +286,7 @@ export const parseSubjectAltName = (text: string | undefined): ReadonlyArray<str
     const kind = rest.slice(0, colon)
     rest = rest.slice(colon + 1)
     let value: string
-    if (rest.startsWith('"')) {
+    if (rest.startsWith("\"")) {
       const end = /^"(?:[^"\\]|\\.)*"/.exec(rest)
       const quoted = end?.[0] ?? rest
       try {
@@ -294,7 +324,9 @@ export const admitPeer = (
       if (!peer.presented) return "no client certificate presented"
       break
     case "VerifyClientCertIfGiven":
-      if (peer.presented && !peer.authorized) return `client certificate not trusted: ${peer.authorizationError ?? "unknown reason"}`
+      if (peer.presented && !peer.authorized) {
+        return `client certificate not trusted: ${peer.authorizationError ?? "unknown reason"}`
+      }
       break
     case "RequireAndVerifyClientCert":
       if (!peer.presented) return "no client certificate presented"
@@ -304,7 +336,9 @@ export const admitPeer = (
   if (allowedSans !== undefined) {
     const wanted = new Set(allowedSans.map(canonicalIp))
     if (!peer.sans.some((san) => wanted.has(san))) {
-      return `client certificate has none of the allowed SANs (found: ${peer.sans.length === 0 ? "none" : peer.sans.join(", ")})`
+      return `client certificate has none of the allowed SANs (found: ${
+        peer.sans.length === 0 ? "none" : peer.sans.join(", ")
+      })`
     }
   }
   return undefined

@@ -8,13 +8,13 @@
  * while the layer is built — before any address is bound — and every problem is reported at
  * once, each naming the file and the key.
  */
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { Clock, type Duration, Effect, Layer, Option, Ref, Runtime } from "effect"
 import * as http from "node:http"
 import type * as https from "node:https"
 import type * as net from "node:net"
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Clock, type Duration, Effect, Layer, Option, Ref, Runtime } from "effect"
 import { AppConfig } from "../config/Config.js"
-import { makeBasicAuth, parseBasicAuthorization, type BasicAuthOptions } from "./basicAuth.js"
+import { type BasicAuthOptions, makeBasicAuth, parseBasicAuthorization } from "./basicAuth.js"
 import { OpenRequestGuard, PlainHttpServerFactory, RequestGuard, ServerFactory } from "./HttpServer.js"
 import { createTlsServer } from "./tls.js"
 import { loadWebConfig, type WebConfigError, type WebSettings } from "./webConfigLoad.js"
@@ -24,7 +24,10 @@ import { watchWebConfig, WEB_CONFIG_RELOAD_INTERVAL } from "./webConfigReload.js
 export { loadWebConfig, WebConfigError, type WebSettings } from "./webConfigLoad.js"
 
 /** Sets the configured headers on every response, before the app writes its own. */
-const withHeaders = (server: net.Server & http.Server, headers: Readonly<Record<string, string>>): net.Server & http.Server => {
+const withHeaders = (
+  server: net.Server & http.Server,
+  headers: Readonly<Record<string, string>>
+): net.Server & http.Server => {
   const entries = Object.entries(headers)
   if (entries.length > 0) {
     // Registered at creation, so it runs before the listener NodeHttpServer adds; `writeHead`
@@ -38,29 +41,35 @@ const withHeaders = (server: net.Server & http.Server, headers: Readonly<Record<
 
 const unauthorized = HttpServerResponse.text("Unauthorized\n", {
   status: 401,
-  headers: { "www-authenticate": 'Basic realm="joulemon"' }
+  headers: { "www-authenticate": "Basic realm=\"joulemon\"" }
 })
 const tooManyRequests = HttpServerResponse.text("Too Many Requests\n", { status: 429 })
 
 /** The guard for the settings: rate limit first (as exporter-toolkit), then basic auth. */
-export const makeWebGuard = (settings: Pick<WebSettings, "rateLimit" | "users">, auth: Omit<BasicAuthOptions, "users"> = {}) =>
-  Effect.gen(function* () {
+export const makeWebGuard = (
+  settings: Pick<WebSettings, "rateLimit" | "users">,
+  auth: Omit<BasicAuthOptions, "users"> = {}
+) =>
+  Effect.gen(function*() {
     const limit = settings.rateLimit
     const bucket = yield* Ref.make(fullBucket(limit, yield* Clock.currentTimeMillis))
-    const basic = Object.keys(settings.users).length === 0 ? undefined : yield* makeBasicAuth({ ...auth, users: settings.users })
-    const limited =
-      limit.intervalMillis > 0
-        ? Clock.currentTimeMillis.pipe(Effect.flatMap((now) => Ref.modify(bucket, (b) => takeToken(limit, b, now))))
-        : Effect.succeed(true)
+    const basic = Object.keys(settings.users).length === 0
+      ? undefined
+      : yield* makeBasicAuth({ ...auth, users: settings.users })
+    const limited = limit.intervalMillis > 0
+      ? Clock.currentTimeMillis.pipe(Effect.flatMap((now) => Ref.modify(bucket, (b) => takeToken(limit, b, now))))
+      : Effect.succeed(true)
     return RequestGuard.of({
       check: (request) =>
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           if (!(yield* limited)) return Option.some(tooManyRequests)
           if (basic === undefined) return Option.none()
           const credentials = parseBasicAuthorization(request.headers["authorization"])
           if (Option.isNone(credentials)) return Option.some(unauthorized)
           if (yield* basic.verify(credentials.value)) return Option.none()
-          yield* Effect.logDebug("basic auth refused").pipe(Effect.annotateLogs({ component: "web", user: credentials.value.user }))
+          yield* Effect.logDebug("basic auth refused").pipe(
+            Effect.annotateLogs({ component: "web", user: credentials.value.user })
+          )
           return Option.some(unauthorized)
         })
     })
@@ -71,26 +80,27 @@ export const makeWebGuard = (settings: Pick<WebSettings, "rateLimit" | "users">,
  * lists the HTTPS servers it made, for the certificate reload.
  */
 export const makeWebServerFactory = (settings: Pick<WebSettings, "tls" | "headers">) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const runtime = yield* Effect.runtime<never>()
-    const log = (effect: Effect.Effect<void>) => Runtime.runFork(runtime)(effect.pipe(Effect.annotateLogs({ component: "web" })))
+    const log = (effect: Effect.Effect<void>) =>
+      Runtime.runFork(runtime)(effect.pipe(Effect.annotateLogs({ component: "web" })))
     const made = yield* Ref.make<ReadonlyArray<https.Server>>([])
     const plan = settings.tls
-    const factory: ServerFactory["Type"] =
-      plan === undefined
-        ? { create: () => withHeaders(http.createServer(), settings.headers), scheme: "http" }
-        : {
-            scheme: "https",
-            create: () => {
-              const server = createTlsServer(plan, {
-                onRefused: (reason, remote) => log(Effect.logDebug("TLS client refused").pipe(Effect.annotateLogs({ remote, reason }))),
-                onHandshakeError: (error, remote) =>
-                  log(Effect.logDebug("TLS handshake failed").pipe(Effect.annotateLogs({ remote, reason: error.message })))
-              })
-              Runtime.runSync(runtime)(Ref.update(made, (list) => [...list, server]))
-              return withHeaders(server, settings.headers)
-            }
-          }
+    const factory: ServerFactory["Type"] = plan === undefined
+      ? { create: () => withHeaders(http.createServer(), settings.headers), scheme: "http" }
+      : {
+        scheme: "https",
+        create: () => {
+          const server = createTlsServer(plan, {
+            onRefused: (reason, remote) =>
+              log(Effect.logDebug("TLS client refused").pipe(Effect.annotateLogs({ remote, reason }))),
+            onHandshakeError: (error, remote) =>
+              log(Effect.logDebug("TLS handshake failed").pipe(Effect.annotateLogs({ remote, reason: error.message })))
+          })
+          Runtime.runSync(runtime)(Ref.update(made, (list) => [...list, server]))
+          return withHeaders(server, settings.headers)
+        }
+      }
     return { factory, servers: Ref.get(made) }
   })
 
@@ -99,7 +109,9 @@ const describeSettings = (settings: WebSettings) => ({
   tls: settings.tls === undefined ? "off" : `${settings.tls.minVersion}-${settings.tls.maxVersion}`,
   clientAuth: settings.tls?.clientAuth ?? "none",
   basicAuthUsers: Object.keys(settings.users).length,
-  rateLimit: settings.rateLimit.intervalMillis > 0 ? `${settings.rateLimit.burst} per ${settings.rateLimit.intervalMillis}ms` : "off",
+  rateLimit: settings.rateLimit.intervalMillis > 0
+    ? `${settings.rateLimit.burst} per ${settings.rateLimit.intervalMillis}ms`
+    : "off",
   headers: Object.keys(settings.headers).join(",")
 })
 
@@ -110,18 +122,23 @@ const describeSettings = (settings: WebSettings) => ({
  */
 export const makeWebConfigLayer = (
   reloadEvery: Duration.Duration = WEB_CONFIG_RELOAD_INTERVAL
-): Layer.Layer<ServerFactory | RequestGuard, WebConfigError, AppConfig> => Layer.unwrapScoped(
-  Effect.gen(function* () {
-    const config = yield* AppConfig
-    if (config.web.configFile === "") return Layer.merge(PlainHttpServerFactory, OpenRequestGuard)
-    const settings = yield* loadWebConfig(config.web.configFile)
-    for (const warning of settings.warnings) yield* Effect.logWarning(warning).pipe(Effect.annotateLogs({ component: "web", file: settings.file }))
-    yield* Effect.logInfo("web config loaded").pipe(Effect.annotateLogs({ component: "web", ...describeSettings(settings) }))
-    const { factory, servers } = yield* makeWebServerFactory(settings)
-    const guard = yield* makeWebGuard(settings)
-    if (settings.tls !== undefined) yield* watchWebConfig(settings, servers, reloadEvery)
-    return Layer.merge(Layer.succeed(ServerFactory, factory), Layer.succeed(RequestGuard, guard))
-  })
-)
+): Layer.Layer<ServerFactory | RequestGuard, WebConfigError, AppConfig> =>
+  Layer.unwrapScoped(
+    Effect.gen(function*() {
+      const config = yield* AppConfig
+      if (config.web.configFile === "") return Layer.merge(PlainHttpServerFactory, OpenRequestGuard)
+      const settings = yield* loadWebConfig(config.web.configFile)
+      for (const warning of settings.warnings) {
+        yield* Effect.logWarning(warning).pipe(Effect.annotateLogs({ component: "web", file: settings.file }))
+      }
+      yield* Effect.logInfo("web config loaded").pipe(
+        Effect.annotateLogs({ component: "web", ...describeSettings(settings) })
+      )
+      const { factory, servers } = yield* makeWebServerFactory(settings)
+      const guard = yield* makeWebGuard(settings)
+      if (settings.tls !== undefined) yield* watchWebConfig(settings, servers, reloadEvery)
+      return Layer.merge(Layer.succeed(ServerFactory, factory), Layer.succeed(RequestGuard, guard))
+    })
+  )
 
 export const WebConfigLive: Layer.Layer<ServerFactory | RequestGuard, WebConfigError, AppConfig> = makeWebConfigLayer()

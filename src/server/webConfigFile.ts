@@ -6,8 +6,8 @@
  * Like exporter-toolkit's `yaml.UnmarshalStrict`, a key it does not know is an error, not a
  * warning: a misspelt `basic_auth_user` would otherwise leave the endpoint open.
  */
-import * as path from "node:path"
 import { Either, ParseResult, Schema } from "effect"
+import * as path from "node:path"
 import { parseDocument } from "yaml"
 import { parseGoDuration } from "../config/duration.js"
 
@@ -53,7 +53,9 @@ const oneOf = <const L extends ReadonlyArray<string>>(values: L, aliases: Readon
       if (alias !== undefined) return ParseResult.succeed(alias)
       const found = values.find((v) => v === u)
       return found === undefined
-        ? ParseResult.fail(new ParseResult.Type(ast, u, `expected one of ${values.join(", ")}, got ${JSON.stringify(u)}`))
+        ? ParseResult.fail(
+          new ParseResult.Type(ast, u, `expected one of ${values.join(", ")}, got ${JSON.stringify(u)}`)
+        )
         : ParseResult.succeed(found)
     },
     encode: ParseResult.succeed
@@ -160,7 +162,10 @@ const describeIssue = (issue: ParseResult.ArrayFormatterIssue): WebConfigProblem
 }
 
 /** Joins `file` onto `dir` unless it is empty or absolute (Prometheus common's `JoinDir`). */
-const joinDir = (dir: string, file: string): string => (file === "" || path.isAbsolute(file) ? file : path.join(dir, file))
+const joinDir = (
+  dir: string,
+  file: string
+): string => (file === "" || path.isAbsolute(file) ? file : path.join(dir, file))
 
 const resolvePaths = (dir: string, tls: TlsServerSection): TlsServerSection => {
   const { cert_file, key_file, client_ca_file, ...rest } = tls
@@ -177,7 +182,10 @@ const validateHeaders = (headers: Readonly<Record<string, string>>): ReadonlyArr
     const key = `http_server_config.headers.${name}`
     const allowed = CONFIGURABLE_HEADERS.get(name)
     if (allowed === undefined) {
-      return [{ key, problem: `this header can not be configured (allowed: ${[...CONFIGURABLE_HEADERS.keys()].join(", ")})` }]
+      return [{
+        key,
+        problem: `this header can not be configured (allowed: ${[...CONFIGURABLE_HEADERS.keys()].join(", ")})`
+      }]
     }
     if (allowed.length > 0 && !allowed.includes(value)) {
       return [{ key, problem: `expected one of ${allowed.join(", ")}, got ${JSON.stringify(value)}` }]
@@ -195,7 +203,9 @@ export const parseWebConfigFile = (
 ): Either.Either<WebConfigFile, ReadonlyArray<WebConfigProblem>> => {
   const document = parseDocument(text, { prettyErrors: false })
   if (document.errors.length > 0) {
-    return Either.left(document.errors.map((e) => ({ key: "", problem: `not valid YAML: ${e.message.split("\n")[0] ?? e.message}` })))
+    return Either.left(
+      document.errors.map((e) => ({ key: "", problem: `not valid YAML: ${e.message.split("\n")[0] ?? e.message}` }))
+    )
   }
   const raw = dropNulls(document.toJS()) ?? {}
   if (!isRecord(raw)) return Either.left([{ key: "", problem: "expected a mapping of sections at the top level" }])
@@ -216,4 +226,3 @@ export const parseWebConfigFile = (
     users: value.basic_auth_users ?? {}
   })
 }
-

@@ -2,8 +2,8 @@
  * Reading and checking the web config (`web.configFile`): the file, then the certificates, keys
  * and CA it points at. Every problem found is reported at once, each naming the file and key.
  */
-import * as fs from "node:fs/promises"
 import { Clock, Data, Effect, Either, Option } from "effect"
+import * as fs from "node:fs/promises"
 import { validateUsers } from "./basicAuth.js"
 import { planTls, tlsEnabled, type TlsMaterial, type TlsPlan } from "./tls.js"
 import { parseWebConfigFile, type WebConfigFile, type WebConfigProblem } from "./webConfigFile.js"
@@ -60,18 +60,25 @@ const pemSource = (
   if (file !== undefined && file !== "") {
     return readText(file).pipe(
       Effect.map((pem) => Option.some({ key: `${K}.${fileKey}`, source: file, pem })),
-      Effect.mapError((reason) => ({ key: `${K}.${fileKey}`, problem: `cannot read ${JSON.stringify(file)}: ${reason}` }))
+      Effect.mapError((reason) => ({
+        key: `${K}.${fileKey}`,
+        problem: `cannot read ${JSON.stringify(file)}: ${reason}`
+      }))
     )
   }
   return Effect.succeed(
-    inline !== undefined && inline !== "" ? Option.some({ key: `${K}.${inlineKey}`, source: inlineKey, pem: inline }) : Option.none()
+    inline !== undefined && inline !== ""
+      ? Option.some({ key: `${K}.${inlineKey}`, source: inlineKey, pem: inline })
+      : Option.none()
   )
 }
 
-const readTlsMaterial = (parsed: WebConfigFile): Effect.Effect<Option.Option<TlsMaterial>, ReadonlyArray<WebConfigProblem>> => {
+const readTlsMaterial = (
+  parsed: WebConfigFile
+): Effect.Effect<Option.Option<TlsMaterial>, ReadonlyArray<WebConfigProblem>> => {
   const section = parsed.tls
   if (section === undefined || !tlsEnabled(section)) return Effect.succeedNone
-  return Effect.gen(function* () {
+  return Effect.gen(function*() {
     const [cert, key, clientCa] = yield* Effect.all(
       [
         pemSource("cert_file", section.cert_file, "cert", section.cert).pipe(Effect.either),
@@ -84,8 +91,12 @@ const readTlsMaterial = (parsed: WebConfigFile): Effect.Effect<Option.Option<Tls
     for (const result of [cert, key, clientCa]) if (Either.isLeft(result)) problems.push(result.left)
     const certPem = Either.getOrElse(cert, () => Option.none())
     const keyPem = Either.getOrElse(key, () => Option.none())
-    if (Either.isRight(cert) && Option.isNone(certPem)) problems.push({ key: K, problem: "TLS is configured but neither cert_file nor cert is set" })
-    if (Either.isRight(key) && Option.isNone(keyPem)) problems.push({ key: K, problem: "TLS is configured but neither key_file nor key is set" })
+    if (Either.isRight(cert) && Option.isNone(certPem)) {
+      problems.push({ key: K, problem: "TLS is configured but neither cert_file nor cert is set" })
+    }
+    if (Either.isRight(key) && Option.isNone(keyPem)) {
+      problems.push({ key: K, problem: "TLS is configured but neither key_file nor key is set" })
+    }
     if (problems.length > 0 || Option.isNone(certPem) || Option.isNone(keyPem)) return yield* Effect.fail(problems)
     return Option.some<TlsMaterial>({
       cert: certPem.value,
@@ -99,9 +110,11 @@ const readTlsMaterial = (parsed: WebConfigFile): Effect.Effect<Option.Option<Tls
  * Reads and checks the web config file and everything it points at. Every problem found is in
  * the one error; warnings come back with the settings.
  */
-export const loadWebConfig = Effect.fn("WebConfig.load")(function* (file: string) {
+export const loadWebConfig = Effect.fn("WebConfig.load")(function*(file: string) {
   const fail = (problems: ReadonlyArray<WebConfigProblem>) => Effect.fail(new WebConfigError({ file, problems }))
-  const text = yield* readText(file).pipe(Effect.catchAll((reason) => fail([{ key: "", problem: `cannot read the file: ${reason}` }])))
+  const text = yield* readText(file).pipe(
+    Effect.catchAll((reason) => fail([{ key: "", problem: `cannot read the file: ${reason}` }]))
+  )
   const parsed = parseWebConfigFile(file, text)
   if (Either.isLeft(parsed)) return yield* fail(parsed.left)
   const config = parsed.right
@@ -109,7 +122,10 @@ export const loadWebConfig = Effect.fn("WebConfig.load")(function* (file: string
   const problems: Array<WebConfigProblem> = [...validateUsers(config.users)]
   const warnings: Array<string> = []
   if (config.rateLimit.intervalMillis > 0 && config.rateLimit.burst < 1) {
-    problems.push({ key: "rate_limit.burst", problem: "must be at least 1 when rate_limit.interval is set, or no request would ever be served" })
+    problems.push({
+      key: "rate_limit.burst",
+      problem: "must be at least 1 when rate_limit.interval is set, or no request would ever be served"
+    })
   }
   if (config.rateLimit.intervalMillis === 0 && config.rateLimit.burst > 0) {
     warnings.push("rate_limit.burst is set but rate_limit.interval is 0, which disables the rate limit")
@@ -134,5 +150,12 @@ export const loadWebConfig = Effect.fn("WebConfig.load")(function* (file: string
   if (tls === undefined && Object.keys(config.users).length > 0) {
     warnings.push("basic_auth_users without TLS: passwords cross the network in clear text; add tls_server_config")
   }
-  return { file, tls, headers: config.headers, rateLimit: config.rateLimit, users: config.users, warnings } satisfies WebSettings
+  return {
+    file,
+    tls,
+    headers: config.headers,
+    rateLimit: config.rateLimit,
+    users: config.users,
+    warnings
+  } satisfies WebSettings
 })

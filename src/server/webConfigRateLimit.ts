@@ -14,10 +14,17 @@ export interface TokenBucket {
   readonly atMillis: number
 }
 
-export const fullBucket = (limit: RateLimit, nowMillis: number): TokenBucket => ({ tokens: limit.burst, atMillis: nowMillis })
+export const fullBucket = (limit: RateLimit, nowMillis: number): TokenBucket => ({
+  tokens: limit.burst,
+  atMillis: nowMillis
+})
 
 /** Takes one token if there is one. A clock that went backwards adds nothing. */
-export const takeToken = (limit: RateLimit, bucket: TokenBucket, nowMillis: number): readonly [boolean, TokenBucket] => {
+export const takeToken = (
+  limit: RateLimit,
+  bucket: TokenBucket,
+  nowMillis: number
+): readonly [boolean, TokenBucket] => {
   const elapsed = Math.max(0, nowMillis - bucket.atMillis)
   const tokens = Math.min(limit.burst, bucket.tokens + elapsed / limit.intervalMillis)
   const at = Math.max(nowMillis, bucket.atMillis)

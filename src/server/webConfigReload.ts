@@ -8,8 +8,8 @@
  * cannot change (TLS on/off, client_auth_type, client_allowed_sans, users, headers, rate limit)
  * are reported as needing a restart.
  */
-import type * as tls from "node:tls"
 import { Duration, Effect, Either, Ref, Schedule, type Scope } from "effect"
+import type * as tls from "node:tls"
 import type { TlsPlan } from "./tls.js"
 import { loadWebConfig, type WebSettings } from "./webConfigLoad.js"
 
@@ -20,7 +20,16 @@ export interface ReloadableServer {
   readonly setSecureContext: (options: tls.SecureContextOptions) => void
 }
 
-const CONTEXT_KEYS = ["cert", "key", "ca", "ciphers", "ecdhCurve", "minVersion", "maxVersion", "honorCipherOrder"] as const
+const CONTEXT_KEYS = [
+  "cert",
+  "key",
+  "ca",
+  "ciphers",
+  "ecdhCurve",
+  "minVersion",
+  "maxVersion",
+  "honorCipherOrder"
+] as const
 
 /** The TLS-context part of a plan, comparable as a string. */
 const contextOf = (plan: TlsPlan | undefined): string =>
@@ -39,11 +48,14 @@ export const compareSettings = (current: WebSettings, next: WebSettings): Settin
   const differs = (a: unknown, b: unknown) => JSON.stringify(a) !== JSON.stringify(b)
   if ((current.tls === undefined) !== (next.tls === undefined)) needRestart.push("tls_server_config (TLS on/off)")
   if (differs(current.tls?.clientAuth, next.tls?.clientAuth)) needRestart.push("tls_server_config.client_auth_type")
-  if (differs(current.tls?.allowedSans, next.tls?.allowedSans)) needRestart.push("tls_server_config.client_allowed_sans")
+  if (differs(current.tls?.allowedSans, next.tls?.allowedSans)) {
+    needRestart.push("tls_server_config.client_allowed_sans")
+  }
   if (differs(current.users, next.users)) needRestart.push("basic_auth_users")
   if (differs(current.headers, next.headers)) needRestart.push("http_server_config.headers")
   if (differs(current.rateLimit, next.rateLimit)) needRestart.push("rate_limit")
-  const tlsContext = current.tls !== undefined && next.tls !== undefined && contextOf(current.tls) !== contextOf(next.tls)
+  const tlsContext = current.tls !== undefined && next.tls !== undefined &&
+    contextOf(current.tls) !== contextOf(next.tls)
   return { tlsContext, needRestart }
 }
 
@@ -56,14 +68,14 @@ export const watchWebConfig = (
   servers: Effect.Effect<ReadonlyArray<ReloadableServer>>,
   every: Duration.Duration = WEB_CONFIG_RELOAD_INTERVAL
 ): Effect.Effect<void, never, Scope.Scope> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const applied = yield* Ref.make(initial)
     // Each distinct problem or pending restart is logged once, not every minute.
     const reported = yield* Ref.make("")
     const once = (key: string, log: Effect.Effect<void>) =>
       Ref.getAndSet(reported, key).pipe(Effect.flatMap((previous) => (previous === key ? Effect.void : log)))
 
-    const check = Effect.gen(function* () {
+    const check = Effect.gen(function*() {
       const loaded = yield* loadWebConfig(initial.file).pipe(Effect.either)
       if (Either.isLeft(loaded)) {
         return yield* once(

@@ -6,12 +6,12 @@
  * concurrent fibers cannot lose an increment. Each metric exists once per exposition format (see
  * makeSelfMetrics for why), each set in its own registry.
  */
+import { Context, Effect, Layer } from "effect"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import client from "prom-client"
-import { Context, Effect, Layer } from "effect"
+import { AppConfig } from "../config/Config.js"
 import type { ExpositionFormat } from "../exporter/prometheus/render.js"
 import type { Snapshot } from "../monitor/snapshot.js"
-import { AppConfig } from "../config/Config.js"
 import { EVENT_LOOP_LAG_NAMES, registerEventLoopLag } from "./eventLoopLag.js"
 
 /** What the monitor reports after each refresh attempt. */
@@ -53,7 +53,10 @@ export interface SelfMetricsOptions {
 /** Event-loop delay sampling interval (see addDebugCollectors for why it is not 10 ms). */
 const EVENT_LOOP_SAMPLE_MS = 1000
 
-const addDebugCollectors = (register: client.Registry<client.RegistryContentType>, collectors: ReadonlyArray<string>): void => {
+const addDebugCollectors = (
+  register: client.Registry<client.RegistryContentType>,
+  collectors: ReadonlyArray<string>
+): void => {
   if (collectors.length === 0) return
   const keep = (name: string): boolean =>
     (collectors.includes("go") && name.startsWith("nodejs_") && !name.endsWith("_total")) ||
@@ -78,7 +81,10 @@ const addDebugCollectors = (register: client.Registry<client.RegistryContentType
 }
 
 /** One format's registry and metric objects. */
-const makeMetricSet = (registry: client.Registry<client.RegistryContentType>, debugCollectors: ReadonlyArray<string>) => {
+const makeMetricSet = (
+  registry: client.Registry<client.RegistryContentType>,
+  debugCollectors: ReadonlyArray<string>
+) => {
   const registers = [registry]
   const refreshDuration = new client.Histogram({
     name: "joulemon_refresh_duration_seconds",
@@ -86,7 +92,11 @@ const makeMetricSet = (registry: client.Registry<client.RegistryContentType>, de
     buckets: REFRESH_BUCKETS,
     registers
   })
-  const refreshes = new client.Counter({ name: "joulemon_refreshes_total", help: "Refreshes that produced a snapshot", registers })
+  const refreshes = new client.Counter({
+    name: "joulemon_refreshes_total",
+    help: "Refreshes that produced a snapshot",
+    registers
+  })
   const refreshErrors = new client.Counter({
     name: "joulemon_refresh_errors_total",
     help: "Refreshes that failed, by stage; the previous snapshot stays in place",

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
-import { normalizeArgs, type FlagNames } from "../../src/cli/argv.js"
+import { type FlagNames, normalizeArgs } from "../../src/cli/argv.js"
 
 const names: FlagNames = {
   booleans: ["kube.enable", "exporter.stdout"],
@@ -46,12 +46,16 @@ describe("normalizeArgs", () => {
   })
 
   it("does not take a non-boolean next word as a boolean's value", () => {
-    expect(normalize(["--kube.enable", "--metrics", "node"])).toEqual(Either.right(["--kube.enable", "--metrics", "node"]))
+    expect(normalize(["--kube.enable", "--metrics", "node"])).toEqual(
+      Either.right(["--kube.enable", "--metrics", "node"])
+    )
     expect(normalize(["--kube.enable", "stray"])).toEqual(Either.right(["--kube.enable", "stray"]))
   })
 
   it("rejects an unrecognised boolean value, naming the flag", () => {
-    expect(normalize(["--kube.enable=maybe"])).toEqual(Either.left('--kube.enable: expected true or false, got "maybe"'))
+    expect(normalize(["--kube.enable=maybe"])).toEqual(
+      Either.left("--kube.enable: expected true or false, got \"maybe\"")
+    )
   })
 
   it("leaves unknown flags and everything after -- alone", () => {

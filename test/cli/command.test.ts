@@ -1,13 +1,13 @@
-import * as fs from "node:fs/promises"
-import * as os from "node:os"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { ValidationError } from "@effect/cli"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Console, Duration, Effect, Exit, Option, Ref, Schema } from "effect"
-import { flagNames } from "../../src/cli/flags.js"
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { makeCli } from "../../src/cli/command.js"
+import { flagNames } from "../../src/cli/flags.js"
 import { defaultConfig } from "../../src/config/defaults.js"
 import type { LoadedConfig } from "../../src/config/load.js"
 
@@ -26,7 +26,7 @@ interface CliRun {
 
 /** Runs the CLI as `joulemon <args>`, capturing what `run` receives and what is printed. */
 const runCli = (args: ReadonlyArray<string>) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const received = yield* Ref.make(Option.none<LoadedConfig>())
     const stdout = yield* Ref.make<ReadonlyArray<string>>([])
     const stderr = yield* Ref.make<ReadonlyArray<string>>([])
@@ -51,7 +51,7 @@ const runCli = (args: ReadonlyArray<string>) =>
 
 /** The LoadedConfig a successful run handed to `run`. */
 const loadedBy = (args: ReadonlyArray<string>) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const result = yield* runCli(args)
     expect(result.stderr).toBe("")
     expect(Exit.isSuccess(result.exit)).toBe(true)
@@ -66,15 +66,14 @@ const failureOf = (result: CliRun): unknown =>
 
 describe("makeCli: running", () => {
   it.effect("with no arguments runs with the defaults", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { config, warnings } = yield* loadedBy([])
       expect(warnings).toEqual([])
       expect(config).toEqual({ ...defaultConfig, kube: { ...defaultConfig.kube, nodeName: os.hostname() } })
-    })
-  )
+    }))
 
   it.effect("accepts Kepler's DaemonSet arguments (file + --kube.enable + --kube.node-name)", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { config } = yield* loadedBy([
         `--config.file=${fixture("kepler-configmap.yaml")}`,
         "--kube.enable",
@@ -84,11 +83,10 @@ describe("makeCli: running", () => {
       expect(config.log.level).toBe("debug")
       expect(config.kube).toMatchObject({ enabled: true, nodeName: "worker-1" })
       expect(config.monitor.maxTerminated).toBe(100)
-    })
-  )
+    }))
 
   it.effect("maps every flag onto its key", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { config } = yield* loadedBy([
         "--log.level=debug",
         "--log.format",
@@ -137,25 +135,21 @@ describe("makeCli: running", () => {
         configFile: fixture("redfish.yaml")
       })
       expect(config.experimental.hwmon.zones).toEqual(["power1", "power2"])
-    })
-  )
+    }))
 
   it.effect("--metrics node --metrics process gives exactly those levels (check 14)", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { config } = yield* loadedBy([...HOST, "--metrics", "node", "--metrics", "process"])
       expect(config.exporter.prometheus.metricsLevel).toEqual(["node", "process"])
-    })
-  )
+    }))
 
   it.effect("file exporter.prometheus.enabled: false + --exporter.stdout (check 14)", () =>
     withYaml("exporter:\n  prometheus:\n    enabled: false\n", (file) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const { config } = yield* loadedBy([`--config.file=${file}`, "--exporter.stdout", ...HOST])
         expect(config.exporter.stdout.enabled).toBe(true)
         expect(config.exporter.prometheus.enabled).toBe(false)
-      })
-    )
-  )
+      })))
 })
 
 const withYaml = <A, E>(yaml: string, use: (file: string) => Effect.Effect<A, E>) =>
@@ -171,8 +165,11 @@ const withYaml = <A, E>(yaml: string, use: (file: string) => Effect.Effect<A, E>
 
 describe("makeCli: boolean flags", () => {
   const prometheusWith = (fileValue: boolean, args: ReadonlyArray<string>) =>
-    withYaml(`exporter:\n  prometheus:\n    enabled: ${fileValue}\n`, (file) =>
-      Effect.map(loadedBy([`--config.file=${file}`, ...HOST, ...args]), ({ config }) => config.exporter.prometheus.enabled)
+    withYaml(
+      `exporter:\n  prometheus:\n    enabled: ${fileValue}\n`,
+      (file) =>
+        Effect.map(loadedBy([`--config.file=${file}`, ...HOST, ...args]), ({ config }) =>
+          config.exporter.prometheus.enabled)
     )
 
   const cases: ReadonlyArray<readonly [boolean, ReadonlyArray<string>, boolean]> = [
@@ -188,66 +185,64 @@ describe("makeCli: boolean flags", () => {
   ]
   for (const [fileValue, args, expected] of cases) {
     it.effect(`file ${fileValue} + [${args.join(" ")}] → ${expected}`, () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         expect(yield* prometheusWith(fileValue, args)).toBe(expected)
-      })
-    )
+      }))
   }
 })
 
 describe("makeCli: errors", () => {
   it.effect("prints a ConfigError to stderr, one violation a line, and fails without running", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const result = yield* runCli([...HOST, "--web.listen-address=:99999", "--kube.enable"])
       expect(Option.isNone(result.loaded)).toBe(true)
       expect(failureOf(result)).toMatchObject({ _tag: "ConfigError" })
       expect(result.stderr).toBe(
         [
           "invalid configuration:",
-          '  web.listenAddresses[0]: invalid web listen address ":99999": port must be between 1 and 65535, got 99999',
+          "  web.listenAddresses[0]: invalid web listen address \":99999\": port must be between 1 and 65535, got 99999",
           "  kube.nodeName: kube.node-name not supplied but kube.enable set to true (set kube.nodeName or pass --kube.node-name)"
         ].join("\n")
       )
-    })
-  )
+    }))
 
   it.effect("names the config file it cannot open", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const missing = fixture("missing.yaml")
       const result = yield* runCli([`--config.file=${missing}`])
       expect(failureOf(result)).toMatchObject({ _tag: "ConfigError" })
       expect(result.stderr).toContain(`failed to open config file ${JSON.stringify(missing)}`)
-    })
-  )
+    }))
 
   const badValues: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
-    [["--log.level", "loud"], '--log.level: invalid log level: "loud" (one of debug, info, warn, error)'],
-    [["--log.format=xml"], '--log.format: invalid log format: "xml" (one of text, json)'],
-    [["--monitor.interval", "5"], '--monitor.interval: expected a Go duration like "5s", got "5": time: missing unit in duration "5"'],
-    [["--monitor.max-terminated=ten"], '--monitor.max-terminated: expected an integer, got "ten"'],
-    [["--monitor.parallelism=1.5"], '--monitor.parallelism: expected an integer, got "1.5"'],
+    [["--log.level", "loud"], "--log.level: invalid log level: \"loud\" (one of debug, info, warn, error)"],
+    [["--log.format=xml"], "--log.format: invalid log format: \"xml\" (one of text, json)"],
+    [
+      ["--monitor.interval", "5"],
+      "--monitor.interval: expected a Go duration like \"5s\", got \"5\": time: missing unit in duration \"5\""
+    ],
+    [["--monitor.max-terminated=ten"], "--monitor.max-terminated: expected an integer, got \"ten\""],
+    [["--monitor.parallelism=1.5"], "--monitor.parallelism: expected an integer, got \"1.5\""],
     [["--metrics", "node,pod"], "--metrics: unknown metrics level: node,pod"],
-    [["--kube.enable=maybe"], '--kube.enable: expected true or false, got "maybe"']
+    [["--kube.enable=maybe"], "--kube.enable: expected true or false, got \"maybe\""]
   ]
   for (const [args, message] of badValues) {
     it.effect(`rejects ${args.join(" ")} naming the flag`, () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const result = yield* runCli([...HOST, ...args])
         expect(Option.isNone(result.loaded)).toBe(true)
         expect(ValidationError.isValidationError(failureOf(result))).toBe(true)
         expect(result.stderr).toContain(message)
-      })
-    )
+      }))
   }
 
   it.effect("rejects an unknown flag", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const result = yield* runCli(["--kube.enabled"])
       expect(Option.isNone(result.loaded)).toBe(true)
       expect(ValidationError.isValidationError(failureOf(result))).toBe(true)
       expect(result.stderr).toContain("--kube.enabled")
-    })
-  )
+    }))
 })
 
 describe("makeCli: --help and --version", () => {
@@ -276,7 +271,7 @@ describe("makeCli: --help and --version", () => {
   ]
 
   it.effect("help flags lists every flag, its negation, its YAML key and its default, and runs nothing", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const short = yield* runCli(["--help"])
       expect(Exit.isSuccess(short.exit)).toBe(true)
       expect(Option.isNone(short.loaded)).toBe(true)
@@ -293,17 +288,15 @@ describe("makeCli: --help and --version", () => {
       for (const key of YAML_KEYS) expect(help).toContain(`YAML: ${key}.`)
       // Every flag states its default (--config.file too: "Default: none").
       expect(help.match(/Default: /g)?.length).toBe(flagNames.valued.length + flagNames.booleans.length)
-    })
-  )
+    }))
 
   it.effect("--version prints package.json's version", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const text = yield* Effect.promise(() => fs.readFile(new URL("../../package.json", import.meta.url), "utf8"))
       const { version } = yield* Schema.decodeUnknown(Schema.parseJson(Schema.Struct({ version: Schema.String })))(text)
       const result = yield* runCli(["--version"])
       expect(Exit.isSuccess(result.exit)).toBe(true)
       expect(Option.isNone(result.loaded)).toBe(true)
       expect(result.stdout.trim()).toBe(version)
-    })
-  )
+    }))
 })

@@ -5,13 +5,13 @@ import { unknownFlag } from "../../src/cli/argv.js"
 import type { TerminalInfo } from "../../src/cli/colour.js"
 import { colourWanted } from "../../src/cli/colour.js"
 import { makeCli } from "../../src/cli/command.js"
-import { FLAG_SUMMARIES } from "../../src/cli/flagSummaries.js"
 import { flagNames } from "../../src/cli/flags.js"
+import { FLAG_SUMMARIES } from "../../src/cli/flagSummaries.js"
 import { helpRequest } from "../../src/cli/help.js"
 
 /** stdout of `joulemon <args>` as written, escapes and all. */
 const stdoutOf = (args: ReadonlyArray<string>, terminal: TerminalInfo) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const lines = yield* Ref.make<ReadonlyArray<string>>([])
     const base = yield* Effect.console
     const capture: Console.Console = {
@@ -32,31 +32,30 @@ const PIPE: TerminalInfo = { stdoutIsTTY: false, stderrIsTTY: false, noColor: un
 
 describe("help and colour", () => {
   it.effect("--help on a terminal is coloured; piped or with NO_COLOR it is plain", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       expect(yield* stdoutOf(["--help"], TTY)).toContain("\u001b[")
       expect(yield* stdoutOf(["--help"], PIPE)).not.toContain("\u001b")
       expect(yield* stdoutOf(["--help"], { ...TTY, noColor: "1" })).not.toContain("\u001b")
-    })
-  )
+    }))
 
   it.effect("a usage error is plain when stderr is not a terminal", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const out = yield* stdoutOf(["--log.level", "loud"], PIPE)
       expect(out).toContain("--log.level")
       expect(out).not.toContain("\u001b")
-    })
-  )
+    }))
 
   it.effect("help flags: every option has its own description and no type placeholder", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const help = yield* stdoutOf(["help", "flags"], PIPE)
       expect(help).not.toMatch(/A user-defined piece of text|A true or false value\.|An integer\./)
-      for (const name of [...flagNames.valued, ...flagNames.booleans]) expect(help).toMatch(new RegExp(`^--${name.replace(/\./g, "\\.")}\\b`, "m"))
-    })
-  )
+      for (const name of [...flagNames.valued, ...flagNames.booleans]) {
+        expect(help).toMatch(new RegExp(`^--${name.replace(/\./g, "\\.")}\\b`, "m"))
+      }
+    }))
 
   it.effect("--help: every flag has a one-line summary beside or under it", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const help = yield* stdoutOf(["--help"], PIPE)
       const doctor = yield* stdoutOf(["doctor", "--help"], PIPE)
       for (const name of [...flagNames.valued, ...flagNames.booleans]) {
@@ -65,17 +64,15 @@ describe("help and colour", () => {
         expect(help).toContain(`${summary}`)
       }
       expect(doctor).toContain(FLAG_SUMMARIES["output"])
-    })
-  )
+    }))
 
   it.effect("help <flag>: that flag's full entry, --no- variant included", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const entry = yield* stdoutOf(["help", "kube.enable"], PIPE)
       expect(entry).toMatch(/^--kube\.enable\n\n {2}Attribute energy to Kubernetes pods;/)
       expect(entry).toContain("--no-kube.enable")
       expect(entry).not.toContain("--kube.config")
-    })
-  )
+    }))
 
   it("NO_COLOR counts when present and not empty (no-color.org)", () => {
     expect(colourWanted(true, undefined)).toBe(true)
@@ -87,7 +84,9 @@ describe("help and colour", () => {
   it("helpRequest finds the subcommand, skipping flag values", () => {
     expect(helpRequest(["--help"], flagNames.valued, ["doctor"])).toEqual({ subcommand: undefined })
     expect(helpRequest(["doctor", "-h"], flagNames.valued, ["doctor"])).toEqual({ subcommand: "doctor" })
-    expect(helpRequest(["--kube.node-name", "doctor", "--help"], flagNames.valued, ["doctor"])).toEqual({ subcommand: undefined })
+    expect(helpRequest(["--kube.node-name", "doctor", "--help"], flagNames.valued, ["doctor"])).toEqual({
+      subcommand: undefined
+    })
     expect(helpRequest(["doctor", "--", "--help"], flagNames.valued, ["doctor"])).toBeUndefined()
   })
 

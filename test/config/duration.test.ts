@@ -1,11 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Either, FastCheck } from "effect"
-import {
-  formatDuration,
-  formatGoDuration,
-  parseGoDuration,
-  toDuration
-} from "../../src/config/duration.js"
+import { formatDuration, formatGoDuration, parseGoDuration, toDuration } from "../../src/config/duration.js"
 
 const NS = 1n
 const US = 1_000n
@@ -45,19 +40,19 @@ describe("parseGoDuration", () => {
   }
 
   const invalid: ReadonlyArray<readonly [string, string]> = [
-    ["", 'time: invalid duration ""'],
-    ["-", 'time: invalid duration "-"'],
-    ["5", 'time: missing unit in duration "5"'],
-    ["1.5", 'time: missing unit in duration "1.5"'],
-    ["5x", 'time: unknown unit "x" in duration "5x"'],
-    ["1s ", 'time: unknown unit "s " in duration "1s "'],
-    ["5S", 'time: unknown unit "S" in duration "5S"'],
-    [".s", 'time: invalid duration ".s"'],
-    ["s", 'time: invalid duration "s"'],
-    ["1.5.5s", 'time: missing unit in duration "1.5.5s"'],
-    ["9223372036854775808ns", 'time: invalid duration "9223372036854775808ns"'],
-    ["2562048h", 'time: invalid duration "2562048h"'],
-    ["-9223372036854775809ns", 'time: invalid duration "-9223372036854775809ns"']
+    ["", "time: invalid duration \"\""],
+    ["-", "time: invalid duration \"-\""],
+    ["5", "time: missing unit in duration \"5\""],
+    ["1.5", "time: missing unit in duration \"1.5\""],
+    ["5x", "time: unknown unit \"x\" in duration \"5x\""],
+    ["1s ", "time: unknown unit \"s \" in duration \"1s \""],
+    ["5S", "time: unknown unit \"S\" in duration \"5S\""],
+    [".s", "time: invalid duration \".s\""],
+    ["s", "time: invalid duration \"s\""],
+    ["1.5.5s", "time: missing unit in duration \"1.5.5s\""],
+    ["9223372036854775808ns", "time: invalid duration \"9223372036854775808ns\""],
+    ["2562048h", "time: invalid duration \"2562048h\""],
+    ["-9223372036854775809ns", "time: invalid duration \"-9223372036854775809ns\""]
   ]
   for (const [text, message] of invalid) {
     it(`rejects ${JSON.stringify(text)} with Go's message`, () => {

@@ -36,13 +36,16 @@ describe("listenAddressProblem (Kepler's listen-address rule)", () => {
 
   const invalid: ReadonlyArray<readonly [string, string]> = [
     ["", "web listen address cannot be empty"],
-    [":0", 'invalid web listen address ":0": port must be between 1 and 65535, got 0'],
-    [":", 'invalid web listen address ":": port must be numeric, got '],
-    ["localhost", 'invalid web listen address "localhost": invalid address format: address localhost: missing port in address'],
-    ["localhost:", 'invalid web listen address "localhost:": port must be numeric, got '],
-    [":99999", 'invalid web listen address ":99999": port must be between 1 and 65535, got 99999'],
-    [":http", 'invalid web listen address ":http": port must be numeric, got http'],
-    [":-1", 'invalid web listen address ":-1": port must be between 1 and 65535, got -1']
+    [":0", "invalid web listen address \":0\": port must be between 1 and 65535, got 0"],
+    [":", "invalid web listen address \":\": port must be numeric, got "],
+    [
+      "localhost",
+      "invalid web listen address \"localhost\": invalid address format: address localhost: missing port in address"
+    ],
+    ["localhost:", "invalid web listen address \"localhost:\": port must be numeric, got "],
+    [":99999", "invalid web listen address \":99999\": port must be between 1 and 65535, got 99999"],
+    [":http", "invalid web listen address \":http\": port must be numeric, got http"],
+    [":-1", "invalid web listen address \":-1\": port must be between 1 and 65535, got -1"]
   ]
   for (const [address, message] of invalid) {
     it(`rejects ${JSON.stringify(address)}`, () => {
@@ -56,7 +59,9 @@ describe("listenAddressProblem (Kepler's listen-address rule)", () => {
       FastCheck.property(host, FastCheck.integer({ min: -70_000, max: 140_000 }), (h, port) => {
         const problem = listenAddressProblem(`${h}:${port}`)
         if (port >= 1 && port <= 65535) expect(problem).toBeUndefined()
-        else expect(problem).toBe(`invalid web listen address "${h}:${port}": port must be between 1 and 65535, got ${port}`)
+        else {expect(problem).toBe(
+            `invalid web listen address "${h}:${port}": port must be between 1 and 65535, got ${port}`
+          )}
       }),
       { seed: 42, numRuns: 500 }
     )
@@ -77,7 +82,9 @@ describe("toListenTarget", () => {
   it("turns valid addresses into listen options", () => {
     expect(toListenTarget(":28282")).toEqual(Either.right({ address: ":28282", host: undefined, port: 28282 }))
     expect(toListenTarget("[::1]:8080")).toEqual(Either.right({ address: "[::1]:8080", host: "::1", port: 8080 }))
-    expect(toListenTarget("localhost:9100")).toEqual(Either.right({ address: "localhost:9100", host: "localhost", port: 9100 }))
+    expect(toListenTarget("localhost:9100")).toEqual(
+      Either.right({ address: "localhost:9100", host: "localhost", port: 9100 })
+    )
   })
   it("gives Kepler's reason for invalid ones", () => {
     expect(toListenTarget("localhost:")).toEqual(Either.left("port must be numeric, got "))

@@ -1,11 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
 import { METRICS_LEVELS } from "../../src/config/Config.js"
-import {
-  canonicalMetricsLevels,
-  parseMetricsLevel,
-  parseMetricsLevels
-} from "../../src/config/metricsLevel.js"
+import { canonicalMetricsLevels, parseMetricsLevel, parseMetricsLevels } from "../../src/config/metricsLevel.js"
 
 describe("metrics levels", () => {
   it("reads a token case-insensitively and trimmed", () => {

@@ -118,33 +118,37 @@ describe("decodeFileConfig: shape errors", () => {
   const errorsOf = (input: unknown) => decodeFileConfig(input).errors
 
   it("names the key and the value for a wrong duration", () => {
-    expect(errorsOf({ monitor: { interval: true } })).toEqual(['monitor.interval: expected a Go duration like "5s", got true'])
+    expect(errorsOf({ monitor: { interval: true } })).toEqual([
+      "monitor.interval: expected a Go duration like \"5s\", got true"
+    ])
   })
 
   it("rejects a bare integer duration and suggests a unit", () => {
     expect(errorsOf({ monitor: { staleness: 5 } })).toEqual([
-      'monitor.staleness: expected a Go duration like "5s", got 5: a bare number has no unit; write it with one, e.g. "5s" or "5ms"'
+      "monitor.staleness: expected a Go duration like \"5s\", got 5: a bare number has no unit; write it with one, e.g. \"5s\" or \"5ms\""
     ])
   })
 
   it("passes Go's parse error through for a bad duration string", () => {
     expect(errorsOf({ kube: { podInformer: { pollInterval: "15x" } } })).toEqual([
-      'kube.podInformer.pollInterval: expected a Go duration like "5s", got "15x": time: unknown unit "x" in duration "15x"'
+      "kube.podInformer.pollInterval: expected a Go duration like \"5s\", got \"15x\": time: unknown unit \"x\" in duration \"15x\""
     ])
   })
 
   it("rejects a fraction where an integer is expected", () => {
-    expect(errorsOf({ monitor: { maxTerminated: 1.5 } })).toEqual(["monitor.maxTerminated: expected an integer, got 1.5"])
+    expect(errorsOf({ monitor: { maxTerminated: 1.5 } })).toEqual([
+      "monitor.maxTerminated: expected an integer, got 1.5"
+    ])
   })
 
   it("rejects a string where a number is expected", () => {
     expect(errorsOf({ cpu: { model: { idleWattsPerCpu: "1W" } } })).toEqual([
-      'cpu.model.idleWattsPerCpu: expected a number, got "1W"'
+      "cpu.model.idleWattsPerCpu: expected a number, got \"1W\""
     ])
   })
 
   it("rejects a non-boolean", () => {
-    expect(errorsOf({ kube: { enabled: "maybe" } })).toEqual(['kube.enabled: expected true or false, got "maybe"'])
+    expect(errorsOf({ kube: { enabled: "maybe" } })).toEqual(["kube.enabled: expected true or false, got \"maybe\""])
   })
 
   it("rejects a scalar where a section is expected", () => {
@@ -152,17 +156,23 @@ describe("decodeFileConfig: shape errors", () => {
   })
 
   it("rejects a scalar where a list is expected", () => {
-    expect(errorsOf({ cpu: { preferredMeters: "rapl" } })).toEqual(['cpu.preferredMeters: expected a list of strings, got "rapl"'])
+    expect(errorsOf({ cpu: { preferredMeters: "rapl" } })).toEqual([
+      "cpu.preferredMeters: expected a list of strings, got \"rapl\""
+    ])
   })
 
   it("names the index of a bad list item", () => {
-    expect(errorsOf({ web: { listenAddresses: [":1", null] } })).toEqual(["web.listenAddresses[1]: expected a string, got null"])
-    expect(errorsOf({ web: { listenAddresses: [{ a: 1 }] } })).toEqual(["web.listenAddresses[0]: expected a string, got a mapping"])
+    expect(errorsOf({ web: { listenAddresses: [":1", null] } })).toEqual([
+      "web.listenAddresses[1]: expected a string, got null"
+    ])
+    expect(errorsOf({ web: { listenAddresses: [{ a: 1 }] } })).toEqual([
+      "web.listenAddresses[0]: expected a string, got a mapping"
+    ])
   })
 
   it("rejects a non-integer pairing index", () => {
     expect(errorsOf({ experimental: { hwmon: { chipRules: [{ pairings: { x: 1 } }] } } })).toEqual([
-      'experimental.hwmon.chipRules[0].pairings.x: expected an integer voltage index as key, got "x"'
+      "experimental.hwmon.chipRules[0].pairings.x: expected an integer voltage index as key, got \"x\""
     ])
   })
 
@@ -177,8 +187,8 @@ describe("decodeFileConfig: shape errors", () => {
       log: { level: "debug" }
     })
     expect(decoded.errors).toEqual([
-      'monitor.interval: expected a Go duration like "5s", got true',
-      'monitor.maxTerminated: expected an integer, got "ten"',
+      "monitor.interval: expected a Go duration like \"5s\", got true",
+      "monitor.maxTerminated: expected an integer, got \"ten\"",
       "web.listenAddresses[2]: expected a string, got null"
     ])
     // The bad list is dropped whole (a list replaces the default as a whole); the rest stays.
@@ -216,7 +226,7 @@ describe("decodeFileConfig: unknown keys", () => {
   it("reports unknown keys and shape errors together", () => {
     const decoded = decodeFileConfig({ typo: 1, monitor: { interval: false } })
     expect(decoded.unknownFields).toEqual(["typo"])
-    expect(decoded.errors).toEqual(['monitor.interval: expected a Go duration like "5s", got false'])
+    expect(decoded.errors).toEqual(["monitor.interval: expected a Go duration like \"5s\", got false"])
   })
 })
 

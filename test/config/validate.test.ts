@@ -1,12 +1,12 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Either } from "effect"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Either } from "effect"
 import { ConfigError } from "../../src/config/ConfigError.js"
 import { defaultConfig } from "../../src/config/defaults.js"
-import { overlay, toRawConfig, type ConfigPatch, type RawConfig } from "../../src/config/RawConfig.js"
+import { type ConfigPatch, overlay, type RawConfig, toRawConfig } from "../../src/config/RawConfig.js"
 import { checkFiles, checkValues, validate } from "../../src/config/validate.js"
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/config/", import.meta.url))
@@ -56,8 +56,12 @@ describe("checkValues: a valid configuration", () => {
 
 describe("checkValues: every message", () => {
   const cases: ReadonlyArray<readonly [string, ConfigPatch, string]> = [
-    ["log level", { log: { level: "loud" } }, 'log.level: invalid log level: "loud" (one of debug, info, warn, error)'],
-    ["log format", { log: { format: "xml" } }, 'log.format: invalid log format: "xml" (one of text, json)'],
+    [
+      "log level",
+      { log: { level: "loud" } },
+      "log.level: invalid log level: \"loud\" (one of debug, info, warn, error)"
+    ],
+    ["log format", { log: { format: "xml" } }, "log.format: invalid log format: \"xml\" (one of text, json)"],
     [
       "negative monitor interval",
       { monitor: { interval: -S } },
@@ -96,12 +100,12 @@ describe("checkValues: every message", () => {
     [
       "unknown collector",
       { monitor: { collector: "thread" } },
-      'monitor.collector: invalid monitor collector: "thread" (one of worker, inline)'
+      "monitor.collector: invalid monitor collector: \"thread\" (one of worker, inline)"
     ],
     [
       "unknown meter",
       { cpu: { preferredMeters: ["rapl", "rappl"] } },
-      'cpu.preferredMeters[1]: invalid cpu.preferredMeters entry "rappl", must be one of "rapl", "hwmon", "model", "fake"'
+      "cpu.preferredMeters[1]: invalid cpu.preferredMeters entry \"rappl\", must be one of \"rapl\", \"hwmon\", \"model\", \"fake\""
     ],
     [
       "negative maxProcesses",
@@ -111,12 +115,12 @@ describe("checkValues: every message", () => {
     [
       "unknown debug collector",
       { exporter: { prometheus: { debugCollectors: ["go", "jvm"] } } },
-      'exporter.prometheus.debugCollectors[1]: unknown collector: "jvm" (one of "go", "process")'
+      "exporter.prometheus.debugCollectors[1]: unknown collector: \"jvm\" (one of \"go\", \"process\")"
     ],
     [
       "empty meter list",
       { cpu: { preferredMeters: [] } },
-      'cpu.preferredMeters: cpu.preferredMeters is empty (list one or more of "rapl", "hwmon", "model", "fake")'
+      "cpu.preferredMeters: cpu.preferredMeters is empty (list one or more of \"rapl\", \"hwmon\", \"model\", \"fake\")"
     ],
     [
       "negative idle watts",
@@ -143,21 +147,25 @@ describe("checkValues: every message", () => {
       { web: { listenAddresses: [] } },
       "web.listenAddresses: at least one web listen address must be specified"
     ],
-    ["empty listen address", { web: { listenAddresses: [""] } }, "web.listenAddresses[0]: web listen address cannot be empty"],
+    [
+      "empty listen address",
+      { web: { listenAddresses: [""] } },
+      "web.listenAddresses[0]: web listen address cannot be empty"
+    ],
     [
       "listen address without a port",
       { web: { listenAddresses: [":8080", "localhost"] } },
-      'web.listenAddresses[1]: invalid web listen address "localhost": invalid address format: address localhost: missing port in address'
+      "web.listenAddresses[1]: invalid web listen address \"localhost\": invalid address format: address localhost: missing port in address"
     ],
     [
       "listen address with a non-numeric port",
       { web: { listenAddresses: ["localhost:"] } },
-      'web.listenAddresses[0]: invalid web listen address "localhost:": port must be numeric, got '
+      "web.listenAddresses[0]: invalid web listen address \"localhost:\": port must be numeric, got "
     ],
     [
       "listen address port out of range",
       { web: { listenAddresses: [":99999"] } },
-      'web.listenAddresses[0]: invalid web listen address ":99999": port must be between 1 and 65535, got 99999'
+      "web.listenAddresses[0]: invalid web listen address \":99999\": port must be between 1 and 65535, got 99999"
     ],
     [
       "Kubernetes without a node name",
@@ -167,7 +175,7 @@ describe("checkValues: every message", () => {
     [
       "unknown pod informer mode",
       { kube: { podInformer: { mode: "watch" } } },
-      'kube.podInformer.mode: invalid kube.podInformer.mode: "watch", must be "kubelet" or "apiserver"'
+      "kube.podInformer.mode: invalid kube.podInformer.mode: \"watch\", must be \"kubelet\" or \"apiserver\""
     ],
     [
       "negative pod poll interval",
@@ -187,7 +195,7 @@ describe("checkValues: every message", () => {
     [
       "bad DCGM endpoint with the GPU on",
       { experimental: { gpu: { enabled: true, dcgmEndpoint: "ftp://dcgm/metrics" } } },
-      'experimental.gpu.dcgmEndpoint: dcgmEndpoint scheme must be http or https, got "ftp"'
+      "experimental.gpu.dcgmEndpoint: dcgmEndpoint scheme must be http or https, got \"ftp\""
     ]
   ]
   for (const [name, patch, message] of cases) {
@@ -218,10 +226,10 @@ describe("checkValues: every message", () => {
         kube: { enabled: true, nodeName: "" }
       })
     ).toEqual([
-      'log.level: invalid log level: "loud" (one of debug, info, warn, error)',
+      "log.level: invalid log level: \"loud\" (one of debug, info, warn, error)",
       "monitor.interval: invalid monitor interval: -1s can't be negative",
-      'cpu.preferredMeters[0]: invalid cpu.preferredMeters entry "rappl", must be one of "rapl", "hwmon", "model", "fake"',
-      'web.listenAddresses[0]: invalid web listen address ":99999": port must be between 1 and 65535, got 99999',
+      "cpu.preferredMeters[0]: invalid cpu.preferredMeters entry \"rappl\", must be one of \"rapl\", \"hwmon\", \"model\", \"fake\"",
+      "web.listenAddresses[0]: invalid web listen address \":99999\": port must be between 1 and 65535, got 99999",
       "kube.nodeName: kube.node-name not supplied but kube.enable set to true (set kube.nodeName or pass --kube.node-name)"
     ])
   })
@@ -229,7 +237,7 @@ describe("checkValues: every message", () => {
 
 describe("checkFiles: every message", () => {
   it.effect("passes readable host directories and files", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       expect(
         yield* fileViolations({
           web: { configFile: fixture("web-config.yaml") },
@@ -237,110 +245,105 @@ describe("checkFiles: every message", () => {
           experimental: { platform: { redfish: { enabled: true, configFile: fixture("redfish.yaml") } } }
         })
       ).toEqual([])
-    })
-  )
+    }))
 
   it.effect("reports a missing sysfs directory", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const missing = fixture("no-such-dir")
       expect(yield* fileViolations({ host: { sysfs: missing } })).toEqual([
         `host.sysfs: invalid sysfs path: ${missing}: ENOENT: no such file or directory, opendir '${missing}'`
       ])
-    })
-  )
+    }))
 
   it.effect("reports a procfs path that is a file", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const file = fixture("kubeconfig.yaml")
       expect(yield* fileViolations({ host: { procfs: file } })).toEqual([
         `host.procfs: invalid procfs path: ${file}: ENOTDIR: not a directory, opendir '${file}'`
       ])
-    })
-  )
+    }))
 
   it.effect("reports an empty host directory (an unmounted hostPath), like Kepler's EOF", () =>
     withTempDir((dir) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         expect(yield* fileViolations({ host: { sysfs: dir } })).toEqual([
           `host.sysfs: invalid sysfs path: ${dir}: directory is empty`
         ])
       })
-    )
-  )
+    ))
 
   it.effect("reports an unreadable web config file", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const missing = fixture("missing-web.yaml")
       expect(yield* fileViolations({ web: { configFile: missing } })).toEqual([
-        `web.configFile: invalid web config file. path: ${JSON.stringify(missing)}: ENOENT: no such file or directory, open '${missing}'`
+        `web.configFile: invalid web config file. path: ${
+          JSON.stringify(missing)
+        }: ENOENT: no such file or directory, open '${missing}'`
       ])
-    })
-  )
+    }))
 
   it.effect("reports an empty web config file", () =>
     withTempDir((dir) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const empty = path.join(dir, "web.yaml")
         yield* Effect.promise(() => fs.writeFile(empty, ""))
         expect(yield* fileViolations({ web: { configFile: empty } })).toEqual([
           `web.configFile: invalid web config file. path: ${JSON.stringify(empty)}: file is empty`
         ])
       })
-    )
-  )
+    ))
 
   it.effect("reports an unreadable kubeconfig only when Kubernetes is on", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const missing = fixture("missing-kubeconfig")
       expect(yield* fileViolations({ kube: { enabled: false, config: missing } })).toEqual([])
       expect(yield* fileViolations({ kube: { enabled: true, config: missing } })).toEqual([
         `kube.config: unreadable kubeconfig: ${missing}: ENOENT: no such file or directory, open '${missing}'`
       ])
-    })
-  )
+    }))
 
   it.effect("reports an unreadable Redfish file only when Redfish is on", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const dir = fixture("host")
-      expect(yield* fileViolations({ experimental: { platform: { redfish: { enabled: false, configFile: dir } } } })).toEqual(
-        []
-      )
-      expect(yield* fileViolations({ experimental: { platform: { redfish: { enabled: true, configFile: dir } } } })).toEqual([
-        `experimental.platform.redfish.configFile: unreadable Redfish config file: ${dir}: EISDIR: illegal operation on a directory, read`
-      ])
-    })
-  )
+      expect(yield* fileViolations({ experimental: { platform: { redfish: { enabled: false, configFile: dir } } } }))
+        .toEqual(
+          []
+        )
+      expect(yield* fileViolations({ experimental: { platform: { redfish: { enabled: true, configFile: dir } } } }))
+        .toEqual([
+          `experimental.platform.redfish.configFile: unreadable Redfish config file: ${dir}: EISDIR: illegal operation on a directory, read`
+        ])
+    }))
 })
 
 describe("validate", () => {
   it.effect("returns the resolved config when all is well", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const config = yield* validate(baseRaw)
       expect(config.kube.nodeName).toBe("test-node")
       expect(config.cpu.preferredMeters).toEqual(defaultConfig.cpu.preferredMeters)
-    })
-  )
+    }))
 
   it.effect("fails once with earlier, value and file problems together, in Kepler's message form", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const missing = fixture("no-such-dir")
       const error = yield* Effect.flip(
-        validate(raw({ log: { level: "loud" }, host: { sysfs: missing } }), ["monitor.interval: expected a Go duration like \"5s\", got true"])
+        validate(raw({ log: { level: "loud" }, host: { sysfs: missing } }), [
+          "monitor.interval: expected a Go duration like \"5s\", got true"
+        ])
       )
       expect(error).toBeInstanceOf(ConfigError)
       expect(error.errors).toEqual([
-        'monitor.interval: expected a Go duration like "5s", got true',
-        'log.level: invalid log level: "loud" (one of debug, info, warn, error)',
+        "monitor.interval: expected a Go duration like \"5s\", got true",
+        "log.level: invalid log level: \"loud\" (one of debug, info, warn, error)",
         `host.sysfs: invalid sysfs path: ${missing}: ENOENT: no such file or directory, opendir '${missing}'`
       ])
       expect(error.message).toBe(`invalid configuration: ${error.errors.join(", ")}`)
-    })
-  )
+    }))
 
   it.effect("fails on earlier problems even when the value itself is fine", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const error = yield* Effect.flip(validate(baseRaw, ["x: broken"]))
       expect(error.errors).toEqual(["x: broken"])
-    })
-  )
+    }))
 })

@@ -20,9 +20,13 @@ type Rule = Readonly<Record<string, unknown>>
 /** The rules of every group of a rule file. */
 const rulesOf = (file: string): ReadonlyArray<Rule> => {
   const doc: unknown = YAML.parse(fs.readFileSync(path.join(DIR, file), "utf8"))
-  const groups = typeof doc === "object" && doc !== null && "groups" in doc && Array.isArray(doc.groups) ? doc.groups : []
+  const groups = typeof doc === "object" && doc !== null && "groups" in doc && Array.isArray(doc.groups)
+    ? doc.groups
+    : []
   return groups.flatMap((g: unknown) =>
-    typeof g === "object" && g !== null && "rules" in g && Array.isArray(g.rules) ? (g.rules as ReadonlyArray<Rule>) : []
+    typeof g === "object" && g !== null && "rules" in g && Array.isArray(g.rules)
+      ? (g.rules as ReadonlyArray<Rule>)
+      : []
   )
 }
 
@@ -67,7 +71,9 @@ describe("deploy/prometheus rules", () => {
       "JoulemonPodAttributionMissing"
     ])
     for (const a of alerts) {
-      expect(a["labels"], String(a["alert"])).toMatchObject({ severity: expect.stringMatching(/^(info|warning|critical)$/) })
+      expect(a["labels"], String(a["alert"])).toMatchObject({
+        severity: expect.stringMatching(/^(info|warning|critical)$/)
+      })
       expect(a["annotations"], String(a["alert"])).toMatchObject({
         summary: expect.stringMatching(/\S/),
         description: expect.stringMatching(/\S/),

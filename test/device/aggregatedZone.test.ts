@@ -6,7 +6,7 @@ import {
   makeAggregatedZone,
   sumMaxEnergy
 } from "../../src/device/aggregatedZone.js"
-import { type EnergyZone, energyReading, ZoneReadError } from "../../src/device/EnergyZone.js"
+import { energyReading, type EnergyZone, ZoneReadError } from "../../src/device/EnergyZone.js"
 import { bookedDelta, counterDelta } from "../../src/device/wrap.js"
 
 /** The aggregate's successive readings for successive member readings (pure step). */
@@ -95,18 +95,17 @@ const memberZone = (index: number, maxEnergy: bigint, counter: Ref.Ref<bigint>):
 
 describe("makeAggregatedZone", () => {
   it.effect("has Kepler's identity: first member's name, index −1, aggregated-<name>, summed max", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const a = yield* Ref.make(100n)
       const b = yield* Ref.make(200n)
       const zone = yield* makeAggregatedZone([memberZone(0, 1000n, a), memberZone(1, 1000n, b)])
       expect(zone).toMatchObject({ name: "package", index: -1, path: "aggregated-package", maxEnergy: 2000n })
       expect(zone.estimated).toBe(false)
       expect(yield* zone.read).toEqual(energyReading(300n))
-    })
-  )
+    }))
 
   it.effect("keeps per-member state between reads: 900/800 → 1700, then 100/850 → 1950", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const a = yield* Ref.make(900n)
       const b = yield* Ref.make(800n)
       const zone = yield* makeAggregatedZone([memberZone(0, 1000n, a), memberZone(1, 1000n, b)])
@@ -114,11 +113,10 @@ describe("makeAggregatedZone", () => {
       yield* Ref.set(a, 100n)
       yield* Ref.set(b, 850n)
       expect(yield* zone.read).toEqual(energyReading(1950n))
-    })
-  )
+    }))
 
   it.effect("two zones built from the same members have independent state", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       // Max 0 so that a reset shows: shared state would make the second zone's first read a delta.
       const a = yield* Ref.make(100n)
       const members = [memberZone(0, 0n, a), memberZone(1, 0n, a)] as const
@@ -131,15 +129,16 @@ describe("makeAggregatedZone", () => {
       yield* Ref.set(a, 70n)
       expect(yield* first.read).toEqual(energyReading(240n))
       expect(yield* second.read).toEqual(energyReading(140n))
-    })
-  )
+    }))
 
   it.effect("a failing member fails the read, naming the member", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const a = yield* Ref.make(1n)
       const broken: EnergyZone = {
         ...memberZone(1, 1000n, a),
-        read: Effect.fail(new ZoneReadError({ zone: "package", path: "/sys/class/powercap/intel-rapl:1", reason: "EIO" }))
+        read: Effect.fail(
+          new ZoneReadError({ zone: "package", path: "/sys/class/powercap/intel-rapl:1", reason: "EIO" })
+        )
       }
       const zone = yield* makeAggregatedZone([memberZone(0, 1000n, a), broken])
       const error = yield* Effect.flip(zone.read)
@@ -148,6 +147,5 @@ describe("makeAggregatedZone", () => {
         "cannot read zone package (aggregated-package): no valid energy readings from aggregated zones - " +
           "package (/sys/class/powercap/intel-rapl:1): EIO"
       )
-    })
-  )
+    }))
 })

@@ -62,7 +62,7 @@ describe("fakeEnergyMicrojoules", () => {
 
 describe("makeFakeMeter", () => {
   it.effect("defaults to package, core, dram with Kepler's paths and a real RAPL range", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const meter = yield* makeFakeMeter([])
       expect(meter.name).toBe("fake")
       expect(meter.estimated).toBe(false)
@@ -72,19 +72,17 @@ describe("makeFakeMeter", () => {
         ["package", 0, "/sys/class/powercap/intel-rapl/energy_package", FAKE_MAX_ENERGY, false]
       ])
       expect(meter.primaryZone.name).toBe("package")
-    })
-  )
+    }))
 
   it.effect("takes configured zones; the primary is the first containing package, as Kepler's fake", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const meter = yield* makeFakeMeter(["psys", "Package", "gpu"])
       expect(meter.zones.map((z) => z.name)).toEqual(["Package", "gpu", "psys"])
       expect(meter.primaryZone.name).toBe("Package")
-    })
-  )
+    }))
 
   it.effect("power over a TestClock interval is plausible and does not depend on how often it is read", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const often = yield* makeFakeMeter([])
       const once = yield* makeFakeMeter([])
       const start = yield* Effect.forEach(once.zones, (z) => z.read)
@@ -103,17 +101,15 @@ describe("makeFakeMeter", () => {
         expect(watts).toBeLessThanOrEqual(mean * (1 + FAKE_SWING))
       })
       expect(Number(microjoules(endOnce[2] ?? energyReading(0n))) / 1e6 / 90).toBeGreaterThan(30)
-    })
-  )
+    }))
 
   it.effect("wraps at its max energy like a RAPL counter", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const meter = yield* makeFakeMeter(["package"])
       yield* TestClock.adjust("3 hours")
       const reading = microjoules(yield* meter.primaryZone.read)
       const unwrapped = fakeEnergyMicrojoules(40, 0, 3n * 3600n * SECOND)
       expect(unwrapped).toBeGreaterThan(FAKE_MAX_ENERGY)
       expect(reading).toBe(unwrapped % FAKE_MAX_ENERGY)
-    })
-  )
+    }))
 })

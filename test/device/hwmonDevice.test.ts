@@ -1,10 +1,17 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Either } from "effect"
 import { symlink } from "node:fs/promises"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either } from "effect"
 import type { HwmonChipRule } from "../../src/config/Config.js"
-import { cleanMetricName, type HwmonDevice, NO_MATCHING_LABELS, planDevice, sensorChannels, specPath } from "../../src/device/hwmonDevice.js"
+import {
+  cleanMetricName,
+  type HwmonDevice,
+  NO_MATCHING_LABELS,
+  planDevice,
+  sensorChannels,
+  specPath
+} from "../../src/device/hwmonDevice.js"
 import { readHwmonDevice } from "../../src/device/hwmonScan.js"
 import { readSpec } from "../../src/device/hwmonZones.js"
 import { makeTree } from "./tempTree.js"
@@ -16,7 +23,10 @@ interface ExpectedZone {
   readonly index: number
   /** File (relative to the device directory) exported as the zone's path. */
   readonly path: string
-  readonly reading: { readonly _tag: "Power"; readonly microwatts: number } | { readonly _tag: "Energy"; readonly microjoules: bigint }
+  readonly reading: { readonly _tag: "Power"; readonly microwatts: number } | {
+    readonly _tag: "Energy"
+    readonly microjoules: bigint
+  }
 }
 
 const W = (watts: number) => ({ _tag: "Power" as const, microwatts: Math.round(watts * 1e6) })
@@ -24,7 +34,7 @@ const J = (microjoules: bigint) => ({ _tag: "Energy" as const, microjoules })
 
 /** Reads one device directory, plans it and reads every zone it yields. */
 const zonesIn = (dir: string, rules: ReadonlyArray<HwmonChipRule> = []) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const info = yield* readHwmonDevice(dir)
     const plan = yield* planDevice(info, rules)
     const zones = yield* Effect.forEach(plan.zones, (spec) =>
@@ -33,8 +43,7 @@ const zonesIn = (dir: string, rules: ReadonlyArray<HwmonChipRule> = []) =>
         index: spec.index,
         path: path.relative(dir, specPath(spec)),
         reading
-      }))
-    )
+      })))
     return { chip: info.chip, driver: info.driver, tier: plan.tier, zones }
   })
 
@@ -57,7 +66,12 @@ const table: ReadonlyArray<{
     ]
   },
   // power1_average (118 W) wins over power1_input (120 W).
-  { device: "hwmon1", chip: "amdgpu", tier: "power", zones: [{ name: "gpu", index: 1, path: "power1_average", reading: W(118) }] },
+  {
+    device: "hwmon1",
+    chip: "amdgpu",
+    tier: "power",
+    zones: [{ name: "gpu", index: 1, path: "power1_average", reading: W(118) }]
+  },
   // No label: <chip>_power<N>.
   {
     device: "hwmon2",
@@ -109,7 +123,12 @@ const table: ReadonlyArray<{
       { name: "psu_rail_b", index: 2, path: "power2_input", reading: W(15) }
     ]
   },
-  { device: "hwmon_energy", chip: "energy_meter", tier: "energy", zones: [{ name: "total", index: 1, path: "energy1_input", reading: J(500000000n) }] },
+  {
+    device: "hwmon_energy",
+    chip: "energy_meter",
+    tier: "energy",
+    zones: [{ name: "total", index: 1, path: "energy1_input", reading: J(500000000n) }]
+  },
   // energy3_enable = 0.
   {
     device: "hwmon_energy_disabled",
@@ -137,7 +156,12 @@ const table: ReadonlyArray<{
     zones: [{ name: "power_chip_energy1", index: 1, path: "energy1_input", reading: J(300000000n) }]
   },
   // Built-in rule: in0 is the shunt voltage, in1 × curr1 = 12 V × 5 A.
-  { device: "hwmon_ina226", chip: "ina226", tier: "chip-rule", zones: [{ name: "ina226_power1", index: 1, path: "in1_input", reading: W(60) }] },
+  {
+    device: "hwmon_ina226",
+    chip: "ina226",
+    tier: "chip-rule",
+    zones: [{ name: "ina226_power1", index: 1, path: "in1_input", reading: W(60) }]
+  },
   // Built-in rule: same index, in4–in7 (shunts and their sum) skipped.
   {
     device: "hwmon_ina3221",
@@ -166,7 +190,12 @@ const table: ReadonlyArray<{
     ]
   },
   // VDD_CPU 12000 mV × 5000 mA = 60 W.
-  { device: "hwmon_voltage_current", chip: "ina3221", tier: "label", zones: [{ name: "vdd_cpu", index: 1, path: "in1_input", reading: W(60) }] },
+  {
+    device: "hwmon_voltage_current",
+    chip: "ina3221",
+    tier: "label",
+    zones: [{ name: "vdd_cpu", index: 1, path: "in1_input", reading: W(60) }]
+  },
   // Both have _average: 11800 mV × 4900 mA.
   {
     device: "hwmon_voltage_current_average",
@@ -196,28 +225,26 @@ const table: ReadonlyArray<{
 describe("hwmon devices (fixture table, kepler-behaviour.md §3.9)", () => {
   for (const row of table) {
     it.scoped(`${row.device}: ${row.zones.map((z) => z.name).join(", ")}`, () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const got = yield* zonesOf(row.device)
         expect(got.chip).toBe(row.chip)
         expect(got.tier).toBe(row.tier)
         expect(got.zones).toEqual(row.zones)
-      })
-    )
+      }))
   }
 
   it.effect("hwmon_voltage_current_no_labels: unpairable V × I sensors are Kepler's error", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const error = yield* Effect.flip(zonesOf("hwmon_voltage_current_no_labels"))
       expect(error._tag).toBe("HwmonDeviceError")
       expect(error.message).toBe(
         `hwmon device ${path.join(hwmon, "hwmon_voltage_current_no_labels")}: ${NO_MATCHING_LABELS} ` +
-          '(chip "ina226": add an experimental.hwmon.chipRules entry)'
+          "(chip \"ina226\": add an experimental.hwmon.chipRules entry)"
       )
-    })
-  )
+    }))
 
   it.effect("a config chip rule pairs what the built-in table cannot, and overrides a built-in rule", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const rule = (over: Partial<HwmonChipRule>): HwmonChipRule => ({
         name: "INA226 ",
         pairings: {},
@@ -233,8 +260,7 @@ describe("hwmon devices (fixture table, kepler-behaviour.md §3.9)", () => {
       // Overriding ina3221's built-in rule: only in2 × curr2.
       const overridden = yield* zonesOf("hwmon_ina3221", [rule({ name: "ina3221", pairings: { "2": 2 } })])
       expect(overridden.zones.map((z) => [z.name, z.reading])).toEqual([["ina3221_power2", W(2.5)]])
-    })
-  )
+    }))
 })
 
 describe("hwmon device details", () => {
@@ -246,7 +272,16 @@ describe("hwmon device details", () => {
   })
 
   it("sensorChannels groups files by type and index, sorted by index", () => {
-    const files = ["power10_input", "power2_label", "power2_input", "in1_input", "curr1_input", "power1_average", "name", "intrusion0_alarm"]
+    const files = [
+      "power10_input",
+      "power2_label",
+      "power2_input",
+      "in1_input",
+      "curr1_input",
+      "power1_average",
+      "name",
+      "intrusion0_alarm"
+    ]
     expect(sensorChannels(files, "power").map((c) => [c.index, [...c.files.entries()]])).toEqual([
       [1, [["average", "power1_average"]]],
       [2, [["label", "power2_label"], ["input", "power2_input"]]],
@@ -279,12 +314,15 @@ describe("hwmon device details", () => {
   })
 
   it("a label that cleans to nothing falls back to <chip>_power<N>", () => {
-    const plan = planDevice(device(["power3_input", "power3_label"], { labels: new Map([["power3_label", " -- "]]) }), [])
+    const plan = planDevice(
+      device(["power3_input", "power3_label"], { labels: new Map([["power3_label", " -- "]]) }),
+      []
+    )
     expect(Either.map(plan, (p) => p.zones.map((z) => z.name))).toEqual(Either.right(["chip_power3"]))
   })
 
   it.scoped("a missing or unreadable _enable file leaves the channel enabled; only \"0\" disables", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* makeTree({
         "hwmon9/name": "chip\n",
         "hwmon9/power1_input": "1000000\n",
@@ -301,6 +339,5 @@ describe("hwmon device details", () => {
       expect([...info.disabled]).toEqual(["power3"])
       const plan = yield* planDevice(info, [])
       expect(plan.zones.map((z) => z.name)).toEqual(["chip_power1", "chip_power2", "chip_power4"])
-    })
-  )
+    }))
 })

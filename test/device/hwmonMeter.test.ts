@@ -1,8 +1,8 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, TestClock } from "effect"
 import { readdir, symlink } from "node:fs/promises"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, TestClock } from "effect"
 import type { MeterName } from "../../src/config/Config.js"
 import { defaultConfig } from "../../src/config/defaults.js"
 import type { CpuPowerMeterShape } from "../../src/device/CpuPowerMeter.js"
@@ -11,18 +11,20 @@ import { selectCpuPowerMeter } from "../../src/device/meterSelection.js"
 import { nodeFamilies } from "../../src/exporter/prometheus/families.js"
 import { makePowerMonitor, type MonitorOptions } from "../../src/monitor/PowerMonitor.js"
 import { controlledInformer } from "../support/fakes.js"
-import { makeTree, writeTree } from "./tempTree.js"
 import { withLogs } from "../support/logs.js"
+import { makeTree, writeTree } from "./tempTree.js"
 
 const fixtures = fileURLToPath(new URL("../fixtures/device/", import.meta.url))
 const sysfs = path.join(fixtures, "sys")
 const hwmon = path.join(sysfs, "class", "hwmon")
 
-
 /** Every zone's name, index, path (relative to class/hwmon) and one reading. */
 const describeZones = (meter: CpuPowerMeterShape, base: string) =>
-  Effect.forEach(meter.zones, (z) =>
-    Effect.map(z.read, (reading) => [z.name, z.index, z.path.startsWith("aggregated-") ? z.path : path.relative(base, z.path), reading] as const)
+  Effect.forEach(
+    meter.zones,
+    (z) =>
+      Effect.map(z.read, (reading) =>
+        [z.name, z.index, z.path.startsWith("aggregated-") ? z.path : path.relative(base, z.path), reading] as const)
   )
 
 const W = (watts: number) => ({ _tag: "Power" as const, microwatts: Math.round(watts * 1e6) })
@@ -30,7 +32,7 @@ const J = (microjoules: bigint) => ({ _tag: "Energy" as const, microjoules })
 
 describe("HwmonMeter on the fixture tree", () => {
   it.effect("gives every device's zones, aggregated by name and sorted by (name, index)", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const [meter, lines] = yield* withLogs(makeHwmonMeter(sysfs, [], []))
       expect(meter.name).toBe("hwmon")
       expect(meter.estimated).toBe(false)
@@ -69,38 +71,36 @@ describe("HwmonMeter on the fixture tree", () => {
       expect(lines.map((l) => [l.level, l.message, l.annotations["device"]])).toEqual([
         ["WARN", "skipping hwmon device", path.join(hwmon, "hwmon_voltage_current_no_labels")]
       ])
-    })
-  )
+    }))
 
   it.effect("experimental.hwmon.zones filters by cleaned name, case-insensitively", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const meter = yield* makeHwmonMeter(sysfs, ["GPU", "VDD_CPU", "nosuch"], [])
       expect(meter.zones.map((z) => z.name)).toEqual(["gpu", "vdd_cpu"])
       // gpu outranks vdd_cpu, which is not in the priority list.
       expect(meter.primaryZone.name).toBe("gpu")
-    })
-  )
+    }))
 
   it.effect("a filter that keeps nothing says what was found", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const error = yield* Effect.flip(makeHwmonMeter(sysfs, ["nosuch"], []))
-      expect(error.reason).toMatch(/^no hwmon zones found after filtering \(experimental\.hwmon\.zones: nosuch; found: package, core, gpu, /)
-    })
-  )
+      expect(error.reason).toMatch(
+        /^no hwmon zones found after filtering \(experimental\.hwmon\.zones: nosuch; found: package, core, gpu, /
+      )
+    }))
 
   it.effect("experimental.hwmon.chipRules apply without forceEnabled (unlike Kepler)", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const rule = { name: "ina226", pairings: { "0": 1 }, skipVoltages: [], skipCurrents: [], useSameIndex: false }
       const meter = yield* makeHwmonMeter(sysfs, ["ina226_power0", "ina226_power1"], [rule])
       // The config rule replaces the built-in one for both ina226 devices: in0 × curr1.
       expect(yield* describeZones(meter, hwmon)).toEqual([
         ["ina226_power0", -1, "aggregated-ina226_power0", W(1.5 * 5 + 5 * 2)]
       ])
-    })
-  )
+    }))
 
   it.effect("the primary zone follows Kepler's hwmon priority", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
         [["core", "package", "gpu"], "package"],
         [["gpu", "core"], "core"],
@@ -112,13 +112,12 @@ describe("HwmonMeter on the fixture tree", () => {
         expect(meter.primaryZone.name).toBe(primary)
       }
       expect(HWMON_PRIMARY_PRIORITY.slice(0, 4)).toEqual(["package", "socket", "cpu", "core"])
-    })
-  )
+    }))
 })
 
 describe("HwmonMeter on built trees", () => {
   it.scoped("accepts symlinked device entries, as real sysfs has them", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* makeTree({ "class/hwmon/": "" })
       for (const device of ["hwmon0", "hwmon1"]) {
         yield* Effect.promise(() => symlink(path.join(hwmon, device), path.join(root, "class", "hwmon", device)))
@@ -131,11 +130,10 @@ describe("HwmonMeter on built trees", () => {
         ["gpu", path.join(root, "class/hwmon/hwmon1/power1_average")],
         ["package", path.join(root, "class/hwmon/hwmon0/power1_input")]
       ])
-    })
-  )
+    }))
 
   it.scoped("same-named energy sensors aggregate as one counter of summed deltas", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* makeTree({
         "class/hwmon/hwmon0/name": "amd_energy\n",
         "class/hwmon/hwmon0/energy1_input": "1000\n",
@@ -148,13 +146,15 @@ describe("HwmonMeter on built trees", () => {
       const [zone] = meter.zones
       expect([zone?.name, zone?.index, zone?.path, zone?.maxEnergy]).toEqual(["esocket", -1, "aggregated-esocket", 0n])
       expect(yield* Effect.flatMap(Effect.fromNullable(zone), (z) => z.read)).toEqual(J(6000n))
-      yield* writeTree(root, { "class/hwmon/hwmon0/energy1_input": "1500\n", "class/hwmon/hwmon1/energy1_input": "5250\n" })
+      yield* writeTree(root, {
+        "class/hwmon/hwmon0/energy1_input": "1500\n",
+        "class/hwmon/hwmon1/energy1_input": "5250\n"
+      })
       expect(yield* Effect.flatMap(Effect.fromNullable(zone), (z) => z.read)).toEqual(J(6750n))
-    })
-  )
+    }))
 
   it.scoped("an energy and a power sensor with one name: the energy counter is kept, the power left out and logged", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* makeTree({
         "class/hwmon/hwmon0/name": "a\n",
         "class/hwmon/hwmon0/energy1_input": "1000\n",
@@ -164,15 +164,22 @@ describe("HwmonMeter on built trees", () => {
         "class/hwmon/hwmon1/power1_label": "SoC\n"
       })
       const [meter, lines] = yield* withLogs(makeHwmonMeter(root, [], []))
-      expect(yield* describeZones(meter, path.join(root, "class/hwmon"))).toEqual([["soc", 1, "hwmon0/energy1_input", J(1000n)]])
+      expect(yield* describeZones(meter, path.join(root, "class/hwmon"))).toEqual([[
+        "soc",
+        1,
+        "hwmon0/energy1_input",
+        J(1000n)
+      ]])
       expect(lines.map((l) => [l.message, l.annotations["path"]])).toEqual([
-        ["hwmon power sensor left out: an energy sensor has the same name", path.join(root, "class/hwmon/hwmon1/power1_input")]
+        [
+          "hwmon power sensor left out: an energy sensor has the same name",
+          path.join(root, "class/hwmon/hwmon1/power1_input")
+        ]
       ])
-    })
-  )
+    }))
 
   it.scoped("an unreadable sensor is left out at startup; the rest are used", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* makeTree({
         "class/hwmon/hwmon0/name": "chip\n",
         "class/hwmon/hwmon0/power1_input": "7000000\n",
@@ -187,20 +194,25 @@ describe("HwmonMeter on built trees", () => {
       ])
       // When nothing is readable the meter is unavailable, with the reason.
       const error = yield* Effect.flip(makeHwmonMeter(root, ["broken"], []))
-      expect(error.reason).toContain(`no readable hwmon sensor: cannot read zone broken (${path.join(root, "class/hwmon/hwmon0/power2_input")})`)
-    })
-  )
+      expect(error.reason).toContain(
+        `no readable hwmon sensor: cannot read zone broken (${path.join(root, "class/hwmon/hwmon0/power2_input")})`
+      )
+    }))
 
   it.scoped("a machine without hwmon, or with no power sensor, is unavailable with a hint", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const missing = yield* Effect.flip(makeHwmonMeter(path.join(fixtures, "bad_sysfs"), [], []))
-      expect(missing.reason).toBe(`no hwmon devices: cannot read ${path.join(fixtures, "bad_sysfs/class/hwmon")}: ENOENT (no such file)`)
+      expect(missing.reason).toBe(
+        `no hwmon devices: cannot read ${path.join(fixtures, "bad_sysfs/class/hwmon")}: ENOENT (no such file)`
+      )
       expect(missing.hint).toContain("no hwmon power or energy sensor on this machine")
-      const root = yield* makeTree({ "class/hwmon/hwmon0/name": "k10temp\n", "class/hwmon/hwmon0/temp1_input": "40000\n" })
+      const root = yield* makeTree({
+        "class/hwmon/hwmon0/name": "k10temp\n",
+        "class/hwmon/hwmon0/temp1_input": "40000\n"
+      })
       const none = yield* Effect.flip(makeHwmonMeter(root, [], []))
       expect(none.reason).toBe(`no hwmon power or energy sensors found under ${path.join(root, "class/hwmon")}`)
-    })
-  )
+    }))
 })
 
 describe("meter selection with hwmon", () => {
@@ -215,16 +227,17 @@ describe("meter selection with hwmon", () => {
   })
 
   it.scoped("a machine with hwmon sensors and no RAPL gets hwmon from the default order", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* makeTree({ "class/powercap/": "" })
       const entries = yield* Effect.promise(() => readdir(hwmon))
       yield* writeTree(root, { "class/hwmon/": "" })
-      for (const e of entries) yield* Effect.promise(() => symlink(path.join(hwmon, e), path.join(root, "class/hwmon", e)))
+      for (const e of entries) {
+        yield* Effect.promise(() => symlink(path.join(hwmon, e), path.join(root, "class/hwmon", e)))
+      }
       const meter = yield* Effect.orDie(selectCpuPowerMeter(config(defaultConfig.cpu.preferredMeters, root)))
       expect(meter.name).toBe("hwmon")
       expect(meter.primaryZone.name).toBe("package")
-    })
-  )
+    }))
 })
 
 const monitorOptions: MonitorOptions = {
@@ -238,7 +251,7 @@ const monitorOptions: MonitorOptions = {
 
 describe("a node snapshot on an hwmon tree", () => {
   it.scoped("integrates power zones and steps energy zones into exact joules and watts", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* makeTree({
         "class/hwmon/hwmon0/name": "k10temp\n",
         "class/hwmon/hwmon0/power1_input": "45000000\n",
@@ -271,7 +284,9 @@ describe("a node snapshot on an hwmon tree", () => {
       yield* writeTree(root, { "class/hwmon/hwmon2/energy1_input": "1010000000\n" })
       yield* TestClock.adjust(Duration.seconds(2))
       const second = yield* monitor.refresh
-      expect(second.zones.map((z) => [z.name, z.status, z.energyTotal, z.activeEnergyTotal, z.idleEnergyTotal, z.watts])).toEqual([
+      expect(
+        second.zones.map((z) => [z.name, z.status, z.energyTotal, z.activeEnergyTotal, z.idleEnergyTotal, z.watts])
+      ).toEqual([
         // 15 W × 2 s; the informer reports 50 of 100 ticks active.
         ["core", "ok", 30_000_000n, 15_000_000n, 15_000_000n, 15],
         ["esocket0", "ok", 10_000_000n, 5_000_000n, 5_000_000n, 5],
@@ -295,6 +310,5 @@ describe("a node snapshot on an hwmon tree", () => {
         { labels: ["package", path.join(root, "class/hwmon/hwmon0/power1_input"), "n1"], value: 150 },
         { labels: ["vdd_soc", path.join(root, "class/hwmon/hwmon1/in1_input"), "n1"], value: 18 }
       ])
-    })
-  )
+    }))
 })

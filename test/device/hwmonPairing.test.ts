@@ -11,13 +11,35 @@ const ch = (index: number, label = "", average = false): ElectricalChannel => ({
 })
 
 const volts = (...channels: ReadonlyArray<ElectricalChannel>) =>
-  channels.map((c) => ({ ...c, input: `in${c.index}_input`, average: c.average === undefined ? undefined : `in${c.index}_average` }))
+  channels.map((c) => ({
+    ...c,
+    input: `in${c.index}_input`,
+    average: c.average === undefined ? undefined : `in${c.index}_average`
+  }))
 const amps = (...channels: ReadonlyArray<ElectricalChannel>) =>
-  channels.map((c) => ({ ...c, input: `curr${c.index}_input`, average: c.average === undefined ? undefined : `curr${c.index}_average` }))
+  channels.map((c) => ({
+    ...c,
+    input: `curr${c.index}_input`,
+    average: c.average === undefined ? undefined : `curr${c.index}_average`
+  }))
 
 describe("findChipRule", () => {
   it("covers the built-in chip families of the issue", () => {
-    for (const chip of ["ina3221", "ina226", "ina219", "ina209", "ina238", "ltc2945", "ltc2992", "adm1275", "max20730", "max20751", "max34440"]) {
+    for (
+      const chip of [
+        "ina3221",
+        "ina226",
+        "ina219",
+        "ina209",
+        "ina238",
+        "ltc2945",
+        "ltc2992",
+        "adm1275",
+        "max20730",
+        "max20751",
+        "max34440"
+      ]
+    ) {
       expect(BUILTIN_CHIP_RULES.has(chip)).toBe(true)
     }
   })
@@ -50,7 +72,12 @@ describe("pairVoltageCurrent", () => {
   it("averages only when both sides have one", () => {
     const both = pairVoltageCurrent("c", undefined, volts(ch(1, "", true)), amps(ch(1, "", true)))
     const one = pairVoltageCurrent("c", undefined, volts(ch(1, "", true)), amps(ch(1)))
-    expect(both?.rails).toEqual([{ name: "c_power1", index: 1, voltageFile: "in1_average", currentFile: "curr1_average" }])
+    expect(both?.rails).toEqual([{
+      name: "c_power1",
+      index: 1,
+      voltageFile: "in1_average",
+      currentFile: "curr1_average"
+    }])
     expect(one?.rails).toEqual([{ name: "c_power1", index: 1, voltageFile: "in1_input", currentFile: "curr1_input" }])
   })
 
@@ -75,11 +102,15 @@ describe("pairVoltageCurrent", () => {
   })
 
   it("rails use existing channels, each voltage at most once; unlabelled chips pair exactly the shared indices", () => {
-    const channel = FastCheck.record({ index: FastCheck.integer({ min: 0, max: 8 }), label: FastCheck.constantFrom("", "a", "b") })
+    const channel = FastCheck.record({
+      index: FastCheck.integer({ min: 0, max: 8 }),
+      label: FastCheck.constantFrom("", "a", "b")
+    })
     const channels = FastCheck.uniqueArray(channel, { selector: (c) => c.index, maxLength: 6 })
     FastCheck.assert(
       FastCheck.property(channels, channels, (vs, cs) => {
-        const byIndex = <T extends { readonly index: number }>(xs: ReadonlyArray<T>) => [...xs].sort((a, b) => a.index - b.index)
+        const byIndex = <T extends { readonly index: number }>(xs: ReadonlyArray<T>) =>
+          [...xs].sort((a, b) => a.index - b.index)
         const v = volts(...byIndex(vs).map((c) => ch(c.index, c.label)))
         const c = amps(...byIndex(cs).map((x) => ch(x.index, x.label)))
         const rails = pairVoltageCurrent("c", undefined, v, c)?.rails ?? []
@@ -88,7 +119,12 @@ describe("pairVoltageCurrent", () => {
           expect(c.some((x) => x.input === rail.currentFile)).toBe(true)
         }
         expect(new Set(rails.map((r) => r.voltageFile)).size).toBe(rails.length)
-        const unlabelled = pairVoltageCurrent("c", undefined, v.map((x) => ({ ...x, label: "" })), c.map((x) => ({ ...x, label: "" })))
+        const unlabelled = pairVoltageCurrent(
+          "c",
+          undefined,
+          v.map((x) => ({ ...x, label: "" })),
+          c.map((x) => ({ ...x, label: "" }))
+        )
         const shared = v.filter((x) => c.some((y) => y.index === x.index)).map((x) => x.index)
         expect((unlabelled?.rails ?? []).map((r) => r.index)).toEqual(shared)
       }),

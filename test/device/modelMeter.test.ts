@@ -1,6 +1,6 @@
-import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, FastCheck, TestClock } from "effect"
+import * as path from "node:path"
 import { energyReading } from "../../src/device/EnergyZone.js"
 import {
   makeModelMeter,
@@ -85,7 +85,7 @@ describe("modelStep", () => {
 
 describe("makeModelMeter", () => {
   it.scoped("is one estimated package zone with an unmistakable path", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* procfs(0, 0, 4)
       const meter = yield* makeModelMeter(root, defaults)
       expect(meter.name).toBe("model")
@@ -99,11 +99,10 @@ describe("makeModelMeter", () => {
         estimated: true
       })
       expect(MODEL_ZONE_PATH).toBe("estimated:linear-model")
-    })
-  )
+    }))
 
   it.scoped("first read is the baseline; later reads add the formula's energy exactly", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* procfs(1000, 4000, 4)
       const zone = (yield* makeModelMeter(root, defaults)).primaryZone
       yield* TestClock.adjust("2 seconds")
@@ -126,11 +125,10 @@ describe("makeModelMeter", () => {
 
       // no time, no energy
       expect(yield* zone.read).toEqual(energyReading(111_000_000n))
-    })
-  )
+    }))
 
   it.scoped("uses the current number of CPUs and the configured watts", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* procfs(0, 0, 2)
       const zone = (yield* makeModelMeter(root, { idleWattsPerCpu: 1, busyWattsPerCpu: 5 })).primaryZone
       yield* zone.read
@@ -138,22 +136,20 @@ describe("makeModelMeter", () => {
       yield* setStat(root, 50, 50, 8)
       yield* TestClock.adjust("1 second")
       expect(yield* zone.read).toEqual(energyReading(24_000_000n))
-    })
-  )
+    }))
 
   it.scoped("a stat that becomes unreadable fails the read, naming the file", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* procfs(0, 0, 2)
       const zone = (yield* makeModelMeter(root, defaults)).primaryZone
       yield* writeTree(root, { stat: "garbage\n" })
       const error = yield* Effect.flip(zone.read)
       expect(error.path).toBe(MODEL_ZONE_PATH)
       expect(error.reason).toBe(`cannot read ${path.join(root, "stat")}: no aggregate cpu line`)
-    })
-  )
+    }))
 
   it.scoped("refuses to build without a readable /proc/stat or with nonsense watts", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* makeTree({ "empty/": "" })
       const missing = yield* Effect.flip(makeModelMeter(root, defaults))
       expect(missing.meter).toBe("model")
@@ -164,6 +160,5 @@ describe("makeModelMeter", () => {
       expect(negative.reason).toBe("cpu.model.idleWattsPerCpu must be a finite number ≥ 0, got -1")
       const nan = yield* Effect.flip(makeModelMeter(ok, { idleWattsPerCpu: 1, busyWattsPerCpu: Number.NaN }))
       expect(nan.reason).toBe("cpu.model.busyWattsPerCpu must be a finite number ≥ 0, got NaN")
-    })
-  )
+    }))
 })

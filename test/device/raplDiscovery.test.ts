@@ -1,7 +1,7 @@
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { assignZoneIndices, discoverRaplZones, splitZoneName } from "../../src/device/raplDiscovery.js"
 import { makeTree, raplZoneFiles } from "./tempTree.js"
 
@@ -42,7 +42,7 @@ describe("zone names (kepler-behaviour.md §12 check 2)", () => {
 
 describe("discoverRaplZones", () => {
   it.effect("finds the fixture's four raw zones in directory order, enabled=0 included", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const zones = yield* discoverRaplZones(sysfs)
       expect(zones).toEqual([
         { name: "package", index: 0, path: path.join(powercap, "intel-rapl-mmio:0"), maxEnergy: 262143328850n },
@@ -50,17 +50,15 @@ describe("discoverRaplZones", () => {
         { name: "core", index: 0, path: path.join(powercap, "intel-rapl:0:0"), maxEnergy: 262143328850n },
         { name: "package", index: 10, path: path.join(powercap, "intel-rapl:a"), maxEnergy: 262143328850n }
       ])
-    })
-  )
+    }))
 
   it.effect("finds nothing (and does not fail) when there is no powercap directory", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       expect(yield* discoverRaplZones(path.join(fixtures, "bad_sysfs"))).toEqual([])
-    })
-  )
+    }))
 
   it.scoped("numbers unindexed dram zones on disk 0, 1, 2 in entry-name order", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* makeTree({
         ...raplZoneFiles("intel-rapl:0:2", "dram", 3n),
         ...raplZoneFiles("intel-rapl:0:1", "dram", 2n),
@@ -73,11 +71,10 @@ describe("discoverRaplZones", () => {
         ["dram", 1, "intel-rapl:0:1"],
         ["dram", 2, "intel-rapl:0:2"]
       ])
-    })
-  )
+    }))
 
   it.scoped("fails the whole discovery on a missing max_energy_range_uj, naming the file", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* makeTree({
         ...raplZoneFiles("intel-rapl:0", "package-0", 1n),
         ...raplZoneFiles("intel-rapl:1", "package-1", 1n, "missing")
@@ -86,17 +83,15 @@ describe("discoverRaplZones", () => {
       const file = path.join(root, "class/powercap/intel-rapl:1/max_energy_range_uj")
       expect(error.path).toBe(file)
       expect(error.message).toBe(`RAPL discovery failed at ${file}: ENOENT (no such file)`)
-    })
-  )
+    }))
 
   it.scoped("fails on an unparsable max_energy_range_uj", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* makeTree({
         ...raplZoneFiles("intel-rapl:0", "package-0", 1n),
         "class/powercap/intel-rapl:0/max_energy_range_uj": "lots\n"
       })
       const error = yield* Effect.flip(discoverRaplZones(root))
-      expect(error.reason).toBe('not an unsigned 64-bit integer: "lots"')
-    })
-  )
+      expect(error.reason).toBe("not an unsigned 64-bit integer: \"lots\"")
+    }))
 })

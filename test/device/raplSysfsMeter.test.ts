@@ -1,14 +1,10 @@
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { MeterUnavailable } from "../../src/device/CpuPowerMeter.js"
 import { energyReading, ZoneReadError } from "../../src/device/EnergyZone.js"
-import {
-  describeEnergyReadFailure,
-  makeRaplMeter,
-  RAPL_PERMISSION_HINT
-} from "../../src/device/raplSysfsMeter.js"
+import { describeEnergyReadFailure, makeRaplMeter, RAPL_PERMISSION_HINT } from "../../src/device/raplSysfsMeter.js"
 import { readFailure } from "../../src/device/sysfsFile.js"
 import { makeTree, raplZoneFiles, writeTree } from "./tempTree.js"
 
@@ -18,7 +14,7 @@ const powercap = path.join(sysfs, "class", "powercap")
 
 describe("makeRaplMeter on Kepler's fixture (kepler-behaviour.md §12 check 1)", () => {
   it.effect("dedups mmio, aggregates the two packages and keeps core", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const meter = yield* makeRaplMeter(sysfs, [])
       expect(meter.name).toBe("rapl")
       expect(meter.estimated).toBe(false)
@@ -37,39 +33,35 @@ describe("makeRaplMeter on Kepler's fixture (kepler-behaviour.md §12 check 1)",
         const reading = yield* zone.read
         expect(reading._tag === "Energy" && reading.microjoules >= 1000n * 1_000_000n).toBe(true)
       }
-    })
-  )
+    }))
 
   it.effect("applies rapl.zones case-insensitively", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const meter = yield* makeRaplMeter(sysfs, ["CORE"])
       expect(meter.zones.map((z) => z.name)).toEqual(["core"])
       expect(meter.primaryZone.name).toBe("core")
-    })
-  )
+    }))
 
   it.effect("fails when the filter leaves nothing", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const error = yield* Effect.flip(makeRaplMeter(sysfs, ["dram"]))
       expect(error).toBeInstanceOf(MeterUnavailable)
       expect(error.meter).toBe("rapl")
       expect(error.reason).toBe("no RAPL zones found after filtering (rapl.zones: dram; found: package, core)")
-    })
-  )
+    }))
 
   it.effect("fails on a machine without powercap, naming the directory", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const bad = path.join(fixtures, "bad_sysfs")
       const error = yield* Effect.flip(makeRaplMeter(bad, []))
       expect(error.reason).toBe(`no RAPL zones found under ${path.join(bad, "class", "powercap")}`)
       expect(error.hint).toContain("no powercap RAPL on this machine")
-    })
-  )
+    }))
 })
 
 describe("standard beats mmio on disk (kepler-behaviour.md §12 check 3)", () => {
   it.scoped("mmio entry listed first", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* makeTree({
         ...raplZoneFiles("intel-rapl-mmio:0", "package-0", 5n),
         ...raplZoneFiles("intel-rapl:0", "package-0", 7n)
@@ -79,11 +71,10 @@ describe("standard beats mmio on disk (kepler-behaviour.md §12 check 3)", () =>
         ["package", 0, path.join(root, "class/powercap/intel-rapl:0")]
       ])
       expect(yield* meter.primaryZone.read).toEqual(energyReading(7n))
-    })
-  )
+    }))
 
   it.scoped("mmio entry listed last", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       // "z-…" sorts after "intel-rapl:0", so here the standard zone is met first.
       const root = yield* makeTree({
         ...raplZoneFiles("intel-rapl:0", "package-0", 7n),
@@ -91,13 +82,12 @@ describe("standard beats mmio on disk (kepler-behaviour.md §12 check 3)", () =>
       })
       const meter = yield* makeRaplMeter(root, [])
       expect(meter.zones.map((z) => z.path)).toEqual([path.join(root, "class/powercap/intel-rapl:0")])
-    })
-  )
+    }))
 })
 
 describe("reading and failing", () => {
   it.scoped("reads energy_uj afresh on every read, aggregated members with their own wrap", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* makeTree({
         ...raplZoneFiles("intel-rapl:0", "package-0", 900n, 1000n),
         ...raplZoneFiles("intel-rapl:1", "package-1", 800n, 1000n),
@@ -116,11 +106,10 @@ describe("reading and failing", () => {
       })
       expect(yield* pkg.read).toEqual(energyReading(1950n))
       expect(yield* core.read).toEqual(energyReading(20n))
-    })
-  )
+    }))
 
   it.scoped("an energy_uj that cannot be read stops the meter at build time (EISDIR)", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* makeTree({
         ...raplZoneFiles("intel-rapl:0:0", "core", 1n),
         "class/powercap/intel-rapl:0/name": "package-0\n",
@@ -132,28 +121,25 @@ describe("reading and failing", () => {
         `cannot read ${path.join(root, "class/powercap/intel-rapl:0/energy_uj")}: EISDIR (is a directory)`
       )
       expect(error.hint).toBeUndefined()
-    })
-  )
+    }))
 
   it.scoped("a zone that becomes unreadable fails its read instead of reading 0", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* makeTree(raplZoneFiles("intel-rapl:0", "package-0", 5n))
       const meter = yield* makeRaplMeter(root, [])
       yield* writeTree(root, { "class/powercap/intel-rapl:0/energy_uj": "\n" })
       const error = yield* Effect.flip(meter.primaryZone.read)
       expect(error).toBeInstanceOf(ZoneReadError)
       expect(error.zone).toBe("package")
-      expect(error.reason).toContain('not an unsigned 64-bit integer: ""')
-    })
-  )
+      expect(error.reason).toContain("not an unsigned 64-bit integer: \"\"")
+    }))
 
   it.scoped("a missing max_energy_range_uj fails the meter, naming the file", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* makeTree(raplZoneFiles("intel-rapl:0", "package-0", 5n, "missing"))
       const error = yield* Effect.flip(makeRaplMeter(root, []))
       expect(error.reason).toContain(path.join(root, "class/powercap/intel-rapl:0/max_energy_range_uj"))
-    })
-  )
+    }))
 })
 
 describe("permission denied (tests run as root, which ignores file modes: the mapping is tested directly)", () => {

@@ -13,7 +13,11 @@ const standard = zone("package", 0, "intel-rapl:0")
 const mmio = zone("package", 0, "intel-rapl-mmio:0")
 
 describe("filterRaplZones", () => {
-  const zones = [zone("package", 0, "intel-rapl:0"), zone("core", 0, "intel-rapl:0:0"), zone("dram", 0, "intel-rapl:0:1")]
+  const zones = [
+    zone("package", 0, "intel-rapl:0"),
+    zone("core", 0, "intel-rapl:0:0"),
+    zone("dram", 0, "intel-rapl:0:1")
+  ]
 
   it("keeps everything with an empty filter", () => {
     expect(filterRaplZones(zones, [])).toEqual(zones)

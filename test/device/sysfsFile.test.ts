@@ -1,7 +1,7 @@
-import * as fs from "node:fs"
-import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { parseUint64, readFailure, readSysfsText, readSysfsUint64 } from "../../src/device/sysfsFile.js"
 import { makeTree } from "./tempTree.js"
 
@@ -37,28 +37,26 @@ describe("readFailure", () => {
 
 describe("reading files", () => {
   it.scoped("trims the content and parses counters", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* makeTree({ "a/name": "package-0\n", "a/energy_uj": "  42\n", "a/bad": "4 2\n" })
       expect(yield* readSysfsText(path.join(root, "a/name"))).toBe("package-0")
       expect(yield* readSysfsUint64(path.join(root, "a/energy_uj"))).toBe(42n)
       const bad = yield* Effect.flip(readSysfsUint64(path.join(root, "a/bad")))
       expect(bad.message).toBe(`cannot read ${path.join(root, "a/bad")}: not an unsigned 64-bit integer: "4 2"`)
-    })
-  )
+    }))
 
   it.scoped("reports ENOENT and EISDIR with their codes", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* makeTree({ "dir/": "" })
       const missing = yield* Effect.flip(readSysfsText(path.join(root, "nope")))
       expect(missing.code).toBe("ENOENT")
       const dir = yield* Effect.flip(readSysfsText(path.join(root, "dir")))
       expect(dir.code).toBe("EISDIR")
       expect(dir.message).toContain("is a directory")
-    })
-  )
+    }))
 
   it.scoped("refuses a symlink to /dev/zero and a file past one page (64 KiB) as unreadable, without reading them", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* makeTree({ "z/name": "package-0\n" })
       const zero = path.join(root, "z/energy_uj")
       fs.symlinkSync("/dev/zero", zero)
@@ -69,6 +67,5 @@ describe("reading files", () => {
       expect(fromZero.code).toBeUndefined()
       const fromHuge = yield* Effect.flip(readSysfsUint64(huge))
       expect(fromHuge.message).toBe(`cannot read ${huge}: malformed: 65537 bytes, larger than 65536 bytes`)
-    })
-  )
+    }))
 })

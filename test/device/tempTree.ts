@@ -2,16 +2,16 @@
  * Small sysfs/procfs trees written into a scoped temp dir, for cases the static fixtures do not
  * cover (mmio order, unindexed names, missing files, counters that change between reads).
  */
-import * as path from "node:path"
 import { FileSystem } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { Effect, type Scope } from "effect"
+import * as path from "node:path"
 
 /** Relative path → content; a path ending in "/" is an (empty) directory. */
 export type Tree = Readonly<Record<string, string>>
 
 export const writeTree = (root: string, tree: Tree): Effect.Effect<void> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     for (const [rel, content] of Object.entries(tree)) {
       const file = path.join(root, rel)
@@ -25,7 +25,7 @@ export const writeTree = (root: string, tree: Tree): Effect.Effect<void> =>
   }).pipe(Effect.provide(NodeFileSystem.layer), Effect.orDie)
 
 export const makeTree = (tree: Tree): Effect.Effect<string, never, Scope.Scope> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const root = yield* fs.makeTempDirectoryScoped({ prefix: "joulemon-device-" })
     yield* writeTree(root, tree)

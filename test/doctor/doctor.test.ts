@@ -9,12 +9,15 @@ import type { CheckResult } from "../../src/doctor/verdict.js"
 import { type HostTree, hostTree, type TreeSpec } from "./hostTree.js"
 
 const doctorOn = (tree: HostTree, flags: FlagOverrides = {}) =>
-  Effect.gen(function* () {
-    const loaded = yield* Effect.either(loadConfig(undefined, { hostSysfs: tree.sysfs, hostProcfs: tree.procfs, ...flags }))
+  Effect.gen(function*() {
+    const loaded = yield* Effect.either(
+      loadConfig(undefined, { hostSysfs: tree.sysfs, hostProcfs: tree.procfs, ...flags })
+    )
     return yield* runDoctor(loaded, { ldLibraryPath: undefined })
   })
 
-const doctorFor = (spec: TreeSpec, flags: FlagOverrides = {}) => Effect.scoped(Effect.flatMap(hostTree(spec), (tree) => doctorOn(tree, flags)))
+const doctorFor = (spec: TreeSpec, flags: FlagOverrides = {}) =>
+  Effect.scoped(Effect.flatMap(hostTree(spec), (tree) => doctorOn(tree, flags)))
 
 const check = (report: DoctorReport, id: string): CheckResult => {
   const found = report.checks.find((c) => c.id === id)
@@ -26,22 +29,28 @@ const RAPL = ["package-0", "core", "dram"]
 
 describe("joulemon doctor on synthetic hosts", () => {
   it.effect("a readable powercap tree: RAPL measures, everything passes, exit 0", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const report = yield* doctorFor({ raplZones: RAPL, cgroup: "v2" })
       expect(check(report, "powercap")).toMatchObject({
         verdict: "passed",
         message: "zones: package-0 (intel-rapl:0), core (intel-rapl:0:0), dram (intel-rapl:0:1); energy_uj readable"
       })
-      expect(check(report, "meter")).toMatchObject({ verdict: "passed", impact: "none", message: expect.stringMatching(/^rapl, measured/) })
+      expect(check(report, "meter")).toMatchObject({
+        verdict: "passed",
+        impact: "none",
+        message: expect.stringMatching(/^rapl, measured/)
+      })
       expect(check(report, "kernel")).toMatchObject({ verdict: "passed", message: "Linux 6.8.0-45-generic" })
-      expect(check(report, "proc")).toMatchObject({ verdict: "passed", message: "exe and environ of pid 1 (uid 0) are readable" })
+      expect(check(report, "proc")).toMatchObject({
+        verdict: "passed",
+        message: "exe and environ of pid 1 (uid 0) are readable"
+      })
       expect(report.checks.filter((c) => c.impact !== "none")).toEqual([])
       expect(report.exitCode).toBe(0)
-    })
-  )
+    }))
 
   it.effect("no powercap: failed with the driver fix, the model estimates, exit 1", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const report = yield* doctorFor({ cgroup: "v2" })
       const powercap = check(report, "powercap")
       expect(powercap.verdict).toBe("failed")
@@ -52,11 +61,10 @@ describe("joulemon doctor on synthetic hosts", () => {
       expect(meter.message).toMatch(/^model: power is ESTIMATED/)
       expect(meter.message).toContain("skipped rapl:")
       expect(report.exitCode).toBe(1)
-    })
-  )
+    }))
 
   it.effect("energy_uj that is a directory: failed, naming it and host.sysfs", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const report = yield* doctorFor({ raplZones: RAPL, energy: "directory", cgroup: "v2" })
       const powercap = check(report, "powercap")
       expect(powercap.verdict).toBe("failed")
@@ -64,105 +72,137 @@ describe("joulemon doctor on synthetic hosts", () => {
       expect(powercap.fix).toContain("--host.sysfs")
       expect(check(report, "meter")).toMatchObject({ verdict: "warned", impact: "degraded" })
       expect(report.exitCode).toBe(1)
-    })
-  )
+    }))
 
   it.effect("energy_uj that is a FIFO: the doctor finishes (nothing opens it) and fails the check", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const report = yield* doctorFor({ raplZones: RAPL, energy: "fifo", cgroup: "v2" })
       expect(check(report, "powercap").message).toMatch(/intel-rapl:0\/energy_uj is a fifo, not a regular file/)
       const meter = check(report, "meter")
       expect(meter.message).toMatch(/skipped rapl: .*energy_uj is a fifo, not a regular file/)
       expect(meter.impact).toBe("degraded")
       expect(report.exitCode).toBe(1)
-    })
-  )
+    }))
 
   it.effect("psys next to package: the overlap is warned about, with the query advice", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const report = yield* doctorFor({ raplZones: ["package-0", "psys"], cgroup: "v2" })
       const overlap = check(report, "zone-overlap")
       expect(overlap).toMatchObject({ verdict: "warned", impact: "none" })
       expect(overlap.fix).toContain("never sum kepler_node_cpu_joules_total across the zone label")
       expect(check(yield* doctorFor({ raplZones: RAPL, cgroup: "v2" }), "zone-overlap").verdict).toBe("passed")
-    })
-  )
+    }))
 
   it.effect("cgroup v2 and v1 are told apart, with the runtimes seen", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const v2 = yield* doctorFor({ raplZones: RAPL, cgroup: "v2" })
-      expect(check(v2, "cgroup")).toMatchObject({ verdict: "passed", message: "cgroup v2 (unified); no container runtime seen" })
+      expect(check(v2, "cgroup")).toMatchObject({
+        verdict: "passed",
+        message: "cgroup v2 (unified); no container runtime seen"
+      })
       const v1 = yield* doctorFor({
         raplZones: RAPL,
         cgroup: "v1",
         cgroupOfOther: "4:memory:/docker/3f4e5d6c7b8a9f0e1d2c3b4a5f6e7d8c9b0a1f2e3d4c5b6a7f8e9d0c1b2a3f4e\n"
       })
-      expect(check(v1, "cgroup")).toMatchObject({ verdict: "passed", message: "cgroup v1: cpu,cpuacct, memory, pids; runtimes seen: docker" })
+      expect(check(v1, "cgroup")).toMatchObject({
+        verdict: "passed",
+        message: "cgroup v1: cpu,cpuacct, memory, pids; runtimes seen: docker"
+      })
       const none = yield* doctorFor({ raplZones: RAPL, cgroup: "none" })
       expect(check(none, "cgroup")).toMatchObject({ verdict: "warned", fix: expect.stringContaining("--host.sysfs") })
-    })
-  )
+    }))
 
   it.effect("a VM is detected from the hypervisor flag or sys_vendor", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const flagged = yield* doctorFor({ cgroup: "v2", cpuinfoFlags: "fpu vme hypervisor lahf_lm" })
-      expect(check(flagged, "vm")).toMatchObject({ verdict: "warned", message: expect.stringContaining("the cpuinfo hypervisor flag") })
+      expect(check(flagged, "vm")).toMatchObject({
+        verdict: "warned",
+        message: expect.stringContaining("the cpuinfo hypervisor flag")
+      })
       const vendor = yield* doctorFor({ cgroup: "v2", sysVendor: "QEMU" })
-      expect(check(vendor, "vm").message).toContain('sys_vendor "QEMU"')
+      expect(check(vendor, "vm").message).toContain("sys_vendor \"QEMU\"")
       const metal = yield* doctorFor({ raplZones: RAPL, cgroup: "v2", sysVendor: "Dell Inc." })
-      expect(check(metal, "vm")).toMatchObject({ verdict: "passed", message: 'bare metal (sys_vendor "Dell Inc.")' })
-    })
-  )
+      expect(check(metal, "vm")).toMatchObject({ verdict: "passed", message: "bare metal (sys_vendor \"Dell Inc.\")" })
+    }))
 
   it.effect("no other user's process visible: warned as degraded, with the hostPID fix", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const report = yield* doctorFor({ raplZones: RAPL, cgroup: "v2", selfUid: 0, otherUid: 0 })
-      expect(check(report, "proc")).toMatchObject({ verdict: "warned", impact: "degraded", fix: expect.stringContaining("hostPID: true") })
+      expect(check(report, "proc")).toMatchObject({
+        verdict: "warned",
+        impact: "degraded",
+        fix: expect.stringContaining("hostPID: true")
+      })
       expect(report.exitCode).toBe(1)
-    })
-  )
+    }))
 
   it.effect("as root with CAP_SYS_PTRACE and only root's processes: passed", () =>
-    Effect.gen(function* () {
-      const report = yield* doctorFor({ raplZones: RAPL, cgroup: "v2", selfUid: 0, otherUid: 0, selfCapEff: "000001ffffffffff" })
-      expect(check(report, "proc")).toMatchObject({ verdict: "passed", message: expect.stringContaining("running as root with CAP_SYS_PTRACE") })
-    })
-  )
+    Effect.gen(function*() {
+      const report = yield* doctorFor({
+        raplZones: RAPL,
+        cgroup: "v2",
+        selfUid: 0,
+        otherUid: 0,
+        selfCapEff: "000001ffffffffff"
+      })
+      expect(check(report, "proc")).toMatchObject({
+        verdict: "passed",
+        message: expect.stringContaining("running as root with CAP_SYS_PTRACE")
+      })
+    }))
 
   it.effect("hwmon: sensors are listed; none is a warning only when nothing measures", () =>
-    Effect.gen(function* () {
-      const withSensor = yield* doctorFor({ cgroup: "v2", hwmon: { name: "power_meter", files: ["power1_input", "temp1_input"] } })
-      expect(check(withSensor, "hwmon")).toMatchObject({ verdict: "passed", message: "hwmon0 power_meter: power1_input" })
+    Effect.gen(function*() {
+      const withSensor = yield* doctorFor({
+        cgroup: "v2",
+        hwmon: { name: "power_meter", files: ["power1_input", "temp1_input"] }
+      })
+      expect(check(withSensor, "hwmon")).toMatchObject({
+        verdict: "passed",
+        message: "hwmon0 power_meter: power1_input"
+      })
       const estimated = yield* doctorFor({ cgroup: "v2" })
-      expect(check(estimated, "hwmon")).toMatchObject({ verdict: "warned", fix: expect.stringContaining("acpi_power_meter") })
+      expect(check(estimated, "hwmon")).toMatchObject({
+        verdict: "warned",
+        fix: expect.stringContaining("acpi_power_meter")
+      })
       const rapl = yield* doctorFor({ raplZones: RAPL, cgroup: "v2" })
-      expect(check(rapl, "hwmon")).toMatchObject({ verdict: "passed", message: expect.stringContaining("(not needed: rapl measures)") })
-    })
-  )
+      expect(check(rapl, "hwmon")).toMatchObject({
+        verdict: "passed",
+        message: expect.stringContaining("(not needed: rapl measures)")
+      })
+    }))
 
   it.effect("an invalid configuration: one failed check, exit 2", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const report = yield* doctorFor({ raplZones: RAPL }, { monitorParallelism: 0 })
       expect(report.checks).toHaveLength(1)
-      expect(check(report, "config")).toMatchObject({ verdict: "failed", impact: "fatal", message: expect.stringContaining("parallelism") })
+      expect(check(report, "config")).toMatchObject({
+        verdict: "failed",
+        impact: "fatal",
+        message: expect.stringContaining("parallelism")
+      })
       expect(report.exitCode).toBe(2)
-    })
-  )
+    }))
 
   it.effect("no usable meter (model left out of cpu.preferredMeters): exit 2", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const result = yield* Effect.scoped(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const tree = yield* hostTree({ cgroup: "v2" })
           const loaded = yield* loadConfig(undefined, { hostSysfs: tree.sysfs, hostProcfs: tree.procfs })
           const config = { ...loaded.config, cpu: { ...loaded.config.cpu, preferredMeters: ["rapl" as const] } }
           return yield* runDoctor(Either.right({ ...loaded, config }), { ldLibraryPath: undefined })
         })
       )
-      expect(check(result, "meter")).toMatchObject({ verdict: "failed", impact: "fatal", fix: expect.stringContaining("add `model`") })
+      expect(check(result, "meter")).toMatchObject({
+        verdict: "failed",
+        impact: "fatal",
+        fix: expect.stringContaining("add `model`")
+      })
       expect(result.exitCode).toBe(2)
-    })
-  )
+    }))
 })
 
 const facts = (overrides: Partial<HostFacts>): HostFacts => ({
@@ -184,7 +224,12 @@ const facts = (overrides: Partial<HostFacts>): HostFacts => ({
 
 describe("doctor verdicts on permission errors (not reproducible as root, so from facts)", () => {
   it("energy_uj denied (EACCES): the root-only change, with the capability and the udev rule", () => {
-    const energy = { _tag: "Unreadable", path: "/sys/class/powercap/intel-rapl:0/energy_uj", code: "EACCES", reason: "permission denied" } as const
+    const energy = {
+      _tag: "Unreadable",
+      path: "/sys/class/powercap/intel-rapl:0/energy_uj",
+      code: "EACCES",
+      reason: "permission denied"
+    } as const
     const result = powercapCheck(
       facts({
         powercap: [
@@ -202,7 +247,7 @@ describe("doctor verdicts on permission errors (not reproducible as root, so fro
     expect(result.fix).toBe(ENERGY_PERMISSION_FIX)
     expect(ENERGY_PERMISSION_FIX).toContain("CAP_DAC_READ_SEARCH")
     expect(ENERGY_PERMISSION_FIX).toContain(
-      'ACTION=="add", SUBSYSTEM=="powercap", RUN+="/bin/chgrp powercap /sys%p/energy_uj", RUN+="/bin/chmod 0440 /sys%p/energy_uj"'
+      "ACTION==\"add\", SUBSYSTEM==\"powercap\", RUN+=\"/bin/chgrp powercap /sys%p/energy_uj\", RUN+=\"/bin/chmod 0440 /sys%p/energy_uj\""
     )
   })
 
@@ -214,7 +259,9 @@ describe("doctor verdicts on permission errors (not reproducible as root, so fro
     )
     expect(result.fix).toContain("SYS_PTRACE")
     // CapEff with bits 2 and 19 set: nothing missing.
-    const capable = procCheck(facts({ capEff: (1n << 2n) | (1n << 19n), otherProcess: { pid: 1, uid: 0, exe: "EACCES", environ: "readable" } }))
+    const capable = procCheck(
+      facts({ capEff: (1n << 2n) | (1n << 19n), otherProcess: { pid: 1, uid: 0, exe: "EACCES", environ: "readable" } })
+    )
     expect(capable.message).not.toContain("missing capabilities")
   })
 })

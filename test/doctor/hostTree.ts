@@ -2,11 +2,11 @@
  * Synthetic host trees for the doctor: a sysfs and a procfs under one temporary directory,
  * built from a short description, removed with the scope.
  */
+import { Effect } from "effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Effect } from "effect"
 
 export type EnergyFile = "counter" | "directory" | "fifo"
 
@@ -65,7 +65,9 @@ export const buildTree = (root: string, spec: TreeSpec): HostTree => {
   }
   const cgroup = path.join(sysfs, "fs", "cgroup")
   if (spec.cgroup === "v2") write(path.join(cgroup, "cgroup.controllers"), "cpuset cpu io memory pids\n")
-  if (spec.cgroup === "v1") for (const h of ["cpu,cpuacct", "memory", "pids"]) fs.mkdirSync(path.join(cgroup, h), { recursive: true })
+  if (spec.cgroup === "v1") {
+    for (const h of ["cpu,cpuacct", "memory", "pids"]) fs.mkdirSync(path.join(cgroup, h), { recursive: true })
+  }
   if (spec.hwmon !== undefined) {
     const dir = path.join(sysfs, "class", "hwmon", "hwmon0")
     write(path.join(dir, "name"), `${spec.hwmon.name}\n`)

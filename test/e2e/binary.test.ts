@@ -3,9 +3,9 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
+import { ROOT, type Running, startJoulemon, waitForOutput, withTimeout } from "../support/binary.js"
 import { parseSamples } from "../support/exposition.js"
 import { freePort } from "../support/ports.js"
-import { ROOT, startJoulemon, waitForOutput, withTimeout, type Running } from "../support/binary.js"
 
 const running: Array<Running> = []
 const start = (args: ReadonlyArray<string>) => {
@@ -36,13 +36,17 @@ describe("the joulemon binary", () => {
     const r = start([`--web.listen-address=127.0.0.1:${port}`, `--host.sysfs=${noPowercapSys}`])
     await waitForOutput(r, (o) => o.includes("message=listening"))
     const body = await fetch(`http://127.0.0.1:${port}/metrics`).then((res) => res.text())
-    expect(body).toMatch(/^kepler_node_cpu_joules_total\{zone="package",path="estimated:linear-model",node_name="[^"]+"\} /m)
-    expect(body).toContain('joulemon_meter_info{meter="model",estimated="true"} 1')
-    expect(r.output()).toMatch(/message="skipping cpu power meter" reason="no RAPL zones found under [^"]*bad_sysfs\/class\/powercap"/)
+    expect(body).toMatch(
+      /^kepler_node_cpu_joules_total\{zone="package",path="estimated:linear-model",node_name="[^"]+"\} /m
+    )
+    expect(body).toContain("joulemon_meter_info{meter=\"model\",estimated=\"true\"} 1")
+    expect(r.output()).toMatch(
+      /message="skipping cpu power meter" reason="no RAPL zones found under [^"]*bad_sysfs\/class\/powercap"/
+    )
     expect(r.output()).toContain("ESTIMATED")
     r.child.kill("SIGTERM")
     expect(await exitOf(r)).toEqual({ code: 0, signal: null })
-    expect(r.output()).toContain('message="shutdown complete"')
+    expect(r.output()).toContain("message=\"shutdown complete\"")
   })
 
   it("reads the RAPL fixture tree: core and the aggregated package, joules from 0", async () => {
@@ -51,8 +55,12 @@ describe("the joulemon binary", () => {
     const r = start([`--config.file=${config}`, `--web.listen-address=127.0.0.1:${port}`, `--host.sysfs=${fixtureSys}`])
     await waitForOutput(r, (o) => o.includes("message=listening"))
     const body = await fetch(`http://127.0.0.1:${port}/metrics`).then((res) => res.text())
-    expect(body).toMatch(/^kepler_node_cpu_joules_total\{zone="core",path="[^"]*intel-rapl:0:0",node_name="[^"]+"\} 0$/m)
-    expect(body).toMatch(/^kepler_node_cpu_joules_total\{zone="package",path="aggregated-package",node_name="[^"]+"\} 0$/m)
+    expect(body).toMatch(
+      /^kepler_node_cpu_joules_total\{zone="core",path="[^"]*intel-rapl:0:0",node_name="[^"]+"\} 0$/m
+    )
+    expect(body).toMatch(
+      /^kepler_node_cpu_joules_total\{zone="package",path="aggregated-package",node_name="[^"]+"\} 0$/m
+    )
     expect(body).not.toContain("mmio")
     r.child.kill("SIGTERM")
     expect((await exitOf(r)).code).toBe(0)
@@ -60,7 +68,11 @@ describe("the joulemon binary", () => {
 
   it("shuts down cleanly on SIGTERM during a scrape storm", async () => {
     const port = await freePort()
-    const r = start([`--web.listen-address=127.0.0.1:${port}`, `--host.sysfs=${noPowercapSys}`, "--monitor.interval=0s"])
+    const r = start([
+      `--web.listen-address=127.0.0.1:${port}`,
+      `--host.sysfs=${noPowercapSys}`,
+      "--monitor.interval=0s"
+    ])
     await waitForOutput(r, (o) => o.includes("message=listening"))
     let stop = false
     const results = { ok: 0, closed: 0, other: 0 }
@@ -92,7 +104,10 @@ describe("the joulemon binary", () => {
     const r = start([`--web.listen-address=127.0.0.1:${port}`, `--host.sysfs=${noPowercapSys}`])
     await waitForOutput(r, (o) => o.includes("message=listening"))
     r.child.kill("SIGHUP")
-    await waitForOutput(r, (o) => o.includes('level=WARN fiber=') && o.includes('message="received SIGHUP; ignoring it'))
+    await waitForOutput(
+      r,
+      (o) => o.includes("level=WARN fiber=") && o.includes("message=\"received SIGHUP; ignoring it")
+    )
     r.child.kill("SIGHUP")
     await waitForOutput(r, (o) => (o.match(/received SIGHUP/g) ?? []).length === 2)
     const res = await fetch(`http://127.0.0.1:${port}/metrics`)
@@ -105,12 +120,18 @@ describe("the joulemon binary", () => {
 
   it("never exports NaN nor the 9223372036.85 sentinel in nodejs_eventloop_lag_* when scrapes come < 1 s apart", async () => {
     const port = await freePort()
-    const r = start([`--web.listen-address=127.0.0.1:${port}`, `--host.sysfs=${noPowercapSys}`, "--monitor.interval=0s"])
+    const r = start([
+      `--web.listen-address=127.0.0.1:${port}`,
+      `--host.sysfs=${noPowercapSys}`,
+      "--monitor.interval=0s"
+    ])
     await waitForOutput(r, (o) => o.includes("message=listening"))
     const lags: Array<number> = []
     const check = async () => {
       const samples = parseSamples(await fetch(`http://127.0.0.1:${port}/metrics`).then((res) => res.text()))
-      for (const s of samples) expect({ name: s.name, finite: Number.isFinite(s.value) }).toEqual({ name: s.name, finite: true })
+      for (const s of samples) {
+        expect({ name: s.name, finite: Number.isFinite(s.value) }).toEqual({ name: s.name, finite: true })
+      }
       const lag = samples.filter((s) => s.name.startsWith("nodejs_eventloop_lag_"))
       expect(lag.map((s) => s.name).sort()).toEqual([
         "nodejs_eventloop_lag_max_seconds",
@@ -156,7 +177,7 @@ describe("the joulemon binary", () => {
     expect(exit.code).toBe(1)
     const out = r.output()
     expect(out).toContain("invalid configuration:")
-    expect(out).toContain('invalid log level: "loud"')
+    expect(out).toContain("invalid log level: \"loud\"")
     expect(out).toContain("invalid monitor interval: -1s can't be negative")
     expect(out).toContain("port must be between 1 and 65535, got 99999")
     expect(out).not.toContain("listening")
@@ -169,7 +190,9 @@ describe("the joulemon binary", () => {
     const exit = await withTimeout(r.exited, 20_000, "process exit")
     expect(exit.code).toBe(1)
     expect(r.output()).toContain(
-      `failed to open config file ${JSON.stringify(config)}: the file is 50000000 bytes, over the 1 MiB (1048576 bytes) limit for config files; refused without reading it`
+      `failed to open config file ${
+        JSON.stringify(config)
+      }: the file is 50000000 bytes, over the 1 MiB (1048576 bytes) limit for config files; refused without reading it`
     )
     expect(r.output()).not.toContain("listening")
   })
@@ -179,6 +202,8 @@ describe("the joulemon binary", () => {
     const exit = await withTimeout(r.exited, 20_000, "process exit")
     const pkg: unknown = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"))
     expect(exit.code).toBe(0)
-    expect(typeof pkg === "object" && pkg !== null && "version" in pkg ? r.output() : "").toContain(String((pkg as { version: string }).version))
+    expect(typeof pkg === "object" && pkg !== null && "version" in pkg ? r.output() : "").toContain(
+      String((pkg as { version: string }).version)
+    )
   })
 })

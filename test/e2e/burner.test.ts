@@ -3,17 +3,18 @@
  * with the largest kepler_process_cpu_watts, and the running processes' watts add up to the
  * node's active watts per zone (kepler-behaviour.md §8.1 invariants, exactly here: DESIGN.md §3).
  */
-import { spawn, type ChildProcess } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startJoulemon, waitForOutput, type Running } from "../support/binary.js"
-import { parseSamples, type ParsedSample } from "../support/exposition.js"
+import { type Running, startJoulemon, waitForOutput } from "../support/binary.js"
+import { type ParsedSample, parseSamples } from "../support/exposition.js"
 import { freePort } from "../support/ports.js"
 
 let burner: ChildProcess
 let joulemon: Running
 let url = ""
 
-const scrape = async (): Promise<Array<ParsedSample>> => parseSamples(await fetch(`${url}/metrics`).then((r) => r.text()))
+const scrape = async (): Promise<Array<ParsedSample>> =>
+  parseSamples(await fetch(`${url}/metrics`).then((r) => r.text()))
 
 describe("a CPU-burning process on the real /proc", () => {
   beforeAll(async () => {
@@ -50,7 +51,9 @@ describe("a CPU-burning process on the real /proc", () => {
     for (const node of active) {
       const zone = node.labels["zone"]
       const sum = samples
-        .filter((s) => s.name === "kepler_process_cpu_watts" && s.labels["state"] === "running" && s.labels["zone"] === zone)
+        .filter((s) =>
+          s.name === "kepler_process_cpu_watts" && s.labels["state"] === "running" && s.labels["zone"] === zone
+        )
         .reduce((a, s) => a + s.value, 0)
       // The burner always uses CPU, so nothing is unattributed: equal to float rounding.
       expect(Math.abs(sum - node.value)).toBeLessThan(1e-9 * Math.max(1, node.value))

@@ -6,19 +6,19 @@
  * Every dashboard variable lists the value the test then substitutes, every panel query returns
  * data, and every rule evaluates without error and records data.
  */
-import { spawn, type ChildProcess } from "node:child_process"
+import { Effect, Exit, Scope } from "effect"
+import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Effect, Exit, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { containerIds, fixturePath, podUids, TEST_NODE } from "../k8s/fakeKube.js"
 import { kubeletWorld } from "../k8s/support.js"
 import { fixtureTree, startRedfishServer } from "../platform/redfishServer.js"
-import { ROOT, startJoulemon, waitForOutput, type Running } from "../support/binary.js"
+import { ROOT, type Running, startJoulemon, waitForOutput } from "../support/binary.js"
 import { freePort } from "../support/ports.js"
 import { makeProcOverlay, podContainerCgroup, type ProcOverlay } from "../support/procOverlay.js"
-import { startRaplTree, type RaplTree } from "../support/raplTree.js"
+import { type RaplTree, startRaplTree } from "../support/raplTree.js"
 import { which } from "../support/which.js"
 
 const PROMETHEUS = which("prometheus")
@@ -63,12 +63,16 @@ let tmp = ""
 
 const api = async (endpoint: string, params: URLSearchParams): Promise<unknown> => {
   const body: unknown = await fetch(`${prometheusUrl}/api/v1/${endpoint}?${params}`).then((r) => r.json())
-  if (typeof body === "object" && body !== null && "status" in body && body.status === "success" && "data" in body) return body.data
+  if (typeof body === "object" && body !== null && "status" in body && body.status === "success" && "data" in body) {
+    return body.data
+  }
   throw new Error(`Prometheus answered ${endpoint}?${params} with ${JSON.stringify(body)}`)
 }
 const query = async (promql: string): Promise<ReadonlyArray<Vector>> => {
   const data = await api("query", new URLSearchParams({ query: promql }))
-  if (typeof data === "object" && data !== null && "result" in data && Array.isArray(data.result)) return data.result as ReadonlyArray<Vector>
+  if (typeof data === "object" && data !== null && "result" in data && Array.isArray(data.result)) {
+    return data.result as ReadonlyArray<Vector>
+  }
   throw new Error(`not a vector: ${promql}: ${JSON.stringify(data)}`)
 }
 const until = async (what: string, check: () => Promise<boolean>, ms = 60_000): Promise<void> => {
@@ -108,7 +112,9 @@ describe("the Grafana dashboard and the Prometheus rules against joulemon and a 
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "joulemon-dashboard-"))
     scope = Effect.runSync(Scope.make())
     const world = await Effect.runPromise(Scope.extend(kubeletWorld, scope))
-    const bmc = await Effect.runPromise(Scope.extend(startRedfishServer({ tree: fixtureTree("public-rackmount") }), scope))
+    const bmc = await Effect.runPromise(
+      Scope.extend(startRedfishServer({ tree: fixtureTree("public-rackmount") }), scope)
+    )
 
     const burner = spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" })
     const idle = [spawn("sleep", ["600"], { stdio: "ignore" }), spawn("sleep", ["600"], { stdio: "ignore" })]
@@ -116,19 +122,27 @@ describe("the Grafana dashboard and the Prometheus rules against joulemon and a 
     burnerPid = burner.pid ?? 0
     const [corednsPid, vmPid] = idle.map((c) => c.pid ?? 0)
     overlay = makeProcOverlay(
-      new Map([
-        [burnerPid, { _tag: "Container", cgroup: podContainerCgroup(podUids.web, containerIds.nginx) }],
-        [corednsPid ?? 0, { _tag: "Container", cgroup: podContainerCgroup(podUids.coredns, containerIds.coredns) }],
+      new Map(
         [
-          vmPid ?? 0,
-          {
-            _tag: "Vm",
-            comm: "qemu-system-x86",
-            cmdline: ["/usr/bin/qemu-system-x86_64", "-name", "guest=e2e-vm,debug-threads=on", "-uuid", "df12672f-fedb-4f6f-9d51-0166868835fb"]
-          }
-        ],
-        [process.pid, { _tag: "Plain" }]
-      ] as const)
+          [burnerPid, { _tag: "Container", cgroup: podContainerCgroup(podUids.web, containerIds.nginx) }],
+          [corednsPid ?? 0, { _tag: "Container", cgroup: podContainerCgroup(podUids.coredns, containerIds.coredns) }],
+          [
+            vmPid ?? 0,
+            {
+              _tag: "Vm",
+              comm: "qemu-system-x86",
+              cmdline: [
+                "/usr/bin/qemu-system-x86_64",
+                "-name",
+                "guest=e2e-vm,debug-threads=on",
+                "-uuid",
+                "df12672f-fedb-4f6f-9d51-0166868835fb"
+              ]
+            }
+          ],
+          [process.pid, { _tag: "Plain" }]
+        ] as const
+      )
     )
     rapl = startRaplTree({ package: 40, dram: 8 })
 
@@ -139,7 +153,9 @@ describe("the Grafana dashboard and the Prometheus rules against joulemon and a 
         "apiVersion: v1",
         "kind: Config",
         "clusters:",
-        `  - name: fake\n    cluster:\n      server: ${world.api.base}\n      certificate-authority: ${fixturePath("ca.crt")}`,
+        `  - name: fake\n    cluster:\n      server: ${world.api.base}\n      certificate-authority: ${
+          fixturePath("ca.crt")
+        }`,
         "users:",
         `  - name: joulemon\n    user:\n      tokenFile: ${world.tokenFile}`,
         "contexts:",
@@ -177,7 +193,10 @@ describe("the Grafana dashboard and the Prometheus rules against joulemon and a 
       .filter((f) => f.endsWith(".rules.yml"))
       .map((f) => {
         const copy = path.join(tmp, f)
-        fs.writeFileSync(copy, fs.readFileSync(path.join(RULES_DIR, f), "utf8").replaceAll("interval: 1m", "interval: 1s"))
+        fs.writeFileSync(
+          copy,
+          fs.readFileSync(path.join(RULES_DIR, f), "utf8").replaceAll("interval: 1m", "interval: 1s")
+        )
         return copy
       })
     const pPort = await freePort()
@@ -194,7 +213,11 @@ describe("the Grafana dashboard and the Prometheus rules against joulemon and a 
     )
     prometheus = spawn(
       PROMETHEUS,
-      [`--config.file=${promConfig}`, `--storage.tsdb.path=${path.join(tmp, "data")}`, `--web.listen-address=127.0.0.1:${pPort}`],
+      [
+        `--config.file=${promConfig}`,
+        `--storage.tsdb.path=${path.join(tmp, "data")}`,
+        `--web.listen-address=127.0.0.1:${pPort}`
+      ],
       { stdio: "ignore" }
     )
     // Enough samples for rate() over 10 s, with the pods and the BMC's power present.
@@ -225,7 +248,9 @@ describe("the Grafana dashboard and the Prometheus rules against joulemon and a 
   it("is a dashboard with a datasource variable and node, namespace, pod and container variables", () => {
     const vars = dashboard().templating.list
     expect(vars.find((v) => v.name === "datasource")?.type).toBe("datasource")
-    for (const name of ["node", "namespace", "pod", "container"]) expect(vars.find((v) => v.name === name)?.type).toBe("query")
+    for (const name of ["node", "namespace", "pod", "container"]) {
+      expect(vars.find((v) => v.name === name)?.type).toBe("query")
+    }
     // Every query goes to the chosen data source.
     expect(JSON.stringify(dashboard().panels)).not.toMatch(/"uid":\s*"(?!\$\{datasource\})/)
   })
@@ -233,11 +258,16 @@ describe("the Grafana dashboard and the Prometheus rules against joulemon and a 
   it("lists, in each variable, the value the panels are tested with", async () => {
     const chosen = new Map(substitutions().map(([k, v]) => [k.slice(1), v]))
     for (const v of dashboard().templating.list.filter((x) => x.type === "query")) {
-      const q = typeof v.query === "object" && v.query !== null && "query" in v.query ? String(v.query.query) : String(v.query)
+      const q = typeof v.query === "object" && v.query !== null && "query" in v.query
+        ? String(v.query.query)
+        : String(v.query)
       const m = /^label_values\((.*),\s*(\w+)\)$/.exec(substitute(q))
       expect(m, `${v.name}: ${q}`).not.toBeNull()
       const [, selector = "", label = ""] = m ?? []
-      const series = await api("series", new URLSearchParams({ "match[]": selector, start: String(Date.now() / 1000 - 30) }))
+      const series = await api(
+        "series",
+        new URLSearchParams({ "match[]": selector, start: String(Date.now() / 1000 - 30) })
+      )
       const values = Array.isArray(series) ? series.map((s: Record<string, string>) => s[label]) : []
       expect(values, `${v.name}: ${selector}`).toContain(chosen.get(v.name))
     }
@@ -267,29 +297,38 @@ describe("the Grafana dashboard and the Prometheus rules against joulemon and a 
     expect(pods.map((v) => v.metric["pod_name"])).toEqual([web.pod])
     expect(Number(pods[0]?.value[1])).toBeGreaterThan(0)
     const containers = await query(panel("Top containers by power"))
-    expect(containers.map((v) => [v.metric["pod_namespace"], v.metric["container_name"]])).toEqual([[web.namespace, web.container]])
+    expect(containers.map((v) => [v.metric["pod_namespace"], v.metric["container_name"]])).toEqual([[
+      web.namespace,
+      web.container
+    ]])
     const measured = await query(panel("Measured or estimated"))
     expect(measured.map((v) => v.value[1])).toEqual(measured.map(() => "0"))
   })
 
   it("evaluates every shipped rule without error, and every recording rule records data", async () => {
     const data = await api("rules", new URLSearchParams())
-    const groups = typeof data === "object" && data !== null && "groups" in data && Array.isArray(data.groups) ? data.groups : []
+    const groups = typeof data === "object" && data !== null && "groups" in data && Array.isArray(data.groups)
+      ? data.groups
+      : []
     const rules: Array<{ name: string; type: string; health: string; lastError?: string }> = groups.flatMap(
       (g: { rules: Array<{ name: string; type: string; health: string; lastError?: string }> }) => g.rules
     )
     expect(rules.length).toBe(21)
     await until("every rule evaluated", async () => {
       const d = await api("rules", new URLSearchParams())
-      return JSON.stringify(d).includes('"health":"unknown"') === false
+      return JSON.stringify(d).includes("\"health\":\"unknown\"") === false
     })
     const after = await api("rules", new URLSearchParams())
     const evaluated: Array<{ name: string; type: string; health: string; lastError?: string }> = (
-      typeof after === "object" && after !== null && "groups" in after && Array.isArray(after.groups) ? after.groups : []
+      typeof after === "object" && after !== null && "groups" in after && Array.isArray(after.groups)
+        ? after.groups
+        : []
     ).flatMap((g: { rules: Array<{ name: string; type: string; health: string; lastError?: string }> }) => g.rules)
     expect(evaluated.filter((r) => r.health !== "ok").map((r) => `${r.name}: ${r.lastError ?? r.health}`)).toEqual([])
     const emptyRecordings: Array<string> = []
-    for (const r of evaluated.filter((x) => x.type === "recording")) if ((await query(r.name)).length === 0) emptyRecordings.push(r.name)
+    for (const r of evaluated.filter((x) => x.type === "recording")) {
+      if ((await query(r.name)).length === 0) emptyRecordings.push(r.name)
+    }
     expect(emptyRecordings).toEqual([])
   })
 

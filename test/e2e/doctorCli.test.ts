@@ -3,8 +3,8 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { type Running, startJoulemon, withTimeout } from "../support/binary.js"
 import { buildTree, type TreeSpec } from "../doctor/hostTree.js"
+import { type Running, startJoulemon, withTimeout } from "../support/binary.js"
 
 const running: Array<Running> = []
 const roots: Array<string> = []
@@ -32,7 +32,9 @@ interface JsonReport {
   readonly formatVersion: number
   readonly outcome: string
   readonly exitCode: number
-  readonly checks: ReadonlyArray<{ readonly id: string; readonly verdict: string; readonly message: string; readonly fix: string | null }>
+  readonly checks: ReadonlyArray<
+    { readonly id: string; readonly verdict: string; readonly message: string; readonly fix: string | null }
+  >
 }
 
 describe("joulemon doctor (binary)", () => {
@@ -47,9 +49,14 @@ describe("joulemon doctor (binary)", () => {
   })
 
   it("energy_uj a FIFO, human output piped: finishes, no escapes, the failed line and its fix", async () => {
-    const { code, output } = await runToEnd(["doctor", ...tree({ raplZones: ["package-0"], energy: "fifo", cgroup: "v1" })])
+    const { code, output } = await runToEnd([
+      "doctor",
+      ...tree({ raplZones: ["package-0"], energy: "fifo", cgroup: "v1" })
+    ])
     expect(output).not.toContain("\u001b")
-    expect(output).toMatch(/^FAIL {2}powercap \(RAPL\): zones: package-0 \(intel-rapl:0\); .*energy_uj is a fifo, not a regular file$/m)
+    expect(output).toMatch(
+      /^FAIL {2}powercap \(RAPL\): zones: package-0 \(intel-rapl:0\); .*energy_uj is a fifo, not a regular file$/m
+    )
     expect(output).toMatch(/^ {6}fix: point --host\.sysfs/m)
     expect(output).toMatch(/^PASS {2}cgroups and runtimes: cgroup v1: cpu,cpuacct, memory, pids/m)
     expect(output).toMatch(/: joulemon would start, but measurement would be degraded \(exit 1\)$/m)
@@ -79,7 +86,9 @@ describe("joulemon --help and --completions (binary)", () => {
     expect(output.trimEnd().split("\n").length).toBeLessThanOrEqual(50)
     expect(output).toContain("Usage: joulemon [FLAGS] [COMMAND]")
     expect(output).toContain("Flags (all optional; VALUE... may be repeated):")
-    expect(output).toMatch(/^ {2}--metrics LEVEL\.\.\. {14}metric levels: node, process, container, vm, pod \(default all\)$/m)
+    expect(output).toMatch(
+      /^ {2}--metrics LEVEL\.\.\. {14}metric levels: node, process, container, vm, pod \(default all\)$/m
+    )
     expect(output).toMatch(/^ {2}--\[no-\]kube\.enable {14}attribute energy to Kubernetes pods \(default off\)$/m)
     expect(output).toMatch(/^ {2}doctor {2}checks everything/m)
   })
@@ -99,12 +108,14 @@ describe("joulemon --help and --completions (binary)", () => {
     const short = await runToEnd(["doctor", "--help"])
     expect(short.code).toBe(0)
     expect(short.output).toMatch(/^ {2}--output human \| json {11}report format: human or json \(default human\)$/m)
-    expect(short.output).toContain("Exit status: 0 all good, 1 measurement would be degraded, 2 joulemon could not start.")
+    expect(short.output).toContain(
+      "Exit status: 0 all good, 1 measurement would be degraded, 2 joulemon could not start."
+    )
     const full = await runToEnd(["help", "doctor"])
     expect(full.output).toContain("Reads the same config file and flags as the daemon.")
     expect(full.output).not.toContain("A user-defined piece of text")
     const unknown = await runToEnd(["help", "bogus"])
-    expect(unknown.output).toContain('joulemon help: no topic "bogus"')
+    expect(unknown.output).toContain("joulemon help: no topic \"bogus\"")
     expect(unknown.code).toBe(1)
   })
 

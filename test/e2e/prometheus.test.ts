@@ -3,19 +3,21 @@
  * the stored series agree with joulemon's own numbers, Prometheus parses both exposition formats
  * (it negotiates OpenMetrics), and promtool finds nothing to complain about in the text format.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startJoulemon, waitForOutput, type Running } from "../support/binary.js"
+import { type Running, startJoulemon, waitForOutput } from "../support/binary.js"
 import { freePort } from "../support/ports.js"
-import { startRaplTree, type RaplTree } from "../support/raplTree.js"
+import { type RaplTree, startRaplTree } from "../support/raplTree.js"
 import { which } from "../support/which.js"
 
 const PROMETHEUS = which("prometheus")
 const PROMTOOL = which("promtool")
-const missing = [PROMETHEUS === undefined ? "prometheus" : "", PROMTOOL === undefined ? "promtool" : ""].filter((x) => x !== "")
+const missing = [PROMETHEUS === undefined ? "prometheus" : "", PROMTOOL === undefined ? "promtool" : ""].filter((x) =>
+  x !== ""
+)
 
 interface Vector {
   readonly metric: Record<string, string>
@@ -35,11 +37,15 @@ const query = async (promql: string, time?: number): Promise<ReadonlyArray<Vecto
   const body: unknown = await fetch(`${prometheusUrl}/api/v1/query?${params}`).then((r) => r.json())
   if (typeof body === "object" && body !== null && "data" in body) {
     const data = body.data
-    if (typeof data === "object" && data !== null && "result" in data && Array.isArray(data.result)) return data.result as ReadonlyArray<Vector>
+    if (typeof data === "object" && data !== null && "result" in data && Array.isArray(data.result)) {
+      return data.result as ReadonlyArray<Vector>
+    }
   }
   throw new Error(`unexpected answer to ${promql}: ${JSON.stringify(body)}`)
 }
-const scalar = (v: ReadonlyArray<Vector>): number => (v.length === 1 && v[0] !== undefined ? Number(v[0].value[1]) : Number.NaN)
+const scalar = (
+  v: ReadonlyArray<Vector>
+): number => (v.length === 1 && v[0] !== undefined ? Number(v[0].value[1]) : Number.NaN)
 
 const until = async (what: string, check: () => Promise<boolean>, ms = 60_000): Promise<void> => {
   const started = Date.now()
@@ -59,7 +65,11 @@ describe("end to end with a real Prometheus", () => {
     fs.writeFileSync(config, "cpu:\n  preferredMeters: [rapl]\nmonitor:\n  interval: 1s\n  staleness: 200ms\n")
     const jPort = await freePort()
     joulemonUrl = `http://127.0.0.1:${jPort}`
-    joulemon = startJoulemon([`--config.file=${config}`, `--host.sysfs=${rapl.sysfs}`, `--web.listen-address=127.0.0.1:${jPort}`])
+    joulemon = startJoulemon([
+      `--config.file=${config}`,
+      `--host.sysfs=${rapl.sysfs}`,
+      `--web.listen-address=127.0.0.1:${jPort}`
+    ])
     await waitForOutput(joulemon, (o) => o.includes("message=listening"))
 
     const pPort = await freePort()
@@ -71,7 +81,11 @@ describe("end to end with a real Prometheus", () => {
     )
     prometheus = spawn(
       PROMETHEUS ?? "prometheus",
-      [`--config.file=${promConfig}`, `--storage.tsdb.path=${path.join(tmp, "data")}`, `--web.listen-address=127.0.0.1:${pPort}`],
+      [
+        `--config.file=${promConfig}`,
+        `--storage.tsdb.path=${path.join(tmp, "data")}`,
+        `--web.listen-address=127.0.0.1:${pPort}`
+      ],
       { stdio: "ignore" }
     )
     // Enough samples for rate() over 10 s.
@@ -92,8 +106,8 @@ describe("end to end with a real Prometheus", () => {
   it("scrapes joulemon successfully over OpenMetrics", async () => {
     const body: unknown = await fetch(`${prometheusUrl}/api/v1/targets`).then((r) => r.json())
     const text = JSON.stringify(body)
-    expect(text).toContain('"health":"up"')
-    expect(text).toContain('"lastError":""')
+    expect(text).toContain("\"health\":\"up\"")
+    expect(text).toContain("\"lastError\":\"\"")
     expect(scalar(await query("up"))).toBe(1)
   })
 
@@ -107,7 +121,7 @@ describe("end to end with a real Prometheus", () => {
   })
 
   it("rate(kepler_node_cpu_joules_total[10s]) agrees with the watts", async () => {
-    const rate = scalar(await query('rate(kepler_node_cpu_joules_total{zone="package"}[10s])'))
+    const rate = scalar(await query("rate(kepler_node_cpu_joules_total{zone=\"package\"}[10s])"))
     expect(rate).toBeGreaterThan(50 * 0.95)
     expect(rate).toBeLessThan(50 * 1.05)
   })
@@ -115,9 +129,9 @@ describe("end to end with a real Prometheus", () => {
   it("sum(kepler_process_cpu_watts) equals node active watts at every stored scrape", async () => {
     const now = Date.now() / 1000
     for (const t of [now - 6, now - 4, now - 2, now]) {
-      const processes = scalar(await query('sum(kepler_process_cpu_watts{zone="package",state="running"})', t))
-      const active = scalar(await query('kepler_node_cpu_active_watts{zone="package"}', t))
-      const unattributedRate = scalar(await query('rate(joulemon_unattributed_joules_total{zone="package"}[3s])', t))
+      const processes = scalar(await query("sum(kepler_process_cpu_watts{zone=\"package\",state=\"running\"})", t))
+      const active = scalar(await query("kepler_node_cpu_active_watts{zone=\"package\"}", t))
+      const unattributedRate = scalar(await query("rate(joulemon_unattributed_joules_total{zone=\"package\"}[3s])", t))
       // Equal to float rounding, unless no process used CPU in that interval (then it is unattributed).
       if (unattributedRate === 0) expect(Math.abs(processes - active)).toBeLessThan(1e-6 * Math.max(1, active))
       expect(active).toBeGreaterThanOrEqual(0)
@@ -134,9 +148,11 @@ describe("end to end with a real Prometheus", () => {
   it("is scraped over OpenMetrics, which Prometheus's own parser accepts (promtool 2.42 lints only the text format)", async () => {
     // Prometheus asks for OpenMetrics first; joulemon counts scrapes by the format it served.
     // The series being stored at all means Prometheus parsed those bodies.
-    const om = scalar(await query('joulemon_scrapes_total{format="openmetrics"}'))
+    const om = scalar(await query("joulemon_scrapes_total{format=\"openmetrics\"}"))
     expect(om).toBeGreaterThanOrEqual(10)
-    const body = await fetch(`${joulemonUrl}/metrics`, { headers: { accept: "application/openmetrics-text;version=1.0.0" } }).then((r) => r.text())
+    const body = await fetch(`${joulemonUrl}/metrics`, {
+      headers: { accept: "application/openmetrics-text;version=1.0.0" }
+    }).then((r) => r.text())
     expect(body.endsWith("# EOF\n")).toBe(true)
   })
 })

@@ -9,13 +9,13 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { BASE_CPU } from "../resource/procDir.js"
-import { startJoulemon, waitForOutput, withTimeout, type Running } from "../support/binary.js"
-import { parseSamples } from "../support/exposition.js"
 import { type HangFs, mountHangFs } from "../../scripts/lib/hangFs.js"
+import { BASE_CPU } from "../resource/procDir.js"
+import { type Running, startJoulemon, waitForOutput, withTimeout } from "../support/binary.js"
+import { parseSamples } from "../support/exposition.js"
 import { freePort } from "../support/ports.js"
 import { makeProcTree, type ProcTree } from "../support/procTree.js"
-import { startRaplTree, type RaplTree } from "../support/raplTree.js"
+import { type RaplTree, startRaplTree } from "../support/raplTree.js"
 
 let rapl: RaplTree
 let tree: ProcTree
@@ -71,8 +71,8 @@ describe("a /proc file whose read never returns, through the real binary", () =>
     await waitForOutput(joulemon, () => true)
     const first = await get("/metrics")
     expect(first.status).toBe(200)
-    expect(first.body).toContain('kepler_process_cpu_joules_total{')
-    expect(first.body).toContain('comm="nfs-victim"')
+    expect(first.body).toContain("kepler_process_cpu_joules_total{")
+    expect(first.body).toContain("comm=\"nfs-victim\"")
     const before = snapshotTime(first.body)
     expect(before).toBeTypeOf("number")
 
@@ -110,7 +110,7 @@ describe("a /proc file whose read never returns, through the real binary", () =>
     const after = (await get("/metrics", 10_000)).body
     expect(snapshotTime(after)).toBeGreaterThan(before ?? Number.POSITIVE_INFINITY)
     // The stuck process is reported as last seen, not dropped.
-    expect(after).toContain('comm="nfs-victim"')
+    expect(after).toContain("comm=\"nfs-victim\"")
 
     joulemon.child.kill("SIGTERM")
     const exit = await withTimeout(joulemon.exited, 20_000, "exit after SIGTERM")

@@ -9,7 +9,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { CpuLine } from "../resource/procDir.js"
-import { startJoulemon, waitForOutput, type Running } from "../support/binary.js"
+import { type Running, startJoulemon, waitForOutput } from "../support/binary.js"
 import { parseSamples } from "../support/exposition.js"
 import { freePort } from "../support/ports.js"
 import { makeProcTree, type ProcTree } from "../support/procTree.js"
@@ -23,7 +23,16 @@ let tmp = ""
 let sysfs = ""
 let energyFile = ""
 
-const cpuAt = (n: number): CpuLine => ({ user: 1000 + 30 * n, nice: 0, system: 1000, idle: 10_000 + 10 * n, iowait: 0, irq: 0, softirq: 0, steal: 0 })
+const cpuAt = (n: number): CpuLine => ({
+  user: 1000 + 30 * n,
+  nice: 0,
+  system: 1000,
+  idle: 10_000 + 10 * n,
+  iowait: 0,
+  irq: 0,
+  softirq: 0,
+  steal: 0
+})
 
 let round = 0
 const advance = (): void => {
@@ -98,7 +107,12 @@ describe("stat and energy_uj symlinked to /dev/zero, through the real binary", (
     fs.writeFileSync(config, "cpu:\n  preferredMeters: [rapl]\nmonitor:\n  interval: 0s\n  staleness: 1ms\n")
     const port = await freePort()
     url = `http://127.0.0.1:${port}`
-    joulemon = startJoulemon([`--config.file=${config}`, `--web.listen-address=127.0.0.1:${port}`, `--host.sysfs=${sysfs}`, `--host.procfs=${tree.procfs}`])
+    joulemon = startJoulemon([
+      `--config.file=${config}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      `--host.sysfs=${sysfs}`,
+      `--host.procfs=${tree.procfs}`
+    ])
     await waitForOutput(joulemon, (o) => o.includes("message=listening"))
   }, 60_000)
 
@@ -142,7 +156,9 @@ describe("stat and energy_uj symlinked to /dev/zero, through the real binary", (
 
   it("cuts a container name from a 200 KB HOSTNAME to 253 characters on /metrics", async () => {
     const samples = parseSamples(await fetch(`${url}/metrics`).then((res) => res.text()))
-    const names = samples.filter((s) => s.labels["container_id"] === CONTAINER_ID && "container_name" in s.labels).map((s) => s.labels["container_name"])
+    const names = samples.filter((s) => s.labels["container_id"] === CONTAINER_ID && "container_name" in s.labels).map((
+      s
+    ) => s.labels["container_name"])
     expect(names.length).toBeGreaterThan(0)
     for (const name of names) expect(name).toBe("h".repeat(253))
   }, 60_000)

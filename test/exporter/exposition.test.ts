@@ -3,7 +3,7 @@ import { FastCheck as fc } from "effect"
 import { syntheticSnapshot } from "../../scripts/lib/syntheticSnapshot.js"
 import { METRICS_LEVELS } from "../../src/config/Config.js"
 import { writeFamilies } from "../../src/exporter/prometheus/exposition.js"
-import { snapshotFamilies, type MetricFamily } from "../../src/exporter/prometheus/families.js"
+import { type MetricFamily, snapshotFamilies } from "../../src/exporter/prometheus/families.js"
 import type { ExpositionFormat } from "../../src/exporter/prometheus/render.js"
 import { parseSamples } from "../support/exposition.js"
 import { renderWithPromClient } from "../support/promClientReference.js"
@@ -38,12 +38,21 @@ const familyArbitrary: fc.Arbitrary<ReadonlyArray<MetricFamily>> = fc
           labelNames: fc.uniqueArray(identifier, { maxLength: 4 }).map((ls) => ls.map((l) => `l_${l}`))
         }).chain(({ type, help, labelNames }) =>
           fc
-            .uniqueArray(fc.tuple(fc.array(fc.fullUnicodeString({ maxLength: 12 }), { minLength: labelNames.length, maxLength: labelNames.length }), type === "counter" ? fc.double({ min: 0, max: 1e12, noNaN: true }) : fc.double()), {
-              selector: ([labels]) => labels.join("\u0000"),
-              // A label-less family always has its one sample (prom-client would invent a 0).
-              minLength: labelNames.length === 0 ? 1 : 0,
-              maxLength: labelNames.length === 0 ? 1 : 6
-            })
+            .uniqueArray(
+              fc.tuple(
+                fc.array(fc.fullUnicodeString({ maxLength: 12 }), {
+                  minLength: labelNames.length,
+                  maxLength: labelNames.length
+                }),
+                type === "counter" ? fc.double({ min: 0, max: 1e12, noNaN: true }) : fc.double()
+              ),
+              {
+                selector: ([labels]) => labels.join("\u0000"),
+                // A label-less family always has its one sample (prom-client would invent a 0).
+                minLength: labelNames.length === 0 ? 1 : 0,
+                maxLength: labelNames.length === 0 ? 1 : 6
+              }
+            )
             .map((samples): MetricFamily => ({
               name: type === "counter" ? `f${f}_${base}_total` : `f${f}_${base}`,
               help,
@@ -74,16 +83,16 @@ describe("writeFamilies", () => {
   it("escapes label values and HELP as each format requires, and ends OpenMetrics with # EOF", () => {
     const family: MetricFamily = {
       name: "x_total",
-      help: 'a "quoted" \\ help\nline',
+      help: "a \"quoted\" \\ help\nline",
       type: "counter",
       labelNames: ["v"],
-      samples: [{ labels: ['a"b\\c\nd'], value: 1.5 }]
+      samples: [{ labels: ["a\"b\\c\nd"], value: 1.5 }]
     }
     expect(writeFamilies([family], "prometheus")).toBe(
-      '# HELP x_total a "quoted" \\\\ help\\nline\n# TYPE x_total counter\nx_total{v="a\\"b\\\\c\\nd"} 1.5\n'
+      "# HELP x_total a \"quoted\" \\\\ help\\nline\n# TYPE x_total counter\nx_total{v=\"a\\\"b\\\\c\\nd\"} 1.5\n"
     )
     expect(writeFamilies([family], "openmetrics")).toBe(
-      '# HELP x a \\"quoted\\" \\\\ help\\nline\n# TYPE x counter\nx_total{v="a\\"b\\\\c\\nd"} 1.5\n# EOF\n'
+      "# HELP x a \\\"quoted\\\" \\\\ help\\nline\n# TYPE x counter\nx_total{v=\"a\\\"b\\\\c\\nd\"} 1.5\n# EOF\n"
     )
   })
 
@@ -96,7 +105,9 @@ describe("writeFamilies", () => {
       samples: [{ labels: [], value: Number.NaN }]
     }
     expect(writeFamilies([family], "openmetrics")).toContain("\ng NaN\n")
-    expect(writeFamilies([{ ...family, samples: [{ labels: [], value: -Infinity }] }], "prometheus")).toContain("\ng -Inf\n")
+    expect(writeFamilies([{ ...family, samples: [{ labels: [], value: -Infinity }] }], "prometheus")).toContain(
+      "\ng -Inf\n"
+    )
     expect(writeFamilies([{ ...family, samples: [{ labels: [], value: -0 }] }], "prometheus")).toContain("\ng 0\n")
   })
 })
@@ -104,7 +115,7 @@ describe("writeFamilies", () => {
 describe("writeFamilies on a snapshot's families (shared identity labels)", () => {
   it("says the same as prom-client, in both formats", async () => {
     const snapshot = syntheticSnapshot(300)
-    const families = snapshotFamilies(snapshot, { levels: new Set(METRICS_LEVELS), nodeName: 'node "a"' })
+    const families = snapshotFamilies(snapshot, { levels: new Set(METRICS_LEVELS), nodeName: "node \"a\"" })
     expect(families.some((f) => Array.from(f.samples).some((s) => s.identity !== undefined))).toBe(true)
     for (const format of ["prometheus", "openmetrics"] as ReadonlyArray<ExpositionFormat>) {
       const mine = parse(writeFamilies(families, format))

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { METRICS_LEVELS, type MetricsLevel } from "../../src/config/Config.js"
-import { snapshotFamilies, type MetricFamily } from "../../src/exporter/prometheus/families.js"
+import { type MetricFamily, snapshotFamilies } from "../../src/exporter/prometheus/families.js"
 import { renderFamilies } from "../../src/exporter/prometheus/render.js"
 import { attribute, initialMonitorState } from "../../src/monitor/attribute.js"
 import type { Snapshot } from "../../src/monitor/snapshot.js"
@@ -14,7 +14,14 @@ const config = { maxPlausibleWatts: 5000, maxTerminated: -1, minTerminatedEnergy
 const snapshotWithReusedPid = (): Snapshot => {
   const first = attribute(
     initialMonitorState(2),
-    { nowNanos: 0n, timestamp: 0, zones, samples: [energy(0n), energy(0n)], resources: reading(node(0, 0, true), [proc(7, 10)]), clearTerminated: false },
+    {
+      nowNanos: 0n,
+      timestamp: 0,
+      zones,
+      samples: [energy(0n), energy(0n)],
+      resources: reading(node(0, 0, true), [proc(7, 10)]),
+      clearTerminated: false
+    },
     config
   )
   const second = attribute(
@@ -57,7 +64,8 @@ const snapshotWithReusedPid = (): Snapshot => {
 }
 
 /** The families with their (lazy) samples materialised, for array assertions. */
-const materialised = (families: ReadonlyArray<MetricFamily>) => families.map((f) => ({ ...f, samples: Array.from(f.samples) }))
+const materialised = (families: ReadonlyArray<MetricFamily>) =>
+  families.map((f) => ({ ...f, samples: Array.from(f.samples) }))
 
 const familiesAt = (levels: ReadonlyArray<MetricsLevel>) =>
   materialised(snapshotFamilies(snapshotWithReusedPid(), { levels: new Set(levels), nodeName: "node-a" }))
@@ -94,15 +102,21 @@ describe("snapshotFamilies", () => {
     expect(labels["kepler_process_cpu_joules_total"]).toEqual(
       ["comm", "container_id", "exe", "node_name", "pid", "state", "type", "vm_id", "zone"].sort()
     )
-    expect(labels["kepler_process_cpu_seconds_total"]).toEqual(["comm", "container_id", "exe", "node_name", "pid", "type", "vm_id"].sort())
+    expect(labels["kepler_process_cpu_seconds_total"]).toEqual(
+      ["comm", "container_id", "exe", "node_name", "pid", "type", "vm_id"].sort()
+    )
     expect(labels["kepler_container_cpu_watts"]).toEqual(
       ["container_id", "container_name", "node_name", "pod_id", "runtime", "state", "zone"].sort()
     )
     expect(labels["kepler_container_cpu_seconds_total"]).toEqual(
       ["container_id", "container_name", "node_name", "pod_id", "runtime", "state"].sort()
     )
-    expect(labels["kepler_vm_cpu_watts"]).toEqual(["hypervisor", "node_name", "state", "vm_id", "vm_name", "zone"].sort())
-    expect(labels["kepler_pod_cpu_watts"]).toEqual(["node_name", "pod_id", "pod_name", "pod_namespace", "state", "zone"].sort())
+    expect(labels["kepler_vm_cpu_watts"]).toEqual(
+      ["hypervisor", "node_name", "state", "vm_id", "vm_name", "zone"].sort()
+    )
+    expect(labels["kepler_pod_cpu_watts"]).toEqual(
+      ["node_name", "pod_id", "pod_name", "pod_namespace", "state", "zone"].sort()
+    )
     for (const f of familiesAt(METRICS_LEVELS)) {
       for (const s of f.samples) expect(s.labels[f.labelNames.indexOf("node_name")]).toBe("node-a")
     }
@@ -112,8 +126,12 @@ describe("snapshotFamilies", () => {
     const help = Object.fromEntries(familiesAt(METRICS_LEVELS).map((f) => [f.name, f.help]))
     expect(help["kepler_node_cpu_joules_total"]).toBe("Energy consumption of cpu at node level in joules")
     expect(help["kepler_node_cpu_active_watts"]).toBe("Power consumption of cpu in active state at node level in watts")
-    expect(help["kepler_node_cpu_idle_joules_total"]).toBe("Energy consumption of cpu in idle state at node level in joules")
-    expect(help["kepler_process_cpu_seconds_total"]).toBe("Total user and system time of cpu at process level in seconds")
+    expect(help["kepler_node_cpu_idle_joules_total"]).toBe(
+      "Energy consumption of cpu in idle state at node level in joules"
+    )
+    expect(help["kepler_process_cpu_seconds_total"]).toBe(
+      "Total user and system time of cpu at process level in seconds"
+    )
     expect(help["kepler_pod_cpu_watts"]).toBe("Power consumption of cpu at pod level in watts")
     expect(help["kepler_node_cpu_usage_ratio"]).toBe("CPU usage ratio of a node (value between 0.0 and 1.0)")
   })

@@ -1,10 +1,10 @@
-import { spawn } from "node:child_process"
-import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Ref, TestClock } from "effect"
-import { Fatal, FatalLive } from "../../src/Fatal.js"
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import { CLEAR_SCREEN, StdoutExporter, StdoutExporterLive } from "../../src/exporter/stdout/StdoutExporter.js"
 import { StdoutWriteError, StdoutWriter, type StdoutWriterShape } from "../../src/exporter/stdout/StdoutWriter.js"
+import { Fatal, FatalLive } from "../../src/Fatal.js"
 import { makePowerMonitor, PowerMonitor } from "../../src/monitor/PowerMonitor.js"
 import { constantPowerZone, controlledInformer, meterOf } from "../support/fakes.js"
 
@@ -14,28 +14,32 @@ void _contract
 
 const monitorLayer = Layer.scoped(
   PowerMonitor,
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const ctl = yield* controlledInformer
-    return yield* makePowerMonitor(meterOf([constantPowerZone("package", 40), constantPowerZone("dram", 8)]), ctl.informer, {
-      interval: Duration.zero,
-      staleness: Duration.millis(500),
-      parallelism: 2,
-      maxPlausibleWatts: 5000,
-      maxTerminated: 500,
-      minTerminatedEnergyThreshold: 10
-    })
+    return yield* makePowerMonitor(
+      meterOf([constantPowerZone("package", 40), constantPowerZone("dram", 8)]),
+      ctl.informer,
+      {
+        interval: Duration.zero,
+        staleness: Duration.millis(500),
+        parallelism: 2,
+        maxPlausibleWatts: 5000,
+        maxTerminated: 500,
+        minTerminatedEnergyThreshold: 10
+      }
+    )
   })
 )
 
 /** A writer that records frames; while `gate` holds a Deferred, each write waits for it. */
 const capturingWriter = (isTTY: boolean) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const frames = yield* Ref.make<ReadonlyArray<string>>([])
     const gate = yield* Ref.make(Option.none<Deferred.Deferred<void>>())
     const writer: StdoutWriterShape = {
       isTTY,
       write: (text) =>
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const g = yield* Ref.get(gate)
           if (Option.isSome(g)) yield* Deferred.await(g.value)
           yield* Ref.update(frames, (f) => [...f, text])
@@ -54,7 +58,7 @@ const startExporter = (writer: StdoutWriterShape) =>
 
 describe("stdout exporter", () => {
   it.scoped("draws the latest snapshot at start, then each new one, appended with a blank line when not a terminal", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const context = yield* Layer.build(Layer.merge(monitorLayer, FatalLive))
       const monitor = yield* Effect.provide(PowerMonitor, context)
       yield* monitor.refresh
@@ -75,11 +79,10 @@ describe("stdout exporter", () => {
       expect(written[1]).toContain("│ package │      40.00W │         40.00J │")
       expect(written[1]).toContain("│    dram │       8.00W │          8.00J │")
       expect(written[1]).toContain("Top 3 of 3 running processes by package power")
-    })
-  )
+    }))
 
   it.scoped("redraws in place on a terminal", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const context = yield* Layer.build(Layer.merge(monitorLayer, FatalLive))
       const monitor = yield* Effect.provide(PowerMonitor, context)
       const { frames, writer } = yield* capturingWriter(true)
@@ -89,11 +92,10 @@ describe("stdout exporter", () => {
       const written = yield* Ref.get(frames)
       expect(written.length).toBeGreaterThan(0)
       for (const f of written) expect(f.startsWith(`${CLEAR_SCREEN}joulemon · `)).toBe(true)
-    })
-  )
+    }))
 
   it.scoped("a stuck writer never blocks the monitor; it then draws only the newest snapshot", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const context = yield* Layer.build(Layer.merge(monitorLayer, FatalLive))
       const monitor = yield* Effect.provide(PowerMonitor, context)
       yield* monitor.refresh
@@ -114,11 +116,10 @@ describe("stdout exporter", () => {
       yield* Deferred.succeed(open, undefined)
       yield* settle
       expect((yield* Ref.get(frames)).map(refreshSeq)).toEqual([1, 6])
-    })
-  )
+    }))
 
   it.scoped("a write failure ends the program through Fatal, naming the exporter and the cause", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const context = yield* Layer.build(Layer.merge(monitorLayer, FatalLive))
       const monitor = yield* Effect.provide(PowerMonitor, context)
       const fatal = yield* Effect.provide(Fatal, context)
@@ -132,14 +133,17 @@ describe("stdout exporter", () => {
       expect(error.component).toBe("stdout exporter")
       expect(error.message).toContain("stdout exporter failed: ")
       expect(error.message).toContain("cannot write to stdout: write EPIPE (the reader of the output went away")
-    })
-  )
+    }))
 })
 
 describe("stdout exporter on a real pipe", () => {
   it.live("exits non-zero, naming EPIPE, when the reader of its output goes away (Kepler exits 0)", () =>
-    Effect.gen(function* () {
-      const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./stdoutPipeChild.ts", import.meta.url))], {
+    Effect.gen(function*() {
+      const child = spawn(process.execPath, [
+        "--import",
+        "tsx",
+        fileURLToPath(new URL("./stdoutPipeChild.ts", import.meta.url))
+      ], {
         stdio: ["ignore", "pipe", "pipe"]
       })
       const stderr: Array<Buffer> = []
@@ -155,7 +159,10 @@ describe("stdout exporter on a real pipe", () => {
         if (child.exitCode !== null) resume(Effect.succeed(child.exitCode))
         else child.once("exit", (c) => resume(Effect.succeed(c)))
       }).pipe(
-        Effect.timeoutFail({ duration: Duration.seconds(20), onTimeout: () => "the child did not exit after its stdout closed" }),
+        Effect.timeoutFail({
+          duration: Duration.seconds(20),
+          onTimeout: () => "the child did not exit after its stdout closed"
+        }),
         Effect.ensuring(Effect.sync(() => child.kill()))
       )
       expect(first).toContain("joulemon · ")
@@ -163,6 +170,5 @@ describe("stdout exporter on a real pipe", () => {
       const log = Buffer.concat(stderr).toString()
       expect(log).toContain("stdout exporter failed")
       expect(log).toContain("EPIPE")
-    })
-  )
+    }))
 })

@@ -5,8 +5,8 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Duration, Effect, Layer } from "effect"
-import { Fatal, FatalLive } from "../../src/Fatal.js"
 import { StdoutExporterLive } from "../../src/exporter/stdout/StdoutExporter.js"
+import { Fatal, FatalLive } from "../../src/Fatal.js"
 import { loggerLayer } from "../../src/logging.js"
 import { makePowerMonitor, PowerMonitor } from "../../src/monitor/PowerMonitor.js"
 import { testConfig } from "../support/config.js"
@@ -16,7 +16,7 @@ const config = testConfig({ exporter: { stdout: { enabled: true } } })
 
 const monitorLayer = Layer.scoped(
   PowerMonitor,
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const ctl = yield* controlledInformer
     return yield* makePowerMonitor(meterOf([constantPowerZone("package", 40)]), ctl.informer, {
       interval: Duration.millis(20),

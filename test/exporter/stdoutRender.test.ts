@@ -1,6 +1,14 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck } from "effect"
-import { formatJoules, formatWatts, renderTopContainers, renderTopProcesses, renderView, renderZoneTable, zoneNotes } from "../../src/exporter/stdout/render.js"
+import {
+  formatJoules,
+  formatWatts,
+  renderTopContainers,
+  renderTopProcesses,
+  renderView,
+  renderZoneTable,
+  zoneNotes
+} from "../../src/exporter/stdout/render.js"
 import { printable, renderTable } from "../../src/exporter/stdout/table.js"
 import type { ContainerWorkload, NodeZone, ProcessWorkload, Snapshot } from "../../src/monitor/snapshot.js"
 
@@ -30,7 +38,12 @@ const zone = (name: string, watts: number, joules: number, extra: Partial<NodeZo
   ...extra
 })
 
-const process = (pid: number, watts: ReadonlyArray<number>, joules: number, extra: Partial<ProcessWorkload> = {}): ProcessWorkload => ({
+const process = (
+  pid: number,
+  watts: ReadonlyArray<number>,
+  joules: number,
+  extra: Partial<ProcessWorkload> = {}
+): ProcessWorkload => ({
   key: `${pid}:1`,
   pid,
   comm: `p${pid}`,
@@ -143,7 +156,9 @@ describe("tables", () => {
   it("every line of a table has the same width, whatever the cells", () => {
     FastCheck.assert(
       FastCheck.property(
-        FastCheck.array(FastCheck.array(FastCheck.string({ maxLength: 20 }), { minLength: 3, maxLength: 3 }), { maxLength: 10 }),
+        FastCheck.array(FastCheck.array(FastCheck.string({ maxLength: 20 }), { minLength: 3, maxLength: 3 }), {
+          maxLength: 10
+        }),
         (rows) => {
           const lines = renderTable(
             [
@@ -235,7 +250,16 @@ No running containers.
   })
 
   it("notes estimated zones, the baseline reading and zones that did not book", () => {
-    expect(zoneNotes(snapshot({ zones: [zone("package", 0, 0, { status: "baseline", estimated: true }), zone("dram", 0, 0, { status: "baseline", estimated: true })] }))).toEqual([
+    expect(
+      zoneNotes(
+        snapshot({
+          zones: [
+            zone("package", 0, 0, { status: "baseline", estimated: true }),
+            zone("dram", 0, 0, { status: "baseline", estimated: true })
+          ]
+        })
+      )
+    ).toEqual([
       "estimated, not measured: package, dram",
       "first reading: power shows from the next interval"
     ])

@@ -3,7 +3,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { readBounded, ReadRefused, readBoundedSync, readRecordSync, ScratchBuffer } from "../../src/io/boundedRead.js"
+import { readBounded, readBoundedSync, readRecordSync, ReadRefused, ScratchBuffer } from "../../src/io/boundedRead.js"
 
 let dir = ""
 const file = (name: string) => path.join(dir, name)
@@ -42,7 +42,9 @@ describe("readBoundedSync / readRecordSync", () => {
       const s = new ScratchBuffer(4)
       expect(read(file("ten"), s, 10)).toBe(10)
       expect(s.bytes.toString("latin1", 0, 10)).toBe("0123456789")
-      expect(refusal(() => read(file("eleven"), new ScratchBuffer(4), 10))).toBe("malformed: 11 bytes, larger than 10 bytes")
+      expect(refusal(() => read(file("eleven"), new ScratchBuffer(4), 10))).toBe(
+        "malformed: 11 bytes, larger than 10 bytes"
+      )
     })
 
     it(`${name}: a symlink to /dev/zero and a FIFO are refused before any read, without blocking`, () => {
@@ -74,7 +76,9 @@ describe("readBoundedSync / readRecordSync", () => {
   it("a file whose size is unknown (procfs says 0) is cut off at the first byte past the limit", () => {
     // /proc/self/environ of this process: size 0 in stat, content far above 8 bytes
     expect(fs.statSync("/proc/self/environ").size).toBe(0)
-    expect(refusal(() => readBoundedSync("/proc/self/environ", new ScratchBuffer(4), 8))).toBe("malformed: larger than 8 bytes")
+    expect(refusal(() => readBoundedSync("/proc/self/environ", new ScratchBuffer(4), 8))).toBe(
+      "malformed: larger than 8 bytes"
+    )
     expect(readBoundedSync("/proc/self/stat", new ScratchBuffer(4096), 4096)).toBeGreaterThan(0)
   })
 })

@@ -2,11 +2,11 @@
  * Fake kubelet and API server for the pod informer tests: real HTTPS servers on loopback with the
  * test certificates of test/fixtures/k8s (README there), recording every request.
  */
+import { Effect, List, Logger, Ref, Schedule, type Scope } from "effect"
 import * as fs from "node:fs"
 import type * as http from "node:http"
 import * as https from "node:https"
 import type { TLSSocket } from "node:tls"
-import { Effect, List, Logger, Ref, Schedule, type Scope } from "effect"
 
 const fixtures = new URL("../fixtures/k8s/", import.meta.url)
 export const fixturePath = (name: string): string => new URL(name, fixtures).pathname
@@ -52,7 +52,7 @@ export type Handler = (request: RecordedRequest, response: http.ServerResponse) 
 
 /** An HTTPS server on 127.0.0.1 that lives as long as the scope. */
 export const fakeHttpsServer = (handler: Handler): Effect.Effect<FakeServer, never, Scope.Scope> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const log = yield* Ref.make(List.empty<RecordedRequest>())
     const server = yield* Effect.acquireRelease(
       Effect.async<https.Server>((resume) => {
@@ -114,7 +114,7 @@ export const nodeBody = (kubeletPort: number): string =>
   fixture("node.json")
     .toString("utf8")
     .replace("__KUBELET_HOST__", "127.0.0.1")
-    .replace('"__KUBELET_PORT__"', String(kubeletPort))
+    .replace("\"__KUBELET_PORT__\"", String(kubeletPort))
 
 export interface LogEntry {
   readonly level: string
@@ -123,7 +123,7 @@ export interface LogEntry {
 }
 
 /** A logger that keeps every entry, to check what an operator would read. */
-export const captureLogs = Effect.gen(function* () {
+export const captureLogs = Effect.gen(function*() {
   const entries = yield* Ref.make(List.empty<LogEntry>())
   const logger = Logger.make(({ annotations, logLevel, message }) => {
     const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)

@@ -22,11 +22,14 @@ describe("decodeWatchEvent", () => {
   })
 
   it("BOOKMARK carries only a resourceVersion; ERROR a Status", () => {
-    expect(Either.getOrThrow(decodeWatchEvent({ type: "BOOKMARK", object: { metadata: { resourceVersion: "77" } } }))).toEqual({
-      _tag: "Bookmark",
-      resourceVersion: "77"
-    })
-    const error = Either.getOrThrow(decodeWatchEvent({ type: "ERROR", object: { kind: "Status", code: 410, reason: "Expired", message: "too old" } }))
+    expect(Either.getOrThrow(decodeWatchEvent({ type: "BOOKMARK", object: { metadata: { resourceVersion: "77" } } })))
+      .toEqual({
+        _tag: "Bookmark",
+        resourceVersion: "77"
+      })
+    const error = Either.getOrThrow(
+      decodeWatchEvent({ type: "ERROR", object: { kind: "Status", code: 410, reason: "Expired", message: "too old" } })
+    )
     expect(error).toEqual({ _tag: "Error", status: { code: 410, reason: "Expired", message: "too old" } })
   })
 

@@ -4,10 +4,10 @@
  * grants exactly the pod informer's needs, and the ConfigMap passes joulemon's own loader with
  * the DaemonSet's flags.
  */
-import * as fs from "node:fs"
-import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { parseAllDocuments } from "yaml"
 import { type FlagOverrides, loadConfig } from "../../src/config/load.js"
 import { tempDir } from "./support.js"
@@ -121,8 +121,15 @@ describe("deploy/kubernetes", () => {
   })
 
   it("runs with the config file, Kubernetes on and the node name from the downward API; probes its health endpoints", () => {
-    expect(get(container, "args")).toEqual(["--config.file=/etc/joulemon/config.yaml", "--kube.enable", "--kube.node-name=$(NODE_NAME)"])
-    expect(list(get(container, "env"))).toContainEqual({ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } })
+    expect(get(container, "args")).toEqual([
+      "--config.file=/etc/joulemon/config.yaml",
+      "--kube.enable",
+      "--kube.node-name=$(NODE_NAME)"
+    ])
+    expect(list(get(container, "env"))).toContainEqual({
+      name: "NODE_NAME",
+      valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } }
+    })
     const configMount = list(get(container, "volumeMounts")).find((m) => get(m, "name") === "config")
     expect(get(configMount, "mountPath")).toBe("/etc/joulemon")
     const configVolume = list(get(podSpec, "volumes")).find((v) => get(v, "name") === "config")
@@ -149,8 +156,16 @@ describe("deploy/kubernetes", () => {
       { apiGroups: [""], resources: ["nodes/proxy"], verbs: ["get"] }
     ])
     const binding = byKind("ClusterRoleBinding")
-    expect(get(binding, "roleRef")).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: get(role, "metadata", "name") })
-    expect(get(binding, "subjects")).toEqual([{ kind: "ServiceAccount", name: get(byKind("ServiceAccount"), "metadata", "name"), namespace: NAMESPACE }])
+    expect(get(binding, "roleRef")).toEqual({
+      apiGroup: "rbac.authorization.k8s.io",
+      kind: "ClusterRole",
+      name: get(role, "metadata", "name")
+    })
+    expect(get(binding, "subjects")).toEqual([{
+      kind: "ServiceAccount",
+      name: get(byKind("ServiceAccount"), "metadata", "name"),
+      namespace: NAMESPACE
+    }])
     expect(get(byKind("ServiceAccount"), "automountServiceAccountToken")).toBe(true)
   })
 
@@ -158,12 +173,15 @@ describe("deploy/kubernetes", () => {
     const podLabels = get(daemonSet, "spec", "template", "metadata", "labels")
     const service = byKind("Service")
     const selector = get(service, "spec", "selector")
-    expect(isObject(selector) && isObject(podLabels) && Object.entries(selector).every(([k, v]) => podLabels[k] === v)).toBe(true)
+    expect(isObject(selector) && isObject(podLabels) && Object.entries(selector).every(([k, v]) => podLabels[k] === v))
+      .toBe(true)
     expect(get(service, "spec", "ports")).toEqual([{ name: "http", port: 28282, targetPort: "http", protocol: "TCP" }])
     const monitor = byKind("ServiceMonitor")
     const serviceLabels = get(service, "metadata", "labels")
     const wanted = get(monitor, "spec", "selector", "matchLabels")
-    expect(isObject(wanted) && isObject(serviceLabels) && Object.entries(wanted).every(([k, v]) => serviceLabels[k] === v)).toBe(true)
+    expect(
+      isObject(wanted) && isObject(serviceLabels) && Object.entries(wanted).every(([k, v]) => serviceLabels[k] === v)
+    ).toBe(true)
     expect(get(monitor, "spec", "endpoints", 0, "port")).toBe("http")
     expect(get(monitor, "spec", "endpoints", 0, "path")).toBe("/metrics")
   })
@@ -174,7 +192,7 @@ describe("deploy/kubernetes", () => {
     /** The DaemonSet's flags as the CLI maps them (the test above pins the args to exactly these). */
     const daemonSetFlags: FlagOverrides = { kubeEnable: true, kubeNodeName: "worker-1" }
 
-    const writeConfig = Effect.gen(function* () {
+    const writeConfig = Effect.gen(function*() {
       const dir = yield* tempDir
       const file = path.join(dir, path.basename(configPath))
       fs.writeFileSync(file, configText)
@@ -187,7 +205,7 @@ describe("deploy/kubernetes", () => {
     })
 
     it.scoped("passes joulemon's loader and validation with the DaemonSet's flags, with no unknown keys", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const { dir, file } = yield* writeConfig
         const { config, warnings } = yield* loadConfig(file, {
           ...daemonSetFlags,
@@ -206,7 +224,7 @@ describe("deploy/kubernetes", () => {
       }))
 
     it.scoped("on its own it only needs host paths that exist (here they do not: /host/sys and /host/proc are the pod's mounts)", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const { file } = yield* writeConfig
         const error = yield* Effect.flip(loadConfig(file, daemonSetFlags))
         expect(error.errors).toHaveLength(2)
@@ -225,7 +243,10 @@ describe("deploy/kubernetes", () => {
 
 describe("Containerfile", () => {
   const text = fs.readFileSync(new URL("Containerfile", root), "utf8")
-  const pkg = JSON.parse(fs.readFileSync(new URL("package.json", root), "utf8")) as { scripts: Record<string, string>; engines: Record<string, string> }
+  const pkg = JSON.parse(fs.readFileSync(new URL("package.json", root), "utf8")) as {
+    scripts: Record<string, string>
+    engines: Record<string, string>
+  }
 
   it("builds with CI's steps (npm ci runs the prepare build) and runs what `npm start` runs, on Node 20", () => {
     expect(pkg.scripts["prepare"]).toBe(pkg.scripts["build"])
@@ -238,7 +259,7 @@ describe("Containerfile", () => {
     expect(start[0]).toBe("node")
     expect(start.at(-1)).toBe("dist/main.js")
     const entrypoint = ["/nodejs/bin/node", ...start.slice(1, -1), "/app/dist/main.js"]
-    expect(text).toContain(`ENTRYPOINT ${JSON.stringify(entrypoint).replace(/","/g, '", "')}`)
+    expect(text).toContain(`ENTRYPOINT ${JSON.stringify(entrypoint).replace(/","/g, "\", \"")}`)
     expect(text).toContain("EXPOSE 28282")
   })
 

@@ -3,9 +3,14 @@ import { Context, Effect, FastCheck as fc, Layer, Option, Ref } from "effect"
 import { AppConfig } from "../../src/config/Config.js"
 import { FatalLive } from "../../src/Fatal.js"
 import { enrichWithPods, PodAttributionLive, withPods } from "../../src/k8s/podAttribution.js"
-import { PodInformer } from "../../src/k8s/PodInformer.js"
 import type { PodContainer } from "../../src/k8s/podIndex.js"
-import { attribute, type AttributionConfig, initialMonitorState, type MonitorState } from "../../src/monitor/attribute.js"
+import { PodInformer } from "../../src/k8s/PodInformer.js"
+import {
+  attribute,
+  type AttributionConfig,
+  initialMonitorState,
+  type MonitorState
+} from "../../src/monitor/attribute.js"
 import type { Snapshot, ZoneValues } from "../../src/monitor/snapshot.js"
 import { ResourceInformer } from "../../src/resource/ResourceInformer.js"
 import type { ContainerInfo, ProcessInfo, ResourceReading } from "../../src/resource/types.js"
@@ -15,20 +20,31 @@ import { containerIds, podUids } from "./fakeKube.js"
 import { kubeletWorld, startInformer, tokenConnection } from "./support.js"
 
 const zones = [zoneMeta("package", 0n, 0), zoneMeta("dram", 0n, 1)]
-const attribution: AttributionConfig = { maxPlausibleWatts: 5000, maxTerminated: 500, minTerminatedEnergy: 0n, primaryZone: 0 }
+const attribution: AttributionConfig = {
+  maxPlausibleWatts: 5000,
+  maxTerminated: 500,
+  minTerminatedEnergy: 0n,
+  primaryZone: 0
+}
 
 const containerOf = (id: string, name: string): ContainerInfo => ({ id, name, runtime: "containerd", podId: "" })
-const pc = (podId: string, podName: string, containerName: string): PodContainer => ({ podId, podName, namespace: "ns", containerName })
+const pc = (podId: string, podName: string, containerName: string): PodContainer => ({
+  podId,
+  podName,
+  namespace: "ns",
+  containerName
+})
 
 /** A fake informer below the decorator, answering `readings` in turn (the last one repeats). */
 const innerInformer = (readings: ReadonlyArray<ResourceReading>) =>
   Layer.effect(
     ResourceInformer,
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const next = yield* Ref.make(0)
       return {
         cpuInfo: [],
-        refresh: Effect.map(Ref.getAndUpdate(next, (n) => n + 1), (n) => readings[Math.min(n, readings.length - 1)] ?? readings[0] ?? reading(node(0, 0, true), []))
+        refresh: Effect.map(Ref.getAndUpdate(next, (n) => n + 1), (n) =>
+          readings[Math.min(n, readings.length - 1)] ?? readings[0] ?? reading(node(0, 0, true), []))
       }
     })
   )
@@ -40,7 +56,11 @@ const enrichedInformer = (readings: ReadonlyArray<ResourceReading>, pods: PodInf
   )
 
 describe("enrichWithPods", () => {
-  const base = reading(node(10, 20), [proc(1, 5, { containerId: "a" }), proc(2, 5, { containerId: "b" }), proc(3, 5, { containerId: "s" })], {
+  const base = reading(node(10, 20), [
+    proc(1, 5, { containerId: "a" }),
+    proc(2, 5, { containerId: "b" }),
+    proc(3, 5, { containerId: "s" })
+  ], {
     containers: [containerOf("a", "web-host"), containerOf("b", "web-host"), containerOf("s", "sandbox")]
   })
   const found = new Map([
@@ -60,7 +80,11 @@ describe("enrichWithPods", () => {
 
   it("a pod of the previous reading without a running container now is terminated, exactly once", () => {
     const first = enrichWithPods(base, found, new Set())
-    const gone = enrichWithPods(reading(node(10, 20), [proc(3, 5, { containerId: "s" })], { containers: [containerOf("s", "sandbox")] }), found, new Set(first.pods.keys()))
+    const gone = enrichWithPods(
+      reading(node(10, 20), [proc(3, 5, { containerId: "s" })], { containers: [containerOf("s", "sandbox")] }),
+      found,
+      new Set(first.pods.keys())
+    )
     expect(gone.terminated.pods).toEqual(["P"])
     expect(gone.pods.size).toBe(0)
     const after = enrichWithPods(reading(node(10, 20), []), found, new Set(gone.pods.keys()))
@@ -70,11 +94,14 @@ describe("enrichWithPods", () => {
 
 describe("withPods", () => {
   it.scoped("enriches every refresh through the pod informer, tracking terminated pods between refreshes", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const index = new Map([["a", pc("P", "web", "app")]])
       const withA = reading(node(10, 20), [proc(1, 5, { containerId: "a" })], { containers: [containerOf("a", "h")] })
       const withoutA = reading(node(10, 20), [proc(2, 5)])
-      const informer = yield* enrichedInformer([withA, withoutA, withoutA], yield* Effect.map(Layer.build(PodInformer.fromIndex(index)), Context.get(PodInformer)))
+      const informer = yield* enrichedInformer(
+        [withA, withoutA, withoutA],
+        yield* Effect.map(Layer.build(PodInformer.fromIndex(index)), Context.get(PodInformer))
+      )
       const r1 = yield* informer.refresh
       expect(r1.containers.get("a")?.podId).toBe("P")
       expect([...r1.pods.keys()]).toEqual(["P"])
@@ -87,12 +114,14 @@ describe("withPods", () => {
 
 describe("PodAttributionLive", () => {
   it.scoped("is the informer below, unchanged, when kube.enabled is false", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const only = reading(node(10, 20), [proc(1, 5, { containerId: "a" })], { containers: [containerOf("a", "h")] })
       const context = yield* Layer.build(
         PodAttributionLive.pipe(
           Layer.provide(innerInformer([only])),
-          Layer.provide(Layer.succeed(AppConfig, testConfig({ kube: { enabled: false, config: "/nonexistent/kubeconfig" } }))),
+          Layer.provide(
+            Layer.succeed(AppConfig, testConfig({ kube: { enabled: false, config: "/nonexistent/kubeconfig" } }))
+          ),
           Layer.provide(FatalLive)
         )
       )
@@ -100,12 +129,14 @@ describe("PodAttributionLive", () => {
     }))
 
   it.scoped("builds the Kubernetes client when kube.enabled is true (a bad kubeconfig stops startup, named)", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const error = yield* Effect.flip(
         Layer.build(
           PodAttributionLive.pipe(
             Layer.provide(innerInformer([reading(node(0, 0, true), [])])),
-            Layer.provide(Layer.succeed(AppConfig, testConfig({ kube: { enabled: true, config: "/nonexistent/kubeconfig" } }))),
+            Layer.provide(
+              Layer.succeed(AppConfig, testConfig({ kube: { enabled: true, config: "/nonexistent/kubeconfig" } }))
+            ),
             Layer.provide(FatalLive)
           )
         )
@@ -117,7 +148,14 @@ describe("PodAttributionLive", () => {
 // --- through the attribution -------------------------------------------------------------
 
 const step = (prev: MonitorState, resources: ResourceReading, at: bigint, counters: ReadonlyArray<bigint>) =>
-  attribute(prev, { nowNanos: at, timestamp: Number(at / 1_000_000n), zones, samples: counters.map(energy), resources, clearTerminated: false }, attribution)
+  attribute(prev, {
+    nowNanos: at,
+    timestamp: Number(at / 1_000_000n),
+    zones,
+    samples: counters.map(energy),
+    resources,
+    clearTerminated: false
+  }, attribution)
 
 /** Readings of a node running pod `web` (nginx, log-shipper), coredns, a sandbox and a host process. */
 const nodeReadings = (): [ResourceReading, ResourceReading] => {
@@ -136,10 +174,14 @@ const nodeReadings = (): [ResourceReading, ResourceReading] => {
     containerOf(containerIds.coredns, "coredns-5d78c9869d-7xk2p"),
     containerOf(sandbox, "")
   ]
-  return [reading(node(0, 0, true), processes(true), { containers }), reading(node(100, 400), processes(false), { containers })]
+  return [
+    reading(node(0, 0, true), processes(true), { containers }),
+    reading(node(100, 400), processes(false), { containers })
+  ]
 }
 
-const sumOf = (values: ReadonlyArray<ZoneValues>, z: number): bigint => values.reduce((acc, v) => acc + (v.energy[z] ?? 0n), 0n)
+const sumOf = (values: ReadonlyArray<ZoneValues>, z: number): bigint =>
+  values.reduce((acc, v) => acc + (v.energy[z] ?? 0n), 0n)
 
 const checkSums = (snapshot: Snapshot) => {
   for (let z = 0; z < zones.length; z++) {
@@ -147,16 +189,21 @@ const checkSums = (snapshot: Snapshot) => {
       expect(pod.energy[z]).toBe(sumOf(snapshot.containers.running.filter((c) => c.podId === pod.id), z))
     }
     for (const container of snapshot.containers.running) {
-      expect(container.energy[z]).toBe(sumOf(snapshot.processes.running.filter((p) => p.containerId === container.id), z))
+      expect(container.energy[z]).toBe(
+        sumOf(snapshot.processes.running.filter((p) => p.containerId === container.id), z)
+      )
     }
   }
 }
 
 describe("pod attribution with a kubelet", () => {
   it.scopedLive("containers carry their pod and name; pod energy is exactly the sum of its containers'", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const world = yield* kubeletWorld
-      const pods = yield* startInformer({ mode: "kubelet", connection: tokenConnection(world.api.base, world.tokenFile) })
+      const pods = yield* startInformer({
+        mode: "kubelet",
+        connection: tokenConnection(world.api.base, world.tokenFile)
+      })
       const informer = yield* enrichedInformer(nodeReadings(), pods)
 
       const s0 = step(initialMonitorState(zones.length), yield* informer.refresh, 0n, [1_000_000n, 500_000n])
@@ -178,10 +225,13 @@ describe("pod attribution with a kubelet", () => {
     }))
 
   it.scopedLive("with the kubelet refusing (401), refreshes still succeed and attribute, just without pods", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const world = yield* kubeletWorld
       yield* Ref.set(world.control.status, 401)
-      const pods = yield* startInformer({ mode: "kubelet", connection: tokenConnection(world.api.base, world.tokenFile) })
+      const pods = yield* startInformer({
+        mode: "kubelet",
+        connection: tokenConnection(world.api.base, world.tokenFile)
+      })
       const informer = yield* enrichedInformer(nodeReadings(), pods)
       const s0 = step(initialMonitorState(zones.length), yield* informer.refresh, 0n, [1_000_000n, 500_000n])
       const r1 = yield* informer.refresh
@@ -209,7 +259,9 @@ interface Tree {
   readonly loose: number
   /** Owner container index (or -1: a host process) and ticks per interval (undefined: not running). */
   readonly processes: ReadonlyArray<{ readonly owner: number; readonly ticks: ReadonlyArray<number | undefined> }>
-  readonly intervals: ReadonlyArray<{ readonly deltas: ReadonlyArray<number>; readonly active: number; readonly idle: number; readonly seconds: number }>
+  readonly intervals: ReadonlyArray<
+    { readonly deltas: ReadonlyArray<number>; readonly active: number; readonly idle: number; readonly seconds: number }
+  >
 }
 
 const INTERVALS = 5
@@ -224,7 +276,10 @@ const treeArbitrary: fc.Arbitrary<Tree> = fc
       processes: fc.array(
         fc.record({
           owner: fc.integer({ min: -1, max: containers - 1 }),
-          ticks: fc.array(fc.option(fc.integer({ min: 0, max: 400 }), { nil: undefined, freq: 4 }), { minLength: INTERVALS, maxLength: INTERVALS })
+          ticks: fc.array(fc.option(fc.integer({ min: 0, max: 400 }), { nil: undefined, freq: 4 }), {
+            minLength: INTERVALS,
+            maxLength: INTERVALS
+          })
         }),
         { maxLength: 24 }
       ),
@@ -243,7 +298,8 @@ const treeArbitrary: fc.Arbitrary<Tree> = fc
 const containerIdOf = (k: number) => `k${k}`.padEnd(64, "0")
 
 /** This interval's energy of a workload: its total now minus its total in the previous snapshot. */
-const intervalEnergy = (now: ZoneValues, before: ZoneValues | undefined, z: number): bigint => (now.energy[z] ?? 0n) - (before?.energy[z] ?? 0n)
+const intervalEnergy = (now: ZoneValues, before: ZoneValues | undefined, z: number): bigint =>
+  (now.energy[z] ?? 0n) - (before?.energy[z] ?? 0n)
 
 describe("property: pod = Σ containers = Σ processes, exactly", () => {
   it("for random pod/container/process trees over several intervals, with churn", () => {
@@ -273,7 +329,13 @@ describe("property: pod = Σ containers = Σ processes, exactly", () => {
             ticksSoFar.set(pid, total)
             const cid = p.owner < 0 ? "" : containerIdOf(p.owner)
             if (cid !== "") containers.set(cid, containerOf(cid, "from-hostname"))
-            processes.push(proc(pid, i === 0 ? 0 : ticks, { containerId: cid, cpuTicksTotal: total, firstSeen: !previousKeys.has(`${pid}:1`) }))
+            processes.push(
+              proc(pid, i === 0 ? 0 : ticks, {
+                containerId: cid,
+                cpuTicksTotal: total,
+                firstSeen: !previousKeys.has(`${pid}:1`)
+              })
+            )
           })
           const keys = new Set(processes.map((p) => p.key))
           const raw = reading(node(i === 0 ? 0 : iv.active, i === 0 ? 0 : iv.active + iv.idle, i === 0), processes, {
@@ -283,13 +345,19 @@ describe("property: pod = Σ containers = Σ processes, exactly", () => {
               containers: [...previousContainers].filter((id) => !containers.has(id))
             }
           })
-          const found = new Map([...containers.keys()].flatMap((id) => Option.toArray(Option.fromNullable(index.get(id)).pipe(Option.map((v) => [id, v] as const)))))
+          const found = new Map(
+            [...containers.keys()].flatMap((id) =>
+              Option.toArray(Option.fromNullable(index.get(id)).pipe(Option.map((v) => [id, v] as const)))
+            )
+          )
           const enriched = enrichWithPods(raw, found, previousPods)
 
           // The reading's pods: exactly those with a running container; the rest of the previous ones terminated.
           const expectedPods = new Set([...found.values()].map((c) => c.podId))
           expect(new Set(enriched.pods.keys())).toEqual(expectedPods)
-          expect(new Set(enriched.terminated.pods)).toEqual(new Set([...previousPods].filter((id) => !expectedPods.has(id))))
+          expect(new Set(enriched.terminated.pods)).toEqual(
+            new Set([...previousPods].filter((id) => !expectedPods.has(id)))
+          )
 
           if (i > 0) at += BigInt(iv.seconds) * SECOND
           iv.deltas.forEach((d, z) => {
@@ -297,7 +365,14 @@ describe("property: pod = Σ containers = Σ processes, exactly", () => {
           })
           const result = attribute(
             state,
-            { nowNanos: at, timestamp: Number(at / 1_000_000n), zones, samples: counters.map(energy), resources: enriched, clearTerminated: false },
+            {
+              nowNanos: at,
+              timestamp: Number(at / 1_000_000n),
+              zones,
+              samples: counters.map(energy),
+              resources: enriched,
+              clearTerminated: false
+            },
             attribution
           )
           const s = result.snapshot
@@ -307,20 +382,31 @@ describe("property: pod = Σ containers = Σ processes, exactly", () => {
             pods: new Map(previous?.pods.running.map((w) => [w.id, w]))
           }
           for (let z = 0; z < zones.length; z++) {
-            const processShare = new Map(s.processes.running.map((p) => [p.key, intervalEnergy(p, before.processes.get(p.key), z)]))
-            const containerShare = new Map(s.containers.running.map((c) => [c.id, intervalEnergy(c, before.containers.get(c.id), z)]))
+            const processShare = new Map(
+              s.processes.running.map((p) => [p.key, intervalEnergy(p, before.processes.get(p.key), z)])
+            )
+            const containerShare = new Map(
+              s.containers.running.map((c) => [c.id, intervalEnergy(c, before.containers.get(c.id), z)])
+            )
             for (const c of s.containers.running) {
-              const sum = s.processes.running.filter((p) => p.containerId === c.id).reduce((a, p) => a + (processShare.get(p.key) ?? 0n), 0n)
+              const sum = s.processes.running.filter((p) => p.containerId === c.id).reduce(
+                (a, p) => a + (processShare.get(p.key) ?? 0n),
+                0n
+              )
               expect(containerShare.get(c.id)).toBe(sum)
             }
             for (const pod of s.pods.running) {
-              const sum = s.containers.running.filter((c) => c.podId === pod.id).reduce((a, c) => a + (containerShare.get(c.id) ?? 0n), 0n)
+              const sum = s.containers.running.filter((c) => c.podId === pod.id).reduce(
+                (a, c) => a + (containerShare.get(c.id) ?? 0n),
+                0n
+              )
               expect(intervalEnergy(pod, before.pods.get(pod.id), z)).toBe(sum)
             }
             // …and the processes share the zone's active energy (or it is booked as unattributed).
             const zone = s.zones[z]
             const processes = [...processShare.values()].reduce((a, b) => a + b, 0n)
-            const unattributed = (zone?.unattributedEnergyTotal ?? 0n) - (previous?.zones[z]?.unattributedEnergyTotal ?? 0n)
+            const unattributed = (zone?.unattributedEnergyTotal ?? 0n) -
+              (previous?.zones[z]?.unattributedEnergyTotal ?? 0n)
             expect(processes + unattributed).toBe(zone?.intervalActiveEnergy)
           }
           state = result.state

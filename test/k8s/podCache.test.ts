@@ -2,7 +2,12 @@ import { describe, expect, it } from "@effect/vitest"
 import { fetched, fetchFailed, initialPodCache, lookIn, polled, settle } from "../../src/k8s/podCache.js"
 import type { PodContainer } from "../../src/k8s/podIndex.js"
 
-const container = (podId: string, name: string): PodContainer => ({ podId, podName: `pod-${podId}`, namespace: "ns", containerName: name })
+const container = (podId: string, name: string): PodContainer => ({
+  podId,
+  podName: `pod-${podId}`,
+  namespace: "ns",
+  containerName: name
+})
 const index = (entries: Record<string, PodContainer>) => new Map(Object.entries(entries))
 
 describe("podCache", () => {

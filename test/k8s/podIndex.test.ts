@@ -56,15 +56,26 @@ describe("indexPods on a kubelet /pods body", () => {
   it("a container id claimed by two pods stays with the first", () => {
     const twice = decodePods({
       items: [
-        { metadata: { uid: "a", name: "a" }, status: { containerStatuses: [{ name: "x", containerID: "containerd://1" }] } },
-        { metadata: { uid: "b", name: "b" }, status: { containerStatuses: [{ name: "y", containerID: "containerd://1" }] } }
+        {
+          metadata: { uid: "a", name: "a" },
+          status: { containerStatuses: [{ name: "x", containerID: "containerd://1" }] }
+        },
+        {
+          metadata: { uid: "b", name: "b" },
+          status: { containerStatuses: [{ name: "y", containerID: "containerd://1" }] }
+        }
       ]
     })
     expect(indexPods(twice.items).get("1")?.podId).toBe("a")
   })
 
   it("accepts Go's null lists and missing statuses", () => {
-    const sparse = decodePods({ metadata: {}, items: [{ metadata: { uid: "u", name: "n" }, status: { containerStatuses: null } }, { metadata: { uid: "v", name: "m" } }] })
+    const sparse = decodePods({
+      metadata: {},
+      items: [{ metadata: { uid: "u", name: "n" }, status: { containerStatuses: null } }, {
+        metadata: { uid: "v", name: "m" }
+      }]
+    })
     expect(indexPods(sparse.items).size).toBe(0)
     expect(decodePods({ items: null }).items).toEqual([])
   })

@@ -1,8 +1,8 @@
 /** Building informers against the fake servers. */
+import { Duration, Effect, Ref, type Scope } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Duration, Effect, Ref, type Scope } from "effect"
 import { FatalLive } from "../../src/Fatal.js"
 import type { KubeConnection } from "../../src/k8s/connection.js"
 import { informerDefaults, makePodInformer, type PodInformerOptions } from "../../src/k8s/PodInformer.js"
@@ -45,15 +45,18 @@ export const tokenConnection = (server: string, tokenFile: string): KubeConnecti
 })
 
 /** Starts an informer in the test's scope. */
-export const startInformer = (options: Omit<PodInformerOptions, keyof typeof testOptions> & Partial<PodInformerOptions>) =>
-  makePodInformer({ ...testOptions, ...options }).pipe(Effect.provide(FatalLive))
+export const startInformer = (
+  options: Omit<PodInformerOptions, keyof typeof testOptions> & Partial<PodInformerOptions>
+) => makePodInformer({ ...testOptions, ...options }).pipe(Effect.provide(FatalLive))
 
 /**
  * Runs `body` with every log line captured, as the program's one logger would see them (the
  * informer logs from its own fibers and from the callers that start a fetch).
  */
-export const withCapturedLogs = <A, E, R>(body: (logs: Effect.Effect<ReadonlyArray<LogEntry>>) => Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
+export const withCapturedLogs = <A, E, R>(
+  body: (logs: Effect.Effect<ReadonlyArray<LogEntry>>) => Effect.Effect<A, E, R>
+) =>
+  Effect.gen(function*() {
     const captured = yield* captureLogs
     return yield* body(captured.entries).pipe(Effect.provide(captured.layer))
   })
@@ -81,7 +84,7 @@ export interface KubeletWorld {
 }
 
 /** A fake API server that knows node worker-1, and a fake kubelet serving kubelet-pods.json. */
-export const kubeletWorld: Effect.Effect<KubeletWorld, never, Scope.Scope> = Effect.gen(function* () {
+export const kubeletWorld: Effect.Effect<KubeletWorld, never, Scope.Scope> = Effect.gen(function*() {
   const control: KubeletControl = {
     status: yield* Ref.make(200),
     body: yield* Ref.make(fixture("kubelet-pods.json").toString("utf8")),
@@ -94,7 +97,13 @@ export const kubeletWorld: Effect.Effect<KubeletWorld, never, Scope.Scope> = Eff
     const answer = () =>
       status === 200
         ? sendJson(response, 200, body)
-        : sendJson(response, status, status === 401 ? "Unauthorized" : `Forbidden (user=system:serviceaccount:joulemon:joulemon, verb=get, resource=nodes, subresource(s)=[proxy])`)
+        : sendJson(
+          response,
+          status,
+          status === 401
+            ? "Unauthorized"
+            : `Forbidden (user=system:serviceaccount:joulemon:joulemon, verb=get, resource=nodes, subresource(s)=[proxy])`
+        )
     const delay = Effect.runSync(Ref.get(control.delay))
     if (delay > 0) setTimeout(answer, delay)
     else answer()
@@ -110,7 +119,11 @@ export const kubeletWorld: Effect.Effect<KubeletWorld, never, Scope.Scope> = Eff
       return sendJson(
         response,
         status,
-        statusBody(status, "Forbidden", `nodes "${TEST_NODE}" is forbidden: User "system:serviceaccount:joulemon:joulemon" cannot get resource "nodes"`)
+        statusBody(
+          status,
+          "Forbidden",
+          `nodes "${TEST_NODE}" is forbidden: User "system:serviceaccount:joulemon:joulemon" cannot get resource "nodes"`
+        )
       )
     }
     sendJson(response, 200, nodeBody(Effect.runSync(Ref.get(kubeletPort))))

@@ -3,9 +3,9 @@
  * Effect dropped as a statement and accepts the ways of using one (yield*, return, void, a
  * fiber from runFork). The probe file is written under test/ so the project's tsconfig types it.
  */
+import { ESLint } from "eslint"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { ESLint } from "eslint"
 import { afterAll, describe, expect, it } from "vitest"
 import { ROOT } from "../support/binary.js"
 
@@ -24,10 +24,10 @@ describe("local/no-floating-effect", () => {
   it("reports Effects created and dropped, in and out of generators", async () => {
     const found = await lint(
       [
-        'import { Effect, Option, Ref } from "effect"',
+        "import { Effect, Option, Ref } from \"effect\"",
         "export const f = (r: Ref.Ref<number>) =>",
         "  Effect.gen(function* () {",
-        '    Effect.log("never logged")',
+        "    Effect.log(\"never logged\")",
         "    Ref.set(r, 1)",
         "    yield* Effect.void",
         "  })",
@@ -47,11 +47,11 @@ describe("local/no-floating-effect", () => {
   it("accepts yield*, return, void and a forked fiber", async () => {
     const found = await lint(
       [
-        'import { Effect, Ref } from "effect"',
+        "import { Effect, Ref } from \"effect\"",
         "export const f = (r: Ref.Ref<number>) =>",
         "  Effect.gen(function* () {",
         "    yield* Ref.set(r, 1)",
-        '    void Effect.log("deliberately dropped")',
+        "    void Effect.log(\"deliberately dropped\")",
         "    return Effect.void",
         "  })",
         "export const g = () => {",

@@ -15,9 +15,13 @@ const options = (over: Partial<MonitorOptions> = {}): MonitorOptions => ({
 })
 
 const setup = (over: Partial<MonitorOptions> = {}) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const ctl = yield* controlledInformer
-    const monitor = yield* makePowerMonitor(meterOf([constantPowerZone("package", 40), constantPowerZone("dram", 8)]), ctl.informer, options(over))
+    const monitor = yield* makePowerMonitor(
+      meterOf([constantPowerZone("package", 40), constantPowerZone("dram", 8)]),
+      ctl.informer,
+      options(over)
+    )
     return { ...ctl, monitor }
   })
 
@@ -26,7 +30,7 @@ const settle = Effect.repeatN(Effect.yieldNow(), 50)
 
 describe("PowerMonitor — singleflight", () => {
   it.scoped("100 concurrent stale callers share exactly one computation", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { monitor, calls, gate } = yield* setup()
       // interval 0: the loop does one initial refresh; let it finish first.
       yield* monitor.snapshot
@@ -42,18 +46,18 @@ describe("PowerMonitor — singleflight", () => {
       expect(yield* Ref.get(calls)).toBe(2)
       expect(new Set(results.map((s) => s.sequence))).toEqual(new Set([2]))
       expect((yield* monitor.stats).singleflightJoins - joinsBefore).toBe(99)
-    })
-  )
+    }))
 
   it.scoped("a failure reaches every waiting caller once and is not cached", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { monitor, calls, gate, failing } = yield* setup()
       yield* monitor.snapshot
       yield* TestClock.adjust(Duration.seconds(1))
       const open = yield* Deferred.make<void>()
       yield* Ref.set(gate, Option.some(open))
       yield* Ref.set(failing, true)
-      const fibers = yield* Effect.forEach(Array.from({ length: 100 }), () => Effect.fork(Effect.either(monitor.snapshot)))
+      const fibers = yield* Effect.forEach(Array.from({ length: 100 }), () =>
+        Effect.fork(Effect.either(monitor.snapshot)))
       yield* settle
       yield* Deferred.succeed(open, undefined)
       const results = yield* Effect.forEach(fibers, Fiber.join)
@@ -66,12 +70,12 @@ describe("PowerMonitor — singleflight", () => {
       expect(yield* Ref.get(calls)).toBe(3)
       expect(next.sequence).toBe(2)
       // The previous snapshot stayed in place while the refresh failed.
-      expect(Option.map(yield* monitor.latest, (s) => s.sequence)).toEqual(Option.some(2))
-    })
-  )
+      expect(Option.map(yield* monitor.latest, (s) =>
+        s.sequence)).toEqual(Option.some(2))
+    }))
 
   it.scoped("a refresh started from an uninterruptible caller (a scrape handler) can still be stopped by its deadline", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const meter = meterOf([constantPowerZone("package", 40)])
       // The loop's initial refresh fails at once; the next collection never returns by itself,
       // bounded by a deadline the way the worker's is.
@@ -82,7 +86,10 @@ describe("PowerMonitor — singleflight", () => {
           n === 0
             ? Effect.fail(new CollectorError({ reason: "not yet" }))
             : Effect.never.pipe(
-              Effect.timeoutFail({ duration: Duration.seconds(5), onTimeout: () => new CollectorError({ reason: "missed its deadline" }) })
+              Effect.timeoutFail({
+                duration: Duration.seconds(5),
+                onTimeout: () => new CollectorError({ reason: "missed its deadline" })
+              })
             ))
       }
       const monitor = yield* makePowerMonitorWith(meter, stuck, options())
@@ -96,11 +103,10 @@ describe("PowerMonitor — singleflight", () => {
       expect(Option.map(done, Exit.map(Either.mapLeft((e) => e.message)))).toEqual(
         Option.some(Exit.succeed(Either.left("refresh failed at resources: missed its deadline")))
       )
-    })
-  )
+    }))
 
   it.scoped("an interrupted caller does not cancel the refresh the others wait for", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { monitor, calls, gate } = yield* setup()
       yield* monitor.snapshot
       yield* TestClock.adjust(Duration.seconds(1))
@@ -116,13 +122,12 @@ describe("PowerMonitor — singleflight", () => {
       const results = yield* Effect.forEach(others, Fiber.join)
       expect(results.map((s) => s.sequence)).toEqual(Array.from({ length: 99 }, () => 2))
       expect(yield* Ref.get(calls)).toBe(2)
-    })
-  )
+    }))
 })
 
 describe("PowerMonitor — staleness and the loop", () => {
   it.scoped("returns the same snapshot within the staleness window and refreshes after it", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { monitor, calls } = yield* setup({ staleness: Duration.millis(500) })
       const a = yield* monitor.snapshot
       yield* TestClock.adjust(Duration.millis(500))
@@ -132,11 +137,10 @@ describe("PowerMonitor — staleness and the loop", () => {
       const c = yield* monitor.snapshot
       expect(c.sequence).toBe(2)
       expect(yield* Ref.get(calls)).toBe(2)
-    })
-  )
+    }))
 
   it.scoped("refreshes every interval from a loop fiber, delay-based", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { monitor, calls } = yield* setup({ interval: Duration.seconds(5), staleness: Duration.millis(500) })
       yield* settle
       expect(yield* Ref.get(calls)).toBe(1)
@@ -151,21 +155,19 @@ describe("PowerMonitor — staleness and the loop", () => {
       expect(s.zones.map((z) => z.watts)).toEqual([40, 8])
       expect(s.zones.map((z) => z.activeWatts)).toEqual([20, 4])
       expect(s.zones[0]?.energyTotal).toBe(600_000_000n) // 3 intervals × 5 s × 40 W
-    })
-  )
+    }))
 
   it.scoped("does not refresh periodically with interval 0 (on demand)", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { calls } = yield* setup({ interval: Duration.zero })
       yield* settle
       yield* TestClock.adjust(Duration.minutes(10))
       yield* settle
       expect(yield* Ref.get(calls)).toBe(1)
-    })
-  )
+    }))
 
   it.scoped("skips a timer tick when a scrape refreshed within the staleness window", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { monitor, calls } = yield* setup({ interval: Duration.seconds(5), staleness: Duration.seconds(10) })
       yield* settle
       yield* TestClock.adjust(Duration.seconds(5))
@@ -175,11 +177,10 @@ describe("PowerMonitor — staleness and the loop", () => {
       yield* settle
       expect(yield* Ref.get(calls)).toBe(2)
       expect((yield* monitor.latest).pipe(Option.map((s) => s.sequence))).toEqual(Option.some(2))
-    })
-  )
+    }))
 
   it.scoped("publishes each new snapshot to every subscriber; a slow one keeps only the newest", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { monitor } = yield* setup({ staleness: Duration.zero })
       yield* settle
       const fast = yield* monitor.changes
@@ -194,21 +195,19 @@ describe("PowerMonitor — staleness and the loop", () => {
       yield* monitor.refresh
       expect((yield* Queue.take(fast)).sequence).toBe(4)
       expect((yield* Queue.takeAll(slow)).pipe((c) => [...c].map((s) => s.sequence))).toEqual([4])
-    })
-  )
+    }))
 })
 
 describe("PowerMonitor — readers during refreshes", () => {
   it.scoped("100 fibers reading while the loop refreshes always see complete snapshots", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { monitor } = yield* setup({ interval: Duration.seconds(1), staleness: Duration.millis(200) })
       const errors = yield* Ref.make(0)
       const seen = yield* Ref.make(new Set<number>())
-      const reader = Effect.gen(function* () {
+      const reader = Effect.gen(function*() {
         for (let i = 0; i < 10; i++) {
           const s = yield* monitor.snapshot
-          const complete =
-            s.zones.length === 2 &&
+          const complete = s.zones.length === 2 &&
             s.zones.every((z) => z.energyTotal === z.activeEnergyTotal + z.idleEnergyTotal) &&
             s.processes.running.length === 3 &&
             s.zones.every((_, zi) => {
@@ -228,6 +227,5 @@ describe("PowerMonitor — readers during refreshes", () => {
       yield* Effect.forEach(readers, Fiber.join)
       expect(yield* Ref.get(errors)).toBe(0)
       expect((yield* Ref.get(seen)).size).toBeGreaterThan(3)
-    })
-  )
+    }))
 })

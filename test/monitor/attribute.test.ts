@@ -1,11 +1,21 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
-import { attribute, initialMonitorState, type AttributionConfig, type MonitorState } from "../../src/monitor/attribute.js"
+import {
+  attribute,
+  type AttributionConfig,
+  initialMonitorState,
+  type MonitorState
+} from "../../src/monitor/attribute.js"
 import type { Snapshot, ZoneValues } from "../../src/monitor/snapshot.js"
 import { historyArbitrary, runHistory } from "../support/histories.js"
 import { energy, J, node, proc, reading, SECOND, zoneMeta } from "../support/readings.js"
 
-const config: AttributionConfig = { maxPlausibleWatts: 5000, maxTerminated: 500, minTerminatedEnergy: J(10), primaryZone: 0 }
+const config: AttributionConfig = {
+  maxPlausibleWatts: 5000,
+  maxTerminated: 500,
+  minTerminatedEnergy: J(10),
+  primaryZone: 0
+}
 const zones = [zoneMeta("package", J(1000))]
 
 const withPrevious = (processes: Record<string, number>, containers: Record<string, number> = {}): MonitorState => {
@@ -18,11 +28,23 @@ const withPrevious = (processes: Record<string, number>, containers: Record<stri
     processes: new Map(
       Object.entries(processes).map(([key, joules]) => [
         key,
-        { key, pid: Number(key.split(":")[0]), comm: "", exe: "", type: "regular" as const, containerId: "", vmId: "", cpuSeconds: 0, ...values(joules) }
+        {
+          key,
+          pid: Number(key.split(":")[0]),
+          comm: "",
+          exe: "",
+          type: "regular" as const,
+          containerId: "",
+          vmId: "",
+          cpuSeconds: 0,
+          ...values(joules)
+        }
       ])
     ),
     containers: new Map(
-      Object.entries(containers).map(([id, joules]) => [id, { id, name: "", runtime: "docker" as const, podId: "", cpuSeconds: 0, ...values(joules) }])
+      Object.entries(containers).map((
+        [id, joules]
+      ) => [id, { id, name: "", runtime: "docker" as const, podId: "", cpuSeconds: 0, ...values(joules) }])
     )
   }
 }
@@ -111,7 +133,13 @@ describe("attribute — first reading (kepler-behaviour.md §12 check 10, DESIGN
       },
       config
     )
-    expect(snapshot.zones[0]).toMatchObject({ energyTotal: 0n, activeEnergyTotal: 0n, idleEnergyTotal: 0n, watts: 0, status: "baseline" })
+    expect(snapshot.zones[0]).toMatchObject({
+      energyTotal: 0n,
+      activeEnergyTotal: 0n,
+      idleEnergyTotal: 0n,
+      watts: 0,
+      status: "baseline"
+    })
     expect(snapshot.processes.running.map((p) => [p.energy[0], p.watts[0]])).toEqual([
       [0n, 0],
       [0n, 0]
@@ -126,7 +154,13 @@ describe("attribute — terminated lifecycle (kepler-behaviour.md §12 check 13)
     const cfg = { ...config, maxTerminated }
     let state = withPrevious({})
     const snaps: Array<Snapshot> = []
-    const stepWith = (procs: ReturnType<typeof proc>[], terminated: string[], at: bigint, counter: number, clear: boolean) => {
+    const stepWith = (
+      procs: ReturnType<typeof proc>[],
+      terminated: string[],
+      at: bigint,
+      counter: number,
+      clear: boolean
+    ) => {
       const r = attribute(
         state,
         {
@@ -169,7 +203,8 @@ describe("attribute — terminated lifecycle (kepler-behaviour.md §12 check 13)
 
 // ---- Properties over random histories (DESIGN.md §6) ----
 
-const intervalOf = (now: ZoneValues, before: ZoneValues | undefined, z: number) => (now.energy[z] ?? 0n) - (before?.energy[z] ?? 0n)
+const intervalOf = (now: ZoneValues, before: ZoneValues | undefined, z: number) =>
+  (now.energy[z] ?? 0n) - (before?.energy[z] ?? 0n)
 
 const byKey = <W>(ws: ReadonlyArray<W>, key: (w: W) => string) => new Map(ws.map((w) => [key(w), w]))
 
@@ -228,15 +263,21 @@ describe("attribute — properties", () => {
       snapshot.zones.forEach((_, z) => {
         for (const c of snapshot.containers.running) {
           const members = snapshot.processes.running.filter((p) => p.containerId === c.id)
-          expect(intervalOf(c, prevContainers.get(c.id), z)).toBe(members.reduce((a, p) => a + intervalOf(p, prevProcs.get(p.key), z), 0n))
+          expect(intervalOf(c, prevContainers.get(c.id), z)).toBe(
+            members.reduce((a, p) => a + intervalOf(p, prevProcs.get(p.key), z), 0n)
+          )
         }
         for (const v of snapshot.vms.running) {
           const members = snapshot.processes.running.filter((p) => p.vmId === v.id)
-          expect(intervalOf(v, prevVms.get(v.id), z)).toBe(members.reduce((a, p) => a + intervalOf(p, prevProcs.get(p.key), z), 0n))
+          expect(intervalOf(v, prevVms.get(v.id), z)).toBe(
+            members.reduce((a, p) => a + intervalOf(p, prevProcs.get(p.key), z), 0n)
+          )
         }
         for (const pod of snapshot.pods.running) {
           const members = snapshot.containers.running.filter((c) => c.podId === pod.id)
-          expect(intervalOf(pod, prevPods.get(pod.id), z)).toBe(members.reduce((a, c) => a + intervalOf(c, prevContainers.get(c.id), z), 0n))
+          expect(intervalOf(pod, prevPods.get(pod.id), z)).toBe(
+            members.reduce((a, c) => a + intervalOf(c, prevContainers.get(c.id), z), 0n)
+          )
         }
       })
     })

@@ -3,12 +3,17 @@
  * snapshot" — checked end to end: the real procfs informer and monitor over the same synthetic
  * /proc history (ticks moving, processes exiting and starting, a reused pid), on the TestClock.
  */
+import { describe, expect, it } from "@effect/vitest"
+import { Clock, Duration, Effect, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { describe, expect, it } from "@effect/vitest"
-import { Clock, Duration, Effect, TestClock } from "effect"
-import { advanceProcfsTree, churnProcfsTree, generateProcfsTree, type ProcfsTree } from "../../scripts/lib/procfsTree.js"
+import {
+  advanceProcfsTree,
+  churnProcfsTree,
+  generateProcfsTree,
+  type ProcfsTree
+} from "../../scripts/lib/procfsTree.js"
 import { type CollectorShape, inProcessCollector } from "../../src/collector/Collector.js"
 import { makeWorkerCollector } from "../../src/collector/workerCollector.js"
 import { makeRaplMeter } from "../../src/device/raplSysfsMeter.js"
@@ -39,7 +44,7 @@ const monitorOptions = (parallelism: number): MonitorOptions => ({
 })
 
 const snapshotsAt = (parallelism: number) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `joulemon-par-${parallelism}-`))
     yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
     let tree = generateProcfsTree(path.join(dir, "proc"), { processes: 600, seed: 99 })
@@ -57,7 +62,7 @@ const snapshotsAt = (parallelism: number) =>
 
 describe("PowerMonitor over the procfs informer", () => {
   it.scoped("produces identical snapshots at parallelism 1, 4 and 64", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const one = yield* snapshotsAt(1)
       const four = yield* snapshotsAt(4)
       const many = yield* snapshotsAt(64)
@@ -66,11 +71,10 @@ describe("PowerMonitor over the procfs informer", () => {
       expect(one.at(-1)?.zones.every((z) => z.activeEnergyTotal > 0n)).toBe(true)
       expect(withoutTimestamp(four)).toEqual(withoutTimestamp(one))
       expect(withoutTimestamp(many)).toEqual(withoutTimestamp(one))
-    })
-  )
+    }))
 
   it.scoped("produces identical snapshots through the collector worker and in process", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       // One path for both runs: zone paths are part of a snapshot.
       const parent = fs.mkdtempSync(path.join(os.tmpdir(), "joulemon-paths-"))
       yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(parent, { recursive: true, force: true })))
@@ -93,7 +97,10 @@ const readTimesDropped = (c: CollectorShape): CollectorShape => ({
   cpuInfo: c.cpuInfo,
   collect: c.collect.pipe(
     Effect.withClock(liveClock),
-    Effect.map((r) => ({ ...r, samples: r.samples.map((s) => (s._tag === "Read" ? { _tag: "Read" as const, reading: s.reading } : s)) }))
+    Effect.map((r) => ({
+      ...r,
+      samples: r.samples.map((s) => (s._tag === "Read" ? { _tag: "Read" as const, reading: s.reading } : s))
+    }))
   )
 })
 
@@ -109,7 +116,7 @@ const raplTree = (dir: string) => {
 }
 
 const snapshotsThrough = (dir: string, path_: "inline" | "worker") =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     fs.mkdirSync(dir)
     yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
     let tree = generateProcfsTree(path.join(dir, "proc"), { processes: 600, seed: 99 })

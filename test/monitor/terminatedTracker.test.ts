@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { ZoneValues } from "../../src/monitor/snapshot.js"
-import { trackTerminated, type TrackerConfig } from "../../src/monitor/terminatedTracker.js"
+import { type TrackerConfig, trackTerminated } from "../../src/monitor/terminatedTracker.js"
 
 interface W extends ZoneValues {
   readonly id: string
@@ -29,11 +29,12 @@ describe("trackTerminated", () => {
   })
 
   it("applies the threshold, keeping an entry equal to it", () => {
-    expect(ids(add([], [w("a", 50), w("b", 99), w("c", 0), w("d", 100), w("e", 101), w("f", 500)], cfg(-1, 100)))).toEqual([
-      "f",
-      "e",
-      "d"
-    ])
+    expect(ids(add([], [w("a", 50), w("b", 99), w("c", 0), w("d", 100), w("e", 101), w("f", 500)], cfg(-1, 100))))
+      .toEqual([
+        "f",
+        "e",
+        "d"
+      ])
     expect(ids(add([], [w("a", 199), w("b", 200)], cfg(10, 200)))).toEqual(["b"])
   })
 

@@ -1,19 +1,18 @@
 import { describe, expect, it } from "@effect/vitest"
+import { FastCheck } from "effect"
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
-import { FastCheck } from "effect"
 import {
-  LockfileError,
   listLines,
   localizeLock,
+  LockfileError,
   lockFingerprint,
   lockTarballs,
   matchesIntegrity,
   tarballFileName
 } from "../../scripts/nix/npm-lock-tarballs.mjs"
 
-const sri = (algorithm: string, bytes: string) =>
-  `${algorithm}-${createHash(algorithm).update(bytes).digest("base64")}`
+const sri = (algorithm: string, bytes: string) => `${algorithm}-${createHash(algorithm).update(bytes).digest("base64")}`
 
 const lock = (packages: Record<string, unknown>) => ({
   name: "demo",
@@ -74,11 +73,20 @@ describe("lockTarballs", () => {
   it("rejects what cannot be fetched by name and version, naming the entry", () => {
     const cases: ReadonlyArray<readonly [unknown, RegExp]> = [
       [{ lockfileVersion: 1, dependencies: {} }, /lockfileVersion 1 has no "packages" section/],
-      [lock({ "node_modules/x": { version: "1.0.0", integrity: "sha1-x", resolved: "git+ssh://host/x.git#abc" } }), /packages\["node_modules\/x"\] comes from "git\+ssh/],
+      [
+        lock({ "node_modules/x": { version: "1.0.0", integrity: "sha1-x", resolved: "git+ssh://host/x.git#abc" } }),
+        /packages\["node_modules\/x"\] comes from "git\+ssh/
+      ],
       [lock({ "node_modules/x": { version: "1.0.0" } }), /packages\["node_modules\/x"\] has no "integrity"/],
       [lock({ "node_modules/x": { integrity: "sha512-AAAA" } }), /packages\["node_modules\/x"\] has no "version"/],
-      [lock({ "node_modules/x": entry("1.0.0", "one"), "node_modules/y/node_modules/x": entry("1.0.0", "two") }), /x@1\.0\.0 has two integrities/],
-      [lock({ "node_modules/@a/b-c": entry("1.0.0"), "node_modules/a-b-c": entry("1.0.0") }), /@a\/b-c@1\.0\.0 and a-b-c@1\.0\.0 would both be stored as a-b-c-1\.0\.0\.tgz/]
+      [
+        lock({ "node_modules/x": entry("1.0.0", "one"), "node_modules/y/node_modules/x": entry("1.0.0", "two") }),
+        /x@1\.0\.0 has two integrities/
+      ],
+      [
+        lock({ "node_modules/@a/b-c": entry("1.0.0"), "node_modules/a-b-c": entry("1.0.0") }),
+        /@a\/b-c@1\.0\.0 and a-b-c@1\.0\.0 would both be stored as a-b-c-1\.0\.0\.tgz/
+      ]
     ]
     for (const [input, message] of cases) {
       expect(() => lockTarballs(input)).toThrow(LockfileError)
@@ -107,7 +115,10 @@ describe("localizeLock", () => {
     expect(localized["packages"]).toEqual({
       "": { name: "demo", version: "1.0.0" },
       "node_modules/yaml": { ...entry("2.9.1"), resolved: "file:/nix/store/abc-tarballs/yaml-2.9.1.tgz" },
-      "node_modules/a/node_modules/yaml": { ...entry("2.9.1"), resolved: "file:/nix/store/abc-tarballs/yaml-2.9.1.tgz" },
+      "node_modules/a/node_modules/yaml": {
+        ...entry("2.9.1"),
+        resolved: "file:/nix/store/abc-tarballs/yaml-2.9.1.tgz"
+      },
       "node_modules/tool": { resolved: "packages/tool", link: true }
     })
   })

@@ -8,7 +8,17 @@
 import { describe, expect, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { tarballFileName } from "../../scripts/nix/npm-lock-tarballs.mjs"
@@ -66,7 +76,7 @@ const installDeps = (root: string, project: string, tarballs: string) =>
     "bash",
     [
       "-c",
-      'set -e; source "$1/scripts/nix/offline-install.sh"; joulemon_npm_offline_env "$2/npm-cache"; joulemon_install_deps "$3" "$4"',
+      "set -e; source \"$1/scripts/nix/offline-install.sh\"; joulemon_npm_offline_env \"$2/npm-cache\"; joulemon_install_deps \"$3\" \"$4\"",
       "install-deps",
       repo,
       root,
@@ -112,7 +122,12 @@ describe("joulemon_install_deps", () => {
   it("fails, without reaching a registry, when package.json names a dependency the lockfile lacks", () => {
     const { root, tarballs, project } = setUp()
     try {
-      const manifest = { name: "demo", version: "1.0.0", private: true, dependencies: { [DEP]: "1.0.0", "left-pad": "1.3.0" } }
+      const manifest = {
+        name: "demo",
+        version: "1.0.0",
+        private: true,
+        dependencies: { [DEP]: "1.0.0", "left-pad": "1.3.0" }
+      }
       writeFileSync(join(project, "package.json"), JSON.stringify(manifest, null, 2))
       const result = installDeps(root, project, tarballs)
       expect(result.status).not.toBe(0)

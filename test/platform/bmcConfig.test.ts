@@ -1,7 +1,7 @@
-import * as fs from "node:fs"
-import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { bmcForNode, displayEndpoint, loadBmcFile, parseBmcFile } from "../../src/platform/bmcConfig.js"
 import { makeTree } from "../device/tempTree.js"
 
@@ -43,7 +43,13 @@ describe("the Redfish BMC file", () => {
       insecure: true,
       auth: "session"
     })
-    expect(file.bmcs.get("bmc-2")).toEqual({ endpoint: "http://10.0.0.2:8000", username: "", password: "", insecure: false, auth: "basic" })
+    expect(file.bmcs.get("bmc-2")).toEqual({
+      endpoint: "http://10.0.0.2:8000",
+      username: "",
+      password: "",
+      insecure: false,
+      auth: "basic"
+    })
   })
 
   // kepler-behaviour.md §2.8, Kepler's words, every problem at once, prefixed with the file.
@@ -55,7 +61,10 @@ describe("the Redfish BMC file", () => {
       "nodes: {n1: b, n2: missing}\nbmcs: {b: {endpoint: 'https://x'}}\n",
       "invalid BMC configuration: node n2 references non-existent BMC missing"
     ],
-    ["nodes: {n: b}\nbmcs: {b: {username: u, password: p}}\n", "invalid BMC configuration: BMC b configuration invalid: endpoint is required"],
+    [
+      "nodes: {n: b}\nbmcs: {b: {username: u, password: p}}\n",
+      "invalid BMC configuration: BMC b configuration invalid: endpoint is required"
+    ],
     [
       "nodes: {n: b}\nbmcs: {b: {endpoint: 'https://x', username: u}}\n",
       "invalid BMC configuration: BMC b configuration invalid: password is required when username is provided"
@@ -71,12 +80,12 @@ describe("the Redfish BMC file", () => {
     [
       "nodes: {n: a}\nbmcs: {a: {}, b: {endpoint: 'https://x', username: u}}\n",
       "invalid BMC configuration: BMC a configuration invalid: endpoint is required; " +
-        "BMC b configuration invalid: password is required when username is provided"
+      "BMC b configuration invalid: password is required when username is provided"
     ],
     [
       "nodes: [n]\nbmcs: {b: {endpoint: 'https://x', insecure: maybe, auth: digest}}\n",
       "failed to parse BMC config file: nodes: expected a mapping of node name to BMC id; " +
-        'bmcs.b.insecure: expected true or false; bmcs.b.auth: expected "session" or "basic"'
+      "bmcs.b.insecure: expected true or false; bmcs.b.auth: expected \"session\" or \"basic\""
     ],
     ["- just\n- a list\n", "failed to parse BMC config file: expected a mapping with nodes and bmcs"],
     ["nodes:\n  n: b\n bmcs: {\n", "failed to parse BMC config file: YAML error BAD_INDENT at line 3, column 1"]
@@ -118,7 +127,7 @@ describe("the Redfish BMC file", () => {
   })
 
   it.scoped("loadBmcFile reads the file and names it when it cannot", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* makeTree({ "bmc.yaml": "nodes: {n: b}\nbmcs: {b: {endpoint: 'https://x'}}\n" })
       const file = yield* loadBmcFile(path.join(root, "bmc.yaml"))
       expect(file.bmcs.get("b")?.endpoint).toBe("https://x")
@@ -127,11 +136,10 @@ describe("the Redfish BMC file", () => {
       expect(error.message).toBe(
         `Redfish BMC file ${missing}: failed to read BMC config file: ENOENT: no such file or directory, open '${missing}'`
       )
-    })
-  )
+    }))
 
   it.scoped("loadBmcFile refuses a file over 1 MiB from its size", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* makeTree({ "bmc.yaml": "" })
       const file = path.join(root, "bmc.yaml")
       fs.truncateSync(file, 2 * 1024 * 1024)
@@ -139,8 +147,7 @@ describe("the Redfish BMC file", () => {
       expect(error.message).toBe(
         `Redfish BMC file ${file}: failed to read BMC config file: the file is 2097152 bytes, over the 1 MiB (1048576 bytes) limit for config files; refused without reading it`
       )
-    })
-  )
+    }))
 
   it("displayEndpoint keeps origin and path only", () => {
     expect(displayEndpoint("https://admin:pw@10.0.0.1:8443/redfish?x=1")).toBe("https://10.0.0.1:8443/redfish")

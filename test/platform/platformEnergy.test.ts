@@ -21,8 +21,13 @@ const psu = (sourceId: string, watts: number, chassisId = "1U"): SourceReading =
   watts
 })
 
-const run = (polls: ReadonlyArray<readonly [atSeconds: number, readings: ReadonlyArray<SourceReading>]>): PlatformEnergyState =>
-  polls.reduce((state, [at, readings]) => integratePoll(state, readings, BigInt(at) * S, MAX_GAP).state, initialPlatformEnergyState)
+const run = (
+  polls: ReadonlyArray<readonly [atSeconds: number, readings: ReadonlyArray<SourceReading>]>
+): PlatformEnergyState =>
+  polls.reduce(
+    (state, [at, readings]) => integratePoll(state, readings, BigInt(at) * S, MAX_GAP).state,
+    initialPlatformEnergyState
+  )
 
 const totals = (state: PlatformEnergyState, atSeconds: number) =>
   visibleReadings(state, BigInt(atSeconds) * S, MAX_GAP, id).map((r) => [r.sourceId, r.watts, r.microjoulesTotal])
@@ -77,7 +82,12 @@ describe("platform energy integration", () => {
   })
 
   it("the same source twice in one poll: the first is kept, the second reported", () => {
-    const outcome = integratePoll(initialPlatformEnergyState, [psu("PS1", 100), psu("PS1", 999), psu("PS1", 5, "2U")], 0n, MAX_GAP)
+    const outcome = integratePoll(
+      initialPlatformEnergyState,
+      [psu("PS1", 100), psu("PS1", 999), psu("PS1", 5, "2U")],
+      0n,
+      MAX_GAP
+    )
     expect(outcome.duplicates).toEqual([psu("PS1", 999)])
     expect(totals(outcome.state, 0)).toEqual([
       ["PS1", 100, 0n],

@@ -21,9 +21,24 @@ describe("platformFamilies", () => {
   it("gives kepler_platform_watts and kepler_platform_joules_total with Kepler's labels in Kepler's order", () => {
     const families = platformFamilies([
       reading({}),
-      reading({ chassisId: "2U", sourceId: "0", sourceName: "Server Power Control", sourceType: "PowerControl", watts: 450, joulesTotal: 0.5 })
+      reading({
+        chassisId: "2U",
+        sourceId: "0",
+        sourceName: "Server Power Control",
+        sourceType: "PowerControl",
+        watts: 450,
+        joulesTotal: 0.5
+      })
     ])
-    expect(PLATFORM_LABEL_NAMES).toEqual(["source", "node_name", "bmc_id", "chassis_id", "source_id", "source_name", "source_type"])
+    expect(PLATFORM_LABEL_NAMES).toEqual([
+      "source",
+      "node_name",
+      "bmc_id",
+      "chassis_id",
+      "source_id",
+      "source_name",
+      "source_type"
+    ])
     expect(families).toEqual([
       {
         name: "kepler_platform_watts",
@@ -54,7 +69,8 @@ describe("platformFamilies", () => {
 
   it("renders as Prometheus text", async () => {
     const text = await renderFamilies(platformFamilies([reading({})]), "prometheus")
-    const labels = 'source="redfish",node_name="worker-1",bmc_id="bmc-1",chassis_id="1U",source_id="PS1",source_name="Power Supply 1",source_type="PowerSupply"'
+    const labels =
+      "source=\"redfish\",node_name=\"worker-1\",bmc_id=\"bmc-1\",chassis_id=\"1U\",source_id=\"PS1\",source_name=\"Power Supply 1\",source_type=\"PowerSupply\""
     expect(text).toContain("# TYPE kepler_platform_watts gauge\n")
     expect(text).toContain(`kepler_platform_watts{${labels}} 268\n`)
     expect(text).toContain("# TYPE kepler_platform_joules_total counter\n")

@@ -12,7 +12,13 @@ import {
 } from "../../src/platform/redfishPower.js"
 import { fixtureTree, startRedfishServer } from "./redfishServer.js"
 
-const reading = (chassisId: string, sourceType: SourceReading["sourceType"], sourceId: string, sourceName: string, watts: number) => ({
+const reading = (
+  chassisId: string,
+  sourceType: SourceReading["sourceType"],
+  sourceId: string,
+  sourceName: string,
+  watts: number
+) => ({
   chassisId,
   sourceId,
   sourceName,
@@ -40,7 +46,14 @@ describe("Redfish power parsing", () => {
   })
 
   it("helpers", () => {
-    expect([wattsOf(1), wattsOf(0), wattsOf(-1), wattsOf(Number.NaN), wattsOf(Infinity), wattsOf("5")]).toEqual([1, undefined, undefined, undefined, undefined, undefined])
+    expect([wattsOf(1), wattsOf(0), wattsOf(-1), wattsOf(Number.NaN), wattsOf(Infinity), wattsOf("5")]).toEqual([
+      1,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined
+    ])
     expect([textOf("a"), textOf(3), textOf(null), textOf({})]).toEqual(["a", "3", "", ""])
     expect(supplyIdentity({ MemberId: "m", Name: "n" }, 4)).toEqual({ sourceId: "m", sourceName: "n" })
     expect(supplyIdentity({ Id: "PS1", MemberId: "m" }, 4)).toEqual({ sourceId: "PS1", sourceName: "" })
@@ -49,7 +62,7 @@ describe("Redfish power parsing", () => {
 })
 
 const serve = (tree: string) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const server = yield* startRedfishServer({ tree: fixtureTree(tree) })
     const client = yield* makeRedfishClient({
       bmcId: "bmc-1",
@@ -63,7 +76,7 @@ const PSU = "Power Supply"
 
 describe("Redfish discovery against the mockups", () => {
   it.scopedLive("public-rackmount: PowerSubsystem first, one reading per supply from PowerInputWatts", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { server, client } = yield* serve("public-rackmount")
       const found = yield* discoverPlatformPower(client)
       expect(found.readings).toEqual([
@@ -75,7 +88,11 @@ describe("Redfish discovery against the mockups", () => {
         reading("4U", "PowerSupply", "PS2", `${PSU} 2`, 25)
       ])
       expect(found.plans).toEqual(
-        ["1U", "2U", "4U"].map((c) => ({ _tag: "PowerSupplies", chassisId: c, collection: `/redfish/v1/Chassis/${c}/PowerSubsystem/PowerSupplies` }))
+        ["1U", "2U", "4U"].map((c) => ({
+          _tag: "PowerSupplies",
+          chassisId: c,
+          collection: `/redfish/v1/Chassis/${c}/PowerSubsystem/PowerSupplies`
+        }))
       )
       // The legacy API was not needed.
       expect(server.requests().some((r) => r.path.endsWith("/Power"))).toBe(false)
@@ -87,11 +104,10 @@ describe("Redfish discovery against the mockups", () => {
       expect(server.requests().slice(before).map((r) => r.path)).toEqual(
         ["1U", "2U", "4U"].map((c) => `/redfish/v1/Chassis/${c}/PowerSubsystem/PowerSupplies`)
       )
-    })
-  )
+    }))
 
   it.scopedLive("legacy-only: the Power API, one reading per PowerControl", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { client } = yield* serve("legacy-only")
       const found = yield* discoverPlatformPower(client)
       expect(found.readings).toEqual([
@@ -103,11 +119,10 @@ describe("Redfish discovery against the mockups", () => {
         reading("4U", "PowerControl", "1", "Chassis Power Control", 95)
       ])
       expect(found.plans.map((p) => p._tag)).toEqual(["PowerControl", "PowerControl", "PowerControl"])
-    })
-  )
+    }))
 
   it.scopedLive("falls back to the Power API per chassis when its PowerSubsystem fails", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { server, client } = yield* serve("public-rackmount")
       server.misbehave("not-found", (p) => p.startsWith("/redfish/v1/Chassis/2U/PowerSubsystem"))
       const found = yield* discoverPlatformPower(client)
@@ -121,11 +136,10 @@ describe("Redfish discovery against the mockups", () => {
       ])
       const chassis2 = found.chassis.find((c) => c.chassis === "/redfish/v1/Chassis/2U")
       expect(chassis2?.notes).toEqual(["PowerSubsystem: Redfish /redfish/v1/Chassis/2U/PowerSubsystem: HTTP 404"])
-    })
-  )
+    }))
 
   it.scopedLive("supply-metrics: linked members are fetched, and input power read from their Metrics", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { server, client } = yield* serve("supply-metrics")
       const found = yield* discoverPlatformPower(client)
       expect(found.readings.map((r) => [r.chassisId, r.sourceType, r.sourceId, r.watts])).toEqual([
@@ -137,28 +151,27 @@ describe("Redfish discovery against the mockups", () => {
         ["4U", "PowerSupply", "PS2", 25]
       ])
       expect(server.requests().filter((r) => r.path.endsWith("/Metrics"))).toHaveLength(6)
-    })
-  )
+    }))
 
   it.scopedLive("no chassis with a power reading: Kepler's error, with what each chassis lacked", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { server, client } = yield* serve("legacy-only")
       server.misbehave("not-found", (p) => p.endsWith("/Power"))
       const error = yield* Effect.flip(discoverPlatformPower(client))
       expect(error.message).toBe(
         "Redfish /redfish/v1/Chassis: no chassis with valid power readings found (" +
-          ["1U", "2U", "4U"].map((c) => `/redfish/v1/Chassis/${c}: Power: Redfish /redfish/v1/Chassis/${c}/Power: HTTP 404`).join("; ") +
+          ["1U", "2U", "4U"].map((c) =>
+            `/redfish/v1/Chassis/${c}: Power: Redfish /redfish/v1/Chassis/${c}/Power: HTTP 404`
+          ).join("; ") +
           ")"
       )
-    })
-  )
+    }))
 
   it.scopedLive("garbage from the BMC fails the discovery with the resource named", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { server, client } = yield* serve("public-rackmount")
       server.misbehave("garbage", (p) => p === "/redfish/v1/Chassis")
       const error = yield* Effect.flip(discoverPlatformPower(client))
       expect(error.message).toBe("Redfish /redfish/v1/Chassis: the answer is not valid JSON")
-    })
-  )
+    }))
 })

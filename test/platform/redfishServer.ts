@@ -4,6 +4,7 @@
  * sessions (`POST /redfish/v1/SessionService/Sessions`, `X-Auth-Token`, `DELETE` to log out), and
  * misbehaviours on demand: 401, a hang (the answer never comes), garbage, 404.
  */
+import { Effect, type Scope } from "effect"
 import { randomUUID } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { readFile } from "node:fs/promises"
@@ -12,7 +13,6 @@ import * as https from "node:https"
 import type { AddressInfo } from "node:net"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { Effect, type Scope } from "effect"
 
 export const redfishFixtures = fileURLToPath(new URL("../fixtures/redfish/", import.meta.url))
 export const fixtureTree = (name: string): string => path.join(redfishFixtures, name)
@@ -70,7 +70,7 @@ const readBody = (req: http.IncomingMessage): Promise<string> =>
 const SESSIONS = "/redfish/v1/SessionService/Sessions"
 
 export const startRedfishServer = (options: RedfishServerOptions): Effect.Effect<RedfishServer, never, Scope.Scope> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const recorded: Array<RecordedRequest> = []
     const sessions = new Map<string, string>() // token → session path
     const issued: Array<string> = []
@@ -142,10 +142,15 @@ export const startRedfishServer = (options: RedfishServerOptions): Effect.Effect
         const token = randomUUID()
         sessions.set(token, `${SESSIONS}/${id}`)
         issued.push(token)
-        return json(res, 201, { Id: id, UserName: field("UserName") }, { "X-Auth-Token": token, Location: `${SESSIONS}/${id}` })
+        return json(res, 201, { Id: id, UserName: field("UserName") }, {
+          "X-Auth-Token": token,
+          Location: `${SESSIONS}/${id}`
+        })
       }
       if (method === "DELETE" && urlPath.startsWith(`${SESSIONS}/`)) {
-        for (const [token, location] of sessions) if (location === urlPath && req.headers["x-auth-token"] === token) sessions.delete(token)
+        for (const [token, location] of sessions) {
+          if (location === urlPath && req.headers["x-auth-token"] === token) sessions.delete(token)
+        }
         res.writeHead(204)
         return res.end()
       }
@@ -157,16 +162,15 @@ export const startRedfishServer = (options: RedfishServerOptions): Effect.Effect
     }
 
     const listener = (req: http.IncomingMessage, res: http.ServerResponse) => void handle(req, res)
-    const server =
-      options.tls === true
-        ? https.createServer(
-            {
-              key: readFileSync(path.join(redfishFixtures, "tls", "key.pem")),
-              cert: readFileSync(path.join(redfishFixtures, "tls", "cert.pem"))
-            },
-            listener
-          )
-        : http.createServer(listener)
+    const server = options.tls === true
+      ? https.createServer(
+        {
+          key: readFileSync(path.join(redfishFixtures, "tls", "key.pem")),
+          cert: readFileSync(path.join(redfishFixtures, "tls", "cert.pem"))
+        },
+        listener
+      )
+      : http.createServer(listener)
 
     yield* Effect.acquireRelease(
       Effect.async<void>((resume) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import type { Classification } from "../../src/resource/classify.js"
 import { assembleReading, type InformerState, initialInformerState } from "../../src/resource/assembleReading.js"
+import type { Classification } from "../../src/resource/classify.js"
 import type { ScanOutcome, TrackedProcess, UnreadableFile } from "../../src/resource/procfsScan.js"
 import type { CpuTimes } from "../../src/resource/procStat.js"
 
@@ -14,7 +14,12 @@ const container = (id: string, name: string): Classification => ({
 const vm = (id: string, name: string): Classification => ({ type: "vm", vm: { hypervisor: "kvm", id, name } })
 const regular: Classification = { type: "regular" }
 
-const tracked = (pid: number, startTime: number, delta: number, classification: Classification = regular): TrackedProcess => ({
+const tracked = (
+  pid: number,
+  startTime: number,
+  delta: number,
+  classification: Classification = regular
+): TrackedProcess => ({
   info: {
     key: `${pid}:${startTime}`,
     pid,
@@ -58,7 +63,13 @@ describe("assembleReading", () => {
       { cpu: cpu(1600, 6000), outcomes: [] }
     ])
     expect(first?.reading.node).toEqual({ first: true, activeTicks: 0, totalTicks: 0, usageRatio: 0, cpuCount: 2 })
-    expect(second?.reading.node).toEqual({ first: false, activeTicks: 600, totalTicks: 1000, usageRatio: 0.6, cpuCount: 2 })
+    expect(second?.reading.node).toEqual({
+      first: false,
+      activeTicks: 600,
+      totalTicks: 1000,
+      usageRatio: 0.6,
+      cpuCount: 2
+    })
   })
 
   it("a process, container and VM that go away are terminated for exactly one refresh", () => {
@@ -92,7 +103,10 @@ describe("assembleReading", () => {
   it("the lowest pid names a container seen for the first time", () => {
     const [r] = sequence([{
       cpu: cpu(0, 0),
-      outcomes: [running(tracked(5, 1, 0, container(OTHER_CID, "five"))), running(tracked(9, 1, 0, container(OTHER_CID, "nine")))]
+      outcomes: [
+        running(tracked(5, 1, 0, container(OTHER_CID, "five"))),
+        running(tracked(9, 1, 0, container(OTHER_CID, "nine")))
+      ]
     }])
     expect(r?.reading.containers.get(OTHER_CID)?.name).toBe("five")
   })

@@ -129,7 +129,11 @@ describe("matchContainer: Kepler's test vectors (kepler-behaviour.md §4.3, §12
 
 describe("matchContainer: cgroup v2 paths per runtime and cgroup driver", () => {
   const cases: ReadonlyArray<readonly [string, string, ContainerMatch | undefined]> = [
-    ["docker, systemd driver", `0::/system.slice/docker-${DOCKER_FIXTURE_ID}.scope`, container("docker", DOCKER_FIXTURE_ID)],
+    [
+      "docker, systemd driver",
+      `0::/system.slice/docker-${DOCKER_FIXTURE_ID}.scope`,
+      container("docker", DOCKER_FIXTURE_ID)
+    ],
     ["docker, cgroupfs driver", `0::/docker/${DOCKER_FIXTURE_ID}`, container("docker", DOCKER_FIXTURE_ID)],
     ["containerd, systemd driver", `0::/system.slice/containerd-${ID_A}.scope`, container("containerd", ID_A)],
     ["containerd, cgroupfs driver", `0::/containerd/${ID_A}`, container("containerd", ID_A)],
@@ -154,8 +158,16 @@ describe("matchContainer: cgroup v2 paths per runtime and cgroup driver", () => 
       `0::/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-${PODMAN_FIXTURE_ID}.scope/container`,
       container("podman", PODMAN_FIXTURE_ID)
     ],
-    ["podman, cgroupfs driver", `0::/libpod_parent/libpod-${PODMAN_FIXTURE_ID}`, container("podman", PODMAN_FIXTURE_ID)],
-    ["podman payload with a short id (any length)", "0::/system.slice/app.service/libpod-payload-c0ffee", container("podman", "c0ffee")],
+    [
+      "podman, cgroupfs driver",
+      `0::/libpod_parent/libpod-${PODMAN_FIXTURE_ID}`,
+      container("podman", PODMAN_FIXTURE_ID)
+    ],
+    [
+      "podman payload with a short id (any length)",
+      "0::/system.slice/app.service/libpod-payload-c0ffee",
+      container("podman", "c0ffee")
+    ],
     ["kubernetes cgroupfs, guaranteed", `0::/kubepods/pod${POD_UID}/${ID_A}`, container("kubernetes", ID_A)],
     ["kubernetes cgroupfs, besteffort", `0::/kubepods/besteffort/pod${POD_UID}/${ID_A}`, container("kubernetes", ID_A)],
     [
@@ -164,7 +176,11 @@ describe("matchContainer: cgroup v2 paths per runtime and cgroup driver", () => 
       undefined
     ],
     ["podman's conmon is not the container", `0::/machine.slice/libpod-conmon-${PODMAN_FIXTURE_ID}.scope`, undefined],
-    ["the fixture's tmux scope", "0::/user.slice/user-1000.slice/user@1000.service/tmux-spawn-e780eea5-fcf4-4010-88be-18150805c48e.scope", undefined],
+    [
+      "the fixture's tmux scope",
+      "0::/user.slice/user-1000.slice/user@1000.service/tmux-spawn-e780eea5-fcf4-4010-88be-18150805c48e.scope",
+      undefined
+    ],
     ["the root cgroup", "0::/", undefined],
     ["upper-case hex is not an id", `0::/docker-${DOCKER_FIXTURE_ID.toUpperCase()}`, undefined],
     ["63 hex digits are not an id", `0::/docker-${DOCKER_FIXTURE_ID.slice(1)}.scope`, undefined],
@@ -191,24 +207,35 @@ describe("matchContainer: cgroup v2 paths per runtime and cgroup driver", () => 
 })
 
 describe("matchContainer: selection rules", () => {
-  const V1_CONTROLLERS = ["cpuset", "cpu,cpuacct", "blkio", "memory", "devices", "freezer", "net_cls,net_prio", "perf_event", "hugetlb", "pids", "rdma"]
+  const V1_CONTROLLERS = [
+    "cpuset",
+    "cpu,cpuacct",
+    "blkio",
+    "memory",
+    "devices",
+    "freezer",
+    "net_cls,net_prio",
+    "perf_event",
+    "hugetlb",
+    "pids",
+    "rdma"
+  ]
 
   it("a v1 multi-line docker file", () => {
-    const file =
-      V1_CONTROLLERS.map((c, i) => `${12 - i}:${c}:/docker/${DOCKER_FIXTURE_ID}`).join("\n") +
+    const file = V1_CONTROLLERS.map((c, i) => `${12 - i}:${c}:/docker/${DOCKER_FIXTURE_ID}`).join("\n") +
       `\n1:name=systemd:/docker/${DOCKER_FIXTURE_ID}\n0::/\n`
     expect(matchContainer(file)).toEqual(container("docker", DOCKER_FIXTURE_ID))
   })
 
   it("a v1 multi-line file of a systemd service is no container", () => {
-    const file =
-      V1_CONTROLLERS.map((c, i) => `${12 - i}:${c}:/system.slice/sshd.service`).join("\n") +
+    const file = V1_CONTROLLERS.map((c, i) => `${12 - i}:${c}:/system.slice/sshd.service`).join("\n") +
       "\n1:name=systemd:/system.slice/sshd.service\n0::/system.slice/sshd.service\n"
     expect(matchContainer(file)).toBeUndefined()
   })
 
   it("a v1 file with a kubepods cgroupfs path on every controller", () => {
-    const file = V1_CONTROLLERS.map((c, i) => `${12 - i}:${c}:/kubepods/burstable/pod${POD_UID}/${ID_A}`).join("\n") + "\n"
+    const file = V1_CONTROLLERS.map((c, i) => `${12 - i}:${c}:/kubepods/burstable/pod${POD_UID}/${ID_A}`).join("\n") +
+      "\n"
     expect(matchContainer(file)).toEqual(container("kubernetes", ID_A))
   })
 
@@ -274,7 +301,9 @@ const referenceMatch = (file: string): ContainerMatch | undefined => {
     const path = fields.slice(2).join(":")
     const found = KEPLER_TABLE.flatMap(([runtime, source]) =>
       [...path.matchAll(new RegExp(source, "gs"))].map((m) => ({ runtime, id: m[1] ?? "", start: m.index }))
-    ).sort((a, b) => b.start - a.start)[0]
+    ).sort((a, b) =>
+      b.start - a.start
+    )[0]
     if (found !== undefined && (best === undefined || found.start > best.start)) best = found
   }
   return best === undefined ? undefined : { runtime: best.runtime, id: best.id }
@@ -291,10 +320,21 @@ describe("matchContainer: properties", () => {
     ["containerd", (id) => `0::/containerd/${id}`],
     [
       "containerd",
-      (id, uid, q) => `0::/kubepods.slice/kubepods-${q}.slice/kubepods-${q}-pod${uid.replaceAll("-", "_")}.slice/cri-containerd-${id}.scope`
+      (id, uid, q) =>
+        `0::/kubepods.slice/kubepods-${q}.slice/kubepods-${q}-pod${
+          uid.replaceAll("-", "_")
+        }.slice/cri-containerd-${id}.scope`
     ],
-    ["containerd", (id, uid, q) => `0::/system.slice/containerd.service/kubepods-${q}-pod${uid.replaceAll("-", "_")}.slice:cri-containerd:${id}`],
-    ["crio", (id, uid, q) => `0::/kubepods.slice/kubepods-${q}.slice/kubepods-${q}-pod${uid.replaceAll("-", "_")}.slice/crio-${id}.scope`],
+    [
+      "containerd",
+      (id, uid, q) =>
+        `0::/system.slice/containerd.service/kubepods-${q}-pod${uid.replaceAll("-", "_")}.slice:cri-containerd:${id}`
+    ],
+    [
+      "crio",
+      (id, uid, q) =>
+        `0::/kubepods.slice/kubepods-${q}.slice/kubepods-${q}-pod${uid.replaceAll("-", "_")}.slice/crio-${id}.scope`
+    ],
     ["crio", (id, uid, q) => `0::/kubepods/${q}/pod${uid}/crio-${id}`],
     ["podman", (id) => `0::/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-${id}.scope/container`],
     ["podman", (id) => `0::/libpod_parent/libpod-${id}`],
@@ -317,9 +357,31 @@ describe("matchContainer: properties", () => {
   const cgroupish = FastCheck.string({
     unit: FastCheck.oneof(
       FastCheck.constantFrom(
-        "0::", "12:cpu,cpuacct:", "1:name=systemd:", "\n", "/", ":", "-", ".scope", ".slice", "docker", "containerd",
-        "cri-containerd", "crio", "libpod", "payload", "kubepods", "burstable", "pod", POD_UID, ID_A, ID_B, "c0ffee", "\r",
-        "\u2028", "é"
+        "0::",
+        "12:cpu,cpuacct:",
+        "1:name=systemd:",
+        "\n",
+        "/",
+        ":",
+        "-",
+        ".scope",
+        ".slice",
+        "docker",
+        "containerd",
+        "cri-containerd",
+        "crio",
+        "libpod",
+        "payload",
+        "kubepods",
+        "burstable",
+        "pod",
+        POD_UID,
+        ID_A,
+        ID_B,
+        "c0ffee",
+        "\r",
+        "\u2028",
+        "é"
       ),
       FastCheck.string({ unit: "binary", maxLength: 3 })
     ),
@@ -338,13 +400,26 @@ describe("matchContainer: properties", () => {
 
 describe("containerName (§4.3 Name)", () => {
   const cases: ReadonlyArray<readonly [string, ReadonlyArray<string>, ReadonlyArray<string>, string]> = [
-    ["HOSTNAME from the environment", ["PATH=/bin", "HOSTNAME=b176419186d7", "HOME=/"], ["/bin/prometheus"], "b176419186d7"],
+    [
+      "HOSTNAME from the environment",
+      ["PATH=/bin", "HOSTNAME=b176419186d7", "HOME=/"],
+      ["/bin/prometheus"],
+      "b176419186d7"
+    ],
     ["CONTAINER_NAME from the environment", ["CONTAINER_NAME=test-container"], [], "test-container"],
     ["the first of HOSTNAME / CONTAINER_NAME wins", ["CONTAINER_NAME=first", "HOSTNAME=second"], [], "first"],
-    ["malformed entries are skipped", ["MALFORMED_ENTRY", "HOSTNAME", "CONTAINER_NAME=test-container"], [], "test-container"],
+    [
+      "malformed entries are skipped",
+      ["MALFORMED_ENTRY", "HOSTNAME", "CONTAINER_NAME=test-container"],
+      [],
+      "test-container"
+    ],
     ["a key is matched whole, not by prefix", ["HOSTNAMEX=nope", "MY_HOSTNAME=nope"], ["x", "--name=cmd"], "cmd"],
     ["the environment beats the command line", ["HOSTNAME=env"], ["docker", "--name", "cmd"], "env"],
-    ["an empty HOSTNAME falls through to the command line", ["HOSTNAME=", "CONTAINER_NAME=later"], ["run", "--name=cmd"], "cmd"],
+    ["an empty HOSTNAME falls through to the command line", ["HOSTNAME=", "CONTAINER_NAME=later"], [
+      "run",
+      "--name=cmd"
+    ], "cmd"],
     ["--name=value", [], ["/bin/containerd", "--name=test-container"], "test-container"],
     ["--name value", [], ["docker", "run", "--name", "my-prom", "prom/prometheus"], "my-prom"],
     ["--name value at the end", [], ["docker", "run", "--name", "my-container"], "my-container"],
@@ -356,8 +431,18 @@ describe("containerName (§4.3 Name)", () => {
       "my-prom"
     ],
     ["argv[0] is never a --name", [], ["--name=self", "arg"], ""],
-    ["containerd-shim: argv[3]", [], ["/usr/bin/containerd-shim", "arg1", "arg2", "test-container-name"], "test-container-name"],
-    ["docker-containerd-shim: argv[3]", [], ["/usr/bin/docker-containerd-shim", "moby", "/run/x", "web-1", "runc"], "web-1"],
+    [
+      "containerd-shim: argv[3]",
+      [],
+      ["/usr/bin/containerd-shim", "arg1", "arg2", "test-container-name"],
+      "test-container-name"
+    ],
+    [
+      "docker-containerd-shim: argv[3]",
+      [],
+      ["/usr/bin/docker-containerd-shim", "moby", "/run/x", "web-1", "runc"],
+      "web-1"
+    ],
     ["containerd-shim: a --name before argv[3] wins", [], ["containerd-shim", "--name", "named", "third"], "named"],
     ["containerd-shim with fewer than four arguments", [], ["containerd-shim", "a", "b"], ""],
     ["a non-shim argv[3] is not a name", [], ["/bin/bash", "arg1", "arg2", "arg3"], ""],

@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs"
-import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck } from "effect"
+import { readFileSync } from "node:fs"
+import * as path from "node:path"
 import { matchVm, splitNul, type VmMatch } from "../../src/resource/classify.js"
 import type { Hypervisor } from "../../src/resource/types.js"
 
@@ -32,10 +32,20 @@ describe("matchVm: §4.4 and Kepler's vm_test.go vectors", () => {
     [
       "qemu-kvm under libexec (OpenStack, Kepler issue #2276)",
       [
-        "/usr/libexec/qemu-kvm", "-name", "guest=instance-0000008b,debug-threads=on", "-S", "-object",
+        "/usr/libexec/qemu-kvm",
+        "-name",
+        "guest=instance-0000008b,debug-threads=on",
+        "-S",
+        "-object",
         `{"qom-type":"secret","id":"masterKey0","format":"raw","file":"/var/lib/libvirt/qemu/domain-25-instance-0000008b/master-key.aes"}`,
-        "-machine", "pc-q35-rhel9.4.0,usb=off,dump-guest-core=off,hpet=off,acpi=on", "-accel", "kvm", "-cpu", "Broadwell-IBRS",
-        "-uuid", UUID
+        "-machine",
+        "pc-q35-rhel9.4.0,usb=off,dump-guest-core=off,hpet=off,acpi=on",
+        "-accel",
+        "kvm",
+        "-cpu",
+        "Broadwell-IBRS",
+        "-uuid",
+        UUID
       ],
       vm("kvm", UUID, "instance-0000008b")
     ],
@@ -107,7 +117,15 @@ describe("matchVm: §4.4 and Kepler's vm_test.go vectors", () => {
     ],
     [
       "VirtualBox headless: --startvm is the id, --comment the name",
-      ["/usr/lib/virtualbox/VBoxHeadless", "--comment", "ubuntu-server", "--startvm", "8a4c5e12-34ab-4f6f-9d51-0166868835fb", "--vrde", "config"],
+      [
+        "/usr/lib/virtualbox/VBoxHeadless",
+        "--comment",
+        "ubuntu-server",
+        "--startvm",
+        "8a4c5e12-34ab-4f6f-9d51-0166868835fb",
+        "--vrde",
+        "config"
+      ],
       vm("virtualbox", "8a4c5e12-34ab-4f6f-9d51-0166868835fb", "ubuntu-server")
     ],
     [
@@ -127,7 +145,14 @@ describe("matchVm: §4.4 and Kepler's vm_test.go vectors", () => {
     ],
     [
       "VMware: the .vmx basename is id and name",
-      ["/usr/lib/vmware/bin/vmware-vmx", "-s", "vmx.stdio.keep=TRUE", "-@", "duplex=3;msgs=ui", "/home/user/vmware/UbuntuVM/UbuntuVM.vmx"],
+      [
+        "/usr/lib/vmware/bin/vmware-vmx",
+        "-s",
+        "vmx.stdio.keep=TRUE",
+        "-@",
+        "duplex=3;msgs=ui",
+        "/home/user/vmware/UbuntuVM/UbuntuVM.vmx"
+      ],
       vm("vmware", "UbuntuVM", "UbuntuVM")
     ],
     [
@@ -138,7 +163,11 @@ describe("matchVm: §4.4 and Kepler's vm_test.go vectors", () => {
     ["not a VM", ["/usr/bin/firefox", "--profile", "/home/user/.mozilla/firefox"], undefined],
     ["an empty command line (kernel thread)", [], undefined],
     ["qemu-img is not a VM", ["/usr/bin/qemu-img", "convert", "a.qcow2", "b.raw"], undefined],
-    ["a bare `qemu-system-x86_64` (no bin/) is not matched, as in Kepler", ["qemu-system-x86_64", "-m", "1024"], undefined]
+    [
+      "a bare `qemu-system-x86_64` (no bin/) is not matched, as in Kepler",
+      ["qemu-system-x86_64", "-m", "1024"],
+      undefined
+    ]
   ]
   for (const [name, cmdline, expected] of cases) {
     it(name, () => {
@@ -189,13 +218,43 @@ describe("matchVm: properties", () => {
   // Whole hypervisor paths, pieces that only match when joined (to probe the argument-boundary
   // claim), the flags the id/name rules read, and noise.
   const piece = FastCheck.constantFrom(
-    "/usr/bin/qemu-system-x86_64", "/usr/libexec/qemu-kvm", "/usr/bin/kvm", "/usr/lib/virtualbox/VBoxHeadless",
-    "/usr/lib/vmware/bin/vmware-vmx", "/usr/", "bin/", "libexec/", "qemu-system-", "x86_64", "qemu-kvm", "kvm", "virtualbox/",
-    "VBoxSDL", "VirtualBoxVM", "vmware-vmx", " ", "_", "-", "/"
+    "/usr/bin/qemu-system-x86_64",
+    "/usr/libexec/qemu-kvm",
+    "/usr/bin/kvm",
+    "/usr/lib/virtualbox/VBoxHeadless",
+    "/usr/lib/vmware/bin/vmware-vmx",
+    "/usr/",
+    "bin/",
+    "libexec/",
+    "qemu-system-",
+    "x86_64",
+    "qemu-kvm",
+    "kvm",
+    "virtualbox/",
+    "VBoxSDL",
+    "VirtualBoxVM",
+    "vmware-vmx",
+    " ",
+    "_",
+    "-",
+    "/"
   )
-  const arg = FastCheck.string({ unit: FastCheck.oneof(piece, FastCheck.string({ unit: "binary", maxLength: 2 })), maxLength: 4 })
+  const arg = FastCheck.string({
+    unit: FastCheck.oneof(piece, FastCheck.string({ unit: "binary", maxLength: 2 })),
+    maxLength: 4
+  })
   const flag = FastCheck.constantFrom(
-    "-xen-domid", "-uuid", "-name", "-name=n", "guest=g,debug-threads=on", "--startvm", "startvm", "--comment", "/vms/a/a.vmx", ".vmx", ""
+    "-xen-domid",
+    "-uuid",
+    "-name",
+    "-name=n",
+    "guest=g,debug-threads=on",
+    "--startvm",
+    "startvm",
+    "--comment",
+    "/vms/a/a.vmx",
+    ".vmx",
+    ""
   )
   const cmdlineArb = FastCheck.array(FastCheck.oneof(arg, flag), { maxLength: 6 })
 

@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck } from "effect"
+import { readFileSync } from "node:fs"
 import { baseName, type Classification, classifyProcess, splitNul } from "../../src/resource/classify.js"
 
 const FIXTURES = new URL("../fixtures/resource-classify/", import.meta.url)
@@ -23,7 +23,10 @@ describe("classifyProcess: the §7.2 procfs fixture (§12 check 11)", () => {
     [3538356, { type: "container", container: { runtime: "podman", id: PODMAN_ID, name: "" } }],
     [
       43251,
-      { type: "vm", vm: { hypervisor: "kvm", id: "df12672f-fedb-4f6f-9d51-0166868835fb", name: "kepler-stuff_default" } }
+      {
+        type: "vm",
+        vm: { hypervisor: "kvm", id: "df12672f-fedb-4f6f-9d51-0166868835fb", name: "kepler-stuff_default" }
+      }
     ]
   ]
   for (const [pid, classification] of expected) {
@@ -34,7 +37,13 @@ describe("classifyProcess: the §7.2 procfs fixture (§12 check 11)", () => {
 })
 
 describe("classifyProcess: precedence", () => {
-  const qemu = ["/usr/bin/qemu-system-x86_64", "-name", "guest=inner,debug-threads=on", "-uuid", "df12672f-fedb-4f6f-9d51-0166868835fb"]
+  const qemu = [
+    "/usr/bin/qemu-system-x86_64",
+    "-name",
+    "guest=inner,debug-threads=on",
+    "-uuid",
+    "df12672f-fedb-4f6f-9d51-0166868835fb"
+  ]
 
   it("a container match beats a VM match (a QEMU inside a container)", () => {
     const result = classifyProcess({
@@ -54,7 +63,11 @@ describe("classifyProcess: precedence", () => {
   })
 
   it("/system.slice/ssh.service with an ordinary command is regular", () => {
-    const result = classifyProcess({ cgroup: "0::/system.slice/ssh.service\n", cmdline: ["sshd: /usr/sbin/sshd -D"], environ: [] })
+    const result = classifyProcess({
+      cgroup: "0::/system.slice/ssh.service\n",
+      cmdline: ["sshd: /usr/sbin/sshd -D"],
+      environ: []
+    })
     expect(result).toEqual({ type: "regular" })
   })
 
@@ -98,7 +111,9 @@ describe("splitNul", () => {
   })
 
   it("round-trips any NUL-terminated argument list whose last argument is non-empty", () => {
-    const args = FastCheck.array(FastCheck.string({ unit: "binary" }).map((s) => s.replaceAll("\0", "")), { maxLength: 8 }).filter(
+    const args = FastCheck.array(FastCheck.string({ unit: "binary" }).map((s) => s.replaceAll("\0", "")), {
+      maxLength: 8
+    }).filter(
       (a) => a.length === 0 || a[a.length - 1] !== ""
     )
     FastCheck.assert(
@@ -130,13 +145,43 @@ describe("baseName (Go's filepath.Base)", () => {
 
 describe("classifyProcess: properties", () => {
   const fragment = FastCheck.constantFrom(
-    "0::/", "12:cpu:/", "\n", ":", "/", "docker-", "/docker/", "cri-containerd-", "/crio-", "libpod-", "libpod-payload-",
-    "/kubepods/", "pod", DOCKER_ID, PODMAN_ID, ".scope", "bin/kvm", "/usr/bin/qemu-system-x86_64", "virtualbox/VBoxSDL",
-    "bin/vmware-vmx", "-uuid", "-name", "--name", "-xen-domid", "--startvm", "--comment", "x.vmx", "HOSTNAME=", "CONTAINER_NAME=", "="
+    "0::/",
+    "12:cpu:/",
+    "\n",
+    ":",
+    "/",
+    "docker-",
+    "/docker/",
+    "cri-containerd-",
+    "/crio-",
+    "libpod-",
+    "libpod-payload-",
+    "/kubepods/",
+    "pod",
+    DOCKER_ID,
+    PODMAN_ID,
+    ".scope",
+    "bin/kvm",
+    "/usr/bin/qemu-system-x86_64",
+    "virtualbox/VBoxSDL",
+    "bin/vmware-vmx",
+    "-uuid",
+    "-name",
+    "--name",
+    "-xen-domid",
+    "--startvm",
+    "--comment",
+    "x.vmx",
+    "HOSTNAME=",
+    "CONTAINER_NAME=",
+    "="
   )
   const text = FastCheck.oneof(
     FastCheck.string({ unit: "binary", maxLength: 60 }),
-    FastCheck.string({ unit: FastCheck.oneof(fragment, FastCheck.string({ unit: "binary", maxLength: 2 })), maxLength: 12 })
+    FastCheck.string({
+      unit: FastCheck.oneof(fragment, FastCheck.string({ unit: "binary", maxLength: 2 })),
+      maxLength: 12
+    })
   )
   const input = FastCheck.record({
     cgroup: text,

@@ -1,7 +1,7 @@
-import * as fs from "node:fs"
-import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Logger, LogLevel } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { parseCpuInfo, readCpuInfo } from "../../src/resource/cpuinfo.js"
 import { capturingLogger, type LogLine, tempProcfs } from "./procDir.js"
 
@@ -59,8 +59,20 @@ Model\t\t: Raspberry Pi 3 Model B Rev 1.2
 describe("parseCpuInfo", () => {
   it("reads processor, vendor_id, model name, physical id and core id of each x86 CPU", () => {
     expect(parseCpuInfo(X86)).toEqual([
-      { processor: "0", vendorId: "GenuineIntel", modelName: "Intel(R) Xeon(R) Processor", physicalId: "0", coreId: "0" },
-      { processor: "1", vendorId: "GenuineIntel", modelName: "Intel(R) Xeon(R) Processor", physicalId: "0", coreId: "1" }
+      {
+        processor: "0",
+        vendorId: "GenuineIntel",
+        modelName: "Intel(R) Xeon(R) Processor",
+        physicalId: "0",
+        coreId: "0"
+      },
+      {
+        processor: "1",
+        vendorId: "GenuineIntel",
+        modelName: "Intel(R) Xeon(R) Processor",
+        physicalId: "0",
+        coreId: "1"
+      }
     ])
   })
 
@@ -90,14 +102,14 @@ describe("parseCpuInfo", () => {
 
 describe("readCpuInfo", () => {
   it.scoped("parses <procfs>/cpuinfo", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
       fs.writeFileSync(path.join(root, "cpuinfo"), X86)
       expect((yield* readCpuInfo(root)).map((e) => e.coreId)).toEqual(["0", "1"])
     }))
 
   it.scoped("a missing file is an empty list and one debug line naming it", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
       const lines: Array<LogLine> = []
       const entries = yield* readCpuInfo(root).pipe(
@@ -113,7 +125,7 @@ describe("readCpuInfo", () => {
     }))
 
   it.scoped("an unreadable cpuinfo (a directory) is an empty list and a warning", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
       fs.mkdirSync(path.join(root, "cpuinfo"))
       const lines: Array<LogLine> = []
@@ -123,12 +135,15 @@ describe("readCpuInfo", () => {
     }))
 
   it.scoped("a cpuinfo that is a symlink to /dev/zero is not read: an empty list and a warning saying why", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
       fs.symlinkSync("/dev/zero", path.join(root, "cpuinfo"))
       const lines: Array<LogLine> = []
       const entries = yield* readCpuInfo(root).pipe(Effect.provide(capturingLogger(lines)))
       expect(entries).toEqual([])
-      expect(lines.map((l) => [l.level, l.annotations["reason"]])).toEqual([["WARN", "not a regular file (a character device)"]])
+      expect(lines.map((l) => [l.level, l.annotations["reason"]])).toEqual([[
+        "WARN",
+        "not a regular file (a character device)"
+      ]])
     }))
 })

@@ -17,7 +17,12 @@ describe("label values from a process's environment and command line", () => {
 
   it("a 200 KB HOSTNAME, CONTAINER_NAME or --name gives a container name of 253 characters", () => {
     const huge = "h".repeat(200_000)
-    for (const [environ, cmdline] of [[[`HOSTNAME=${huge}`], []], [[`CONTAINER_NAME=${huge}`], []], [[], ["app", `--name=${huge}`]]] as const) {
+    for (
+      const [environ, cmdline] of [[[`HOSTNAME=${huge}`], []], [[`CONTAINER_NAME=${huge}`], []], [[], [
+        "app",
+        `--name=${huge}`
+      ]]] as const
+    ) {
       const c = classifyProcess({ cgroup: DOCKER, cmdline, environ })
       expect(c.type === "container" ? c.container.name : "").toBe("h".repeat(253))
     }
@@ -25,7 +30,11 @@ describe("label values from a process's environment and command line", () => {
 
   it("a VM's -name and -uuid from a huge command line are cut to 253 characters", () => {
     const huge = "v".repeat(100_000)
-    const c = classifyProcess({ cgroup: "0::/\n", cmdline: ["/usr/bin/qemu-system-x86_64", "-name", `guest=${huge},debug-threads=on`, "-uuid", huge], environ: [] })
+    const c = classifyProcess({
+      cgroup: "0::/\n",
+      cmdline: ["/usr/bin/qemu-system-x86_64", "-name", `guest=${huge},debug-threads=on`, "-uuid", huge],
+      environ: []
+    })
     expect(c.type === "vm" ? [c.vm.name, c.vm.id] : []).toEqual(["v".repeat(253), "v".repeat(253)])
   })
 })

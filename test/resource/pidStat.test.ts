@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck } from "effect"
-import { emptyPidStatFields, parsePidStat, type PidStatFields, sameBytes } from "../../src/resource/pidStat.js"
 import { statLine } from "../../scripts/lib/procfsTree.js"
+import { emptyPidStatFields, parsePidStat, type PidStatFields, sameBytes } from "../../src/resource/pidStat.js"
 
 const parse = (line: string): PidStatFields | false => {
   const bytes = Buffer.from(line, "utf8")
@@ -28,7 +28,10 @@ describe("parsePidStat", () => {
   })
 
   it("ignores children's times (cutime, cstime)", () => {
-    expect(parse("7 (x) S 1 1 1 0 -1 0 0 0 0 0 5 6 1000 2000 20 0 1 0 99 0 0")).toMatchObject({ cpuTicks: 11, startTime: 99 })
+    expect(parse("7 (x) S 1 1 1 0 -1 0 0 0 0 0 5 6 1000 2000 20 0 1 0 99 0 0")).toMatchObject({
+      cpuTicks: 11,
+      startTime: 99
+    })
   })
 
   it("counts fields from the LAST ')' so a comm with spaces and parentheses is one field", () => {
@@ -61,13 +64,22 @@ describe("parsePidStat", () => {
   })
 
   it("accepts utime, stime and starttime up to 2^64 − 1 and rejects each past it (issue 16: 1.1e19 s was accepted)", () => {
-    const at = (utime: string, stime: string, start: string) => `42 (x) S 1 1 1 0 -1 0 0 0 0 0 ${utime} ${stime} 0 0 20 0 1 0 ${start} 5 6\n`
+    const at = (utime: string, stime: string, start: string) =>
+      `42 (x) S 1 1 1 0 -1 0 0 0 0 0 ${utime} ${stime} 0 0 20 0 1 0 ${start} 5 6\n`
     const MAX = "18446744073709551615"
     expect(parse(at(MAX, "0", "9"))).toMatchObject({ cpuTicks: 18446744073709551615 })
     expect(parse(at("0", "0", MAX))).toMatchObject({ startTime: 18446744073709551615 })
     // leading zeros are not digits of the value (Go's ParseUint reads them the same way)
     expect(parse(at(`000${MAX}`, "0", "9"))).toMatchObject({ cpuTicks: 18446744073709551615 })
-    for (const big of ["18446744073709551616", "18446744073709551620", "20000000000000000000", "110000000000000000000", `1${MAX}`]) {
+    for (
+      const big of [
+        "18446744073709551616",
+        "18446744073709551620",
+        "20000000000000000000",
+        "110000000000000000000",
+        `1${MAX}`
+      ]
+    ) {
       expect({ big, utime: parse(at(big, "0", "9")) }).toEqual({ big, utime: false })
       expect({ big, stime: parse(at("0", big, "9")) }).toEqual({ big, stime: false })
       expect({ big, start: parse(at("0", "0", big)) }).toEqual({ big, start: false })
@@ -78,17 +90,35 @@ describe("parsePidStat", () => {
 
   it("round-trips every generated stat line (any comm the kernel allows, any tick counts)", () => {
     // The kernel's comm is up to 15 bytes of anything but NUL; newline and ')' included.
-    const comm = FastCheck.string({ unit: FastCheck.constantFrom("a", " ", "(", ")", ":", "/", "\n", "é", "0", "-"), maxLength: 15 })
+    const comm = FastCheck.string({
+      unit: FastCheck.constantFrom("a", " ", "(", ")", ":", "/", "\n", "é", "0", "-"),
+      maxLength: 15
+    })
     const ticks = FastCheck.integer({ min: 0, max: 2 ** 40 })
     FastCheck.assert(
-      FastCheck.property(comm, ticks, ticks, FastCheck.integer({ min: 0, max: 2 ** 50 }), (c, utime, stime, startTime) => {
-        const line = statLine({
-          pid: 4242, ppid: 1, comm: c, kind: "regular", exe: "/bin/x", startTime, utime, stime, containerId: "", vmId: ""
-        })
-        const parsed = parse(line)
-        expect(parsed).toMatchObject({ cpuTicks: utime + stime, startTime })
-        expect(commOf(line)).toBe(c)
-      }),
+      FastCheck.property(
+        comm,
+        ticks,
+        ticks,
+        FastCheck.integer({ min: 0, max: 2 ** 50 }),
+        (c, utime, stime, startTime) => {
+          const line = statLine({
+            pid: 4242,
+            ppid: 1,
+            comm: c,
+            kind: "regular",
+            exe: "/bin/x",
+            startTime,
+            utime,
+            stime,
+            containerId: "",
+            vmId: ""
+          })
+          const parsed = parse(line)
+          expect(parsed).toMatchObject({ cpuTicks: utime + stime, startTime })
+          expect(commOf(line)).toBe(c)
+        }
+      ),
       { seed: 42, numRuns: 500 }
     )
   })

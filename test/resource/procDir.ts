@@ -3,14 +3,14 @@
  * not cover (ticks that move, processes that exit, PID reuse, exec, unreadable files), and a
  * ProcReader wrapper that injects failures a root test run cannot produce.
  */
-import * as fs from "node:fs"
-import * as path from "node:path"
 import { FileSystem } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { Effect, type Layer, Logger, type Scope } from "effect"
-import { nodeProcReader, type ProcReader } from "../../src/resource/procReader.js"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { statLine } from "../../scripts/lib/procfsTree.js"
 import type { CpuLine } from "../../scripts/lib/procfsTree.js"
+import { nodeProcReader, type ProcReader } from "../../src/resource/procReader.js"
 
 export interface FakeProcess {
   readonly pid: number
@@ -34,12 +34,21 @@ export const cpuLine = (c: CpuLine): string =>
   `cpu0 ${c.user} ${c.nice} ${c.system} ${c.idle} ${c.iowait} ${c.irq} ${c.softirq} ${c.steal} 0 0\n` +
   "intr 0\nctxt 0\n"
 
-export const BASE_CPU: CpuLine = { user: 1000, nice: 0, system: 1000, idle: 10000, iowait: 0, irq: 0, softirq: 0, steal: 0 }
+export const BASE_CPU: CpuLine = {
+  user: 1000,
+  nice: 0,
+  system: 1000,
+  idle: 10000,
+  iowait: 0,
+  irq: 0,
+  softirq: 0,
+  steal: 0
+}
 
 const nul = (parts: ReadonlyArray<string>): string => parts.map((p) => `${p}\0`).join("")
 
 /** An empty procfs (only `stat`) in a temp dir removed when the scope closes. */
-export const tempProcfs: Effect.Effect<string, never, Scope.Scope> = Effect.gen(function* () {
+export const tempProcfs: Effect.Effect<string, never, Scope.Scope> = Effect.gen(function*() {
   const fsys = yield* FileSystem.FileSystem
   const root = yield* fsys.makeTempDirectoryScoped({ prefix: "joulemon-procfs-" })
   fs.writeFileSync(path.join(root, "stat"), cpuLine(BASE_CPU))

@@ -1,7 +1,7 @@
-import * as fs from "node:fs"
-import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { parseProcStat, readCpuTimes } from "../../src/resource/procStat.js"
 import { tempProcfs } from "./procDir.js"
 
@@ -22,17 +22,21 @@ describe("parseProcStat", () => {
 
 describe("readCpuTimes", () => {
   it.scoped("a /proc/stat that is a symlink to /dev/zero fails the read, naming the file and why", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
       const file = path.join(root, "stat")
       fs.rmSync(file)
       fs.symlinkSync("/dev/zero", file)
       const error = yield* Effect.flip(readCpuTimes(root))
-      expect(error).toMatchObject({ _tag: "ResourceError", path: file, reason: "not a regular file (a character device)" })
+      expect(error).toMatchObject({
+        _tag: "ResourceError",
+        path: file,
+        reason: "not a regular file (a character device)"
+      })
     }))
 
   it.scoped("a /proc/stat over 16 MiB is malformed", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
       const file = path.join(root, "stat")
       fs.appendFileSync(file, `intr ${"0 ".repeat(8 * 1024 * 1024)}\n`)

@@ -3,24 +3,24 @@
  * the generator wrote is found, with exact ticks; and the reading does not depend on the
  * parallelism or on the order the directory listing comes in.
  */
-import * as fs from "node:fs"
-import * as path from "node:path"
 import { FileSystem } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, FastCheck } from "effect"
 import { PCGRandom } from "effect/Utils"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { advanceProcfsTree, generateProcfsTree, type ProcfsTree, statLine } from "../../scripts/lib/procfsTree.js"
 import { makeProcfsInformer } from "../../src/resource/procfsInformer.js"
 import type { ResourceInformerShape } from "../../src/resource/ResourceInformer.js"
 import type { ResourceReading } from "../../src/resource/types.js"
-import { advanceProcfsTree, generateProcfsTree, type ProcfsTree, statLine } from "../../scripts/lib/procfsTree.js"
 import { hookedReader } from "./procDir.js"
 
 /** More pids than two 512-pid batches, so concurrent batches really interleave. */
 const SIZE = 1100
 
 const treeIn = (processes: number, seed: number) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const fsys = yield* FileSystem.FileSystem
     // tmpfs when there is one: thousands of small files are written per tree.
     const root = yield* fsys.makeTempDirectoryScoped({
@@ -50,20 +50,26 @@ const comparable = (r: ResourceReading) => ({
   pods: [...r.pods.entries()]
 })
 
-const informerFor = (tree: ProcfsTree, parallelism: number, order?: (names: ReadonlyArray<string>) => ReadonlyArray<string>) =>
-  makeProcfsInformer({ procfs: tree.dir, parallelism, reader: hookedReader(order === undefined ? {} : { order }) })
+const informerFor = (
+  tree: ProcfsTree,
+  parallelism: number,
+  order?: (names: ReadonlyArray<string>) => ReadonlyArray<string>
+) => makeProcfsInformer({ procfs: tree.dir, parallelism, reader: hookedReader(order === undefined ? {} : { order }) })
 
 describe("procfs informer on a generated tree", () => {
   it.scoped("finds exactly what the generator wrote: processes, ticks, exe, containers by runtime, VMs", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const tree = yield* treeIn(SIZE, 42)
       const informer = yield* informerFor(tree, 8)
       const r = yield* informer.refresh
 
-      expect(r.processes.map((p) => [p.pid, p.comm, p.exe, p.startTime, p.cpuTicksTotal, p.containerId, p.vmId])).toEqual(
-        tree.processes.map((p) => [p.pid, p.comm, p.exe, p.startTime, p.utime + p.stime, p.containerId, p.vmId])
+      expect(r.processes.map((p) => [p.pid, p.comm, p.exe, p.startTime, p.cpuTicksTotal, p.containerId, p.vmId]))
+        .toEqual(
+          tree.processes.map((p) => [p.pid, p.comm, p.exe, p.startTime, p.utime + p.stime, p.containerId, p.vmId])
+        )
+      expect(r.processes.map((p) => p.type)).toEqual(
+        tree.processes.map((p) => (p.kind === "kernel" ? "regular" : p.kind))
       )
-      expect(r.processes.map((p) => p.type)).toEqual(tree.processes.map((p) => (p.kind === "kernel" ? "regular" : p.kind)))
       expect(r.processes.every((p) => p.firstSeen && p.cpuTicksDelta === p.cpuTicksTotal)).toBe(true)
 
       expect([...r.containers.keys()].sort()).toEqual([...tree.expectedContainers.keys()].sort())
@@ -76,14 +82,16 @@ describe("procfs informer on a generated tree", () => {
         new Set(["docker", "containerd", "crio", "podman", "kubernetes"])
       )
       expect([...r.vms.values()].sort((a, b) => a.name.localeCompare(b.name))).toEqual(
-        [...tree.expectedVms].map(([id, v]) => ({ id, name: v.name, hypervisor: "kvm" })).sort((a, b) => a.name.localeCompare(b.name))
+        [...tree.expectedVms].map(([id, v]) => ({ id, name: v.name, hypervisor: "kvm" })).sort((a, b) =>
+          a.name.localeCompare(b.name)
+        )
       )
       expect(r.stats).toEqual({ processesScanned: SIZE, processesVanished: 0, unreadableFiles: 0 })
       expect(informer.cpuInfo.map((c) => c.processor)).toEqual(["0", "1", "2", "3"])
     }))
 
   it.scoped("after advancing every process, each delta is exactly what the generator added", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const before = yield* treeIn(800, 7)
       const informer = yield* informerFor(before, 4)
       yield* informer.refresh
@@ -104,7 +112,7 @@ describe("procfs informer on a generated tree", () => {
 
 describe("procfs informer determinism", () => {
   it.scoped("parallelism 1, 4 and 64 and any listing order give deep-equal readings, refresh after refresh", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       let tree = yield* treeIn(SIZE, 3)
       const informers: ReadonlyArray<ResourceInformerShape> = [
         yield* informerFor(tree, 1),
@@ -127,26 +135,36 @@ describe("procfs informer determinism", () => {
       for (const p of exiting) fs.rmSync(path.join(tree.dir, String(p.pid)), { recursive: true })
       const reused = tree.processes[700]
       if (reused === undefined) throw new Error("tree too small")
-      fs.writeFileSync(path.join(tree.dir, String(reused.pid), "stat"), statLine({ ...reused, startTime: reused.startTime + 1 }))
+      fs.writeFileSync(
+        path.join(tree.dir, String(reused.pid), "stat"),
+        statLine({ ...reused, startTime: reused.startTime + 1 })
+      )
 
       const second = check(yield* refreshAll)
       expect(second?.terminated.processes).toHaveLength(exiting.length + 1)
-      expect(second?.processes.find((p) => p.pid === reused.pid)).toMatchObject({ firstSeen: true, startTime: reused.startTime + 1 })
+      expect(second?.processes.find((p) => p.pid === reused.pid)).toMatchObject({
+        firstSeen: true,
+        startTime: reused.startTime + 1
+      })
       check(yield* refreshAll)
     }))
 
   it.scoped("property: any parallelism in 1..64 and any listing order reproduce the sequential reading", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const tree = yield* treeIn(SIZE, 11)
       const baseline = comparable(yield* (yield* informerFor(tree, 1)).refresh)
       yield* Effect.promise(() =>
         FastCheck.assert(
-          FastCheck.asyncProperty(FastCheck.integer({ min: 1, max: 64 }), FastCheck.integer(), async (parallelism, seed) => {
-            const reading = await Effect.runPromise(
-              informerFor(tree, parallelism, shuffled(seed)).pipe(Effect.flatMap((i) => i.refresh))
-            )
-            expect(comparable(reading)).toEqual(baseline)
-          }),
+          FastCheck.asyncProperty(
+            FastCheck.integer({ min: 1, max: 64 }),
+            FastCheck.integer(),
+            async (parallelism, seed) => {
+              const reading = await Effect.runPromise(
+                informerFor(tree, parallelism, shuffled(seed)).pipe(Effect.flatMap((i) => i.refresh))
+              )
+              expect(comparable(reading)).toEqual(baseline)
+            }
+          ),
           { seed: 42, numRuns: 6 }
         )
       )

@@ -1,8 +1,8 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer, Logger, LogLevel } from "effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Logger, LogLevel } from "effect"
 import { AppConfig } from "../../src/config/Config.js"
 import { defaultConfig } from "../../src/config/defaults.js"
 import { makeProcfsInformer, ResourceInformerLive } from "../../src/resource/procfsInformer.js"
@@ -11,8 +11,8 @@ import type { ResourceReading } from "../../src/resource/types.js"
 import {
   BASE_CPU,
   capturingLogger,
-  type LogLine,
   hookedReader,
+  type LogLine,
   type ReadCounts,
   removeProcess,
   tempProcfs,
@@ -30,7 +30,7 @@ const byPid = (r: ResourceReading, pid: number) => r.processes.find((p) => p.pid
 
 describe("procfs informer on Kepler's fixture (kepler-behaviour.md §7.2, §12 check 11)", () => {
   it.effect("finds 6 processes, the docker and podman containers, the kvm VM and a first-call ratio of 0", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const informer = yield* makeProcfsInformer({ procfs: FIXTURE, parallelism: 4 })
       const r = yield* informer.refresh
 
@@ -75,7 +75,7 @@ describe("procfs informer on Kepler's fixture (kepler-behaviour.md §7.2, §12 c
     }))
 
   it.effect("a second refresh of the unchanged fixture: nothing new, nothing moved, nothing terminated", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const informer = yield* makeProcfsInformer({ procfs: FIXTURE, parallelism: 1 })
       yield* informer.refresh
       const r = yield* informer.refresh
@@ -88,7 +88,7 @@ describe("procfs informer on Kepler's fixture (kepler-behaviour.md §7.2, §12 c
 
 describe("procfs informer: Kepler's informer sequence (§7.2)", () => {
   it.scoped("10.5 s then 15.0 s gives deltas 10.5 s and 4.5 s; the ratio comes from /proc/stat", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
       const p = { pid: 100, comm: "worker", utime: 1000, stime: 50, startTime: 42, exe: "/usr/bin/worker" }
       yield* writeProcess(root, p)
@@ -102,8 +102,14 @@ describe("procfs informer: Kepler's informer sequence (§7.2)", () => {
       yield* writeProcess(root, { ...p, utime: 1400, stime: 100 })
       // §4.5: deltas user 500, nice 100, system 300, idle 650, iowait 50, irq 25, softirq 75, steal 50 → 0.6
       yield* writeCpu(root, {
-        user: BASE_CPU.user + 500, nice: BASE_CPU.nice + 100, system: BASE_CPU.system + 300, idle: BASE_CPU.idle + 650,
-        iowait: BASE_CPU.iowait + 50, irq: BASE_CPU.irq + 25, softirq: BASE_CPU.softirq + 75, steal: BASE_CPU.steal + 50
+        user: BASE_CPU.user + 500,
+        nice: BASE_CPU.nice + 100,
+        system: BASE_CPU.system + 300,
+        idle: BASE_CPU.idle + 650,
+        iowait: BASE_CPU.iowait + 50,
+        irq: BASE_CPU.irq + 25,
+        softirq: BASE_CPU.softirq + 75,
+        steal: BASE_CPU.steal + 50
       })
       const second = yield* informer.refresh
       expect(second.processes.map((x) => [x.cpuTicksTotal, x.cpuTicksDelta, x.firstSeen])).toEqual([[1500, 450, false]])
@@ -112,7 +118,7 @@ describe("procfs informer: Kepler's informer sequence (§7.2)", () => {
     }))
 
   it.scoped("two processes (5 s, 10 s); one terminates: reported for exactly one refresh", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
       yield* writeProcess(root, { pid: 1, comm: "a", utime: 500, stime: 0, startTime: 10, exe: "/a" })
       yield* writeProcess(root, { pid: 2, comm: "b", utime: 900, stime: 100, startTime: 20, exe: "/b" })
@@ -135,7 +141,7 @@ describe("procfs informer: Kepler's informer sequence (§7.2)", () => {
 
 describe("procfs informer: processes that vanish", () => {
   it.scoped("a pid directory without stat (exited between listing and read) is skipped and counted", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
       yield* writeProcess(root, { pid: 5, comm: "ok", utime: 1, stime: 1, startTime: 1, exe: "/ok" })
       fs.mkdirSync(path.join(root, "6"))
@@ -146,7 +152,7 @@ describe("procfs informer: processes that vanish", () => {
     }))
 
   it.scoped("a known process removed right after the listing is gone: vanished now, terminated", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
       yield* writeProcess(root, { pid: 5, comm: "stays", utime: 1, stime: 1, startTime: 1, exe: "/s" })
       yield* writeProcess(root, { pid: 6, comm: "exits", utime: 1, stime: 1, startTime: 2, exe: "/e" })
@@ -166,9 +172,11 @@ describe("procfs informer: processes that vanish", () => {
     }))
 
   it.scoped("a new process that exits between its stat and its other files (ENOENT or ESRCH) is gone, not an error", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
-      for (const pid of [5, 6, 7, 8]) yield* writeProcess(root, { pid, comm: "p", utime: 1, stime: 1, startTime: pid, exe: "/p" })
+      for (const pid of [5, 6, 7, 8]) {
+        yield* writeProcess(root, { pid, comm: "p", utime: 1, stime: 1, startTime: pid, exe: "/p" })
+      }
       // The process really exits (its directory goes) just as one of its files is read.
       const exitWhileReading = (pid: number, code: string) => {
         fs.rmSync(path.join(root, String(pid)), { recursive: true, force: true })
@@ -191,7 +199,7 @@ describe("procfs informer: processes that vanish", () => {
     }))
 
   it.scoped("a pid reused while its files are read: the incarnation whose stat was read is gone", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
       yield* writeProcess(root, { pid: 9, comm: "first", utime: 1, stime: 1, startTime: 100, exe: "/first" })
       let reused = false
@@ -212,24 +220,31 @@ describe("procfs informer: processes that vanish", () => {
     }))
 
   it.scoped("ESRCH/ENOENT on environ, cmdline and exe of a LIVE process (a kernel thread) is not an exit", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
       yield* writeProcess(root, { pid: 10, comm: "kworker/0:1", utime: 0, stime: 9, startTime: 3, exe: "/x" })
       // What this kernel answers for a kernel thread, measured on /proc: environ ESRCH, exe ENOENT.
       const reader = hookedReader({
         fail: (file) =>
-          file.endsWith("/10/environ") || file.endsWith("/10/cmdline") ? "ESRCH" : file.endsWith("/10/exe") ? "ENOENT" : undefined
+          file.endsWith("/10/environ") || file.endsWith("/10/cmdline")
+            ? "ESRCH"
+            : file.endsWith("/10/exe")
+            ? "ENOENT"
+            : undefined
       })
       const lines: Array<LogLine> = []
       const informer = yield* makeProcfsInformer({ procfs: root, parallelism: 1, reader })
-      const r = yield* informer.refresh.pipe(Effect.provide(capturingLogger(lines)), Logger.withMinimumLogLevel(LogLevel.Debug))
+      const r = yield* informer.refresh.pipe(
+        Effect.provide(capturingLogger(lines)),
+        Logger.withMinimumLogLevel(LogLevel.Debug)
+      )
       expect(r.processes).toMatchObject([{ pid: 10, comm: "kworker/0:1", exe: "", type: "regular", cpuTicksDelta: 9 }])
       expect(r.stats).toEqual({ processesScanned: 1, processesVanished: 0, unreadableFiles: 0 })
       expect(lines).toEqual([])
     }))
 
   it.scoped("ENOENT on comm or cgroup of a live process is an unreadable file, not an exit", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
       yield* writeProcess(root, { pid: 11, comm: "odd", utime: 1, stime: 1, startTime: 3, exe: "/odd" })
       const reader = hookedReader({
@@ -241,7 +256,7 @@ describe("procfs informer: processes that vanish", () => {
     }))
 
   it.scoped("an empty stat (torn down mid-read) counts as vanished", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
       yield* writeProcess(root, { pid: 5, comm: "p", utime: 1, stime: 1, startTime: 1, exe: "/p" })
       fs.writeFileSync(path.join(root, "5", "stat"), "")
@@ -251,9 +266,17 @@ describe("procfs informer: processes that vanish", () => {
     }))
 
   it.scoped("a kernel thread (no exe link) is reported with exe \"\"", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
-      yield* writeProcess(root, { pid: 2, comm: "kthreadd", utime: 0, stime: 3, startTime: 0, cmdline: [], cgroup: "0::/\n" })
+      yield* writeProcess(root, {
+        pid: 2,
+        comm: "kthreadd",
+        utime: 0,
+        stime: 3,
+        startTime: 0,
+        cmdline: [],
+        cgroup: "0::/\n"
+      })
       const r = yield* (yield* makeProcfsInformer({ procfs: root, parallelism: 1 })).refresh
       expect(r.processes).toMatchObject([{ pid: 2, comm: "kthreadd", exe: "", type: "regular", cpuTicksDelta: 3 }])
       expect(r.stats.unreadableFiles).toBe(0)
@@ -262,7 +285,7 @@ describe("procfs informer: processes that vanish", () => {
 
 describe("procfs informer: PID reuse and exec", () => {
   it.scoped("same pid, new starttime: the old key is terminated, the new one firstSeen with its lifetime as delta", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
       yield* writeProcess(root, { pid: 300, comm: "old", utime: 40, stime: 2, startTime: 500, exe: "/old" })
       const informer = yield* makeProcfsInformer({ procfs: root, parallelism: 1 })
@@ -276,23 +299,34 @@ describe("procfs informer: PID reuse and exec", () => {
     }))
 
   it.scoped("a known process with moving ticks and the same comm costs one stat read, nothing else", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
-      for (const pid of [1, 2, 3]) yield* writeProcess(root, { pid, comm: "busy", utime: 10, stime: 0, startTime: pid, exe: "/b" })
+      for (const pid of [1, 2, 3]) {
+        yield* writeProcess(root, { pid, comm: "busy", utime: 10, stime: 0, startTime: pid, exe: "/b" })
+      }
       const counts: ReadCounts = { readStat: 0, readFile: 0, readLink: 0 }
       const informer = yield* makeProcfsInformer({ procfs: root, parallelism: 1, reader: hookedReader({ counts }) })
       yield* informer.refresh
       expect(counts).toEqual({ readStat: 3, readFile: 12, readLink: 3 })
-      for (const pid of [1, 2, 3]) yield* writeProcess(root, { pid, comm: "busy", utime: 20, stime: 0, startTime: pid, exe: "/b" })
+      for (const pid of [1, 2, 3]) {
+        yield* writeProcess(root, { pid, comm: "busy", utime: 20, stime: 0, startTime: pid, exe: "/b" })
+      }
       const r = yield* informer.refresh
       expect(r.processes.map((p) => p.cpuTicksDelta)).toEqual([10, 10, 10])
       expect(counts).toEqual({ readStat: 6, readFile: 12, readLink: 3 })
     }))
 
   it.scoped("an exec (the comm in stat changes) re-reads comm and exe and reclassifies: libvirt's helper becomes a VM", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
-      yield* writeProcess(root, { pid: 400, comm: "rpc-libvirtd", utime: 1, stime: 1, startTime: 77, exe: "/usr/sbin/libvirtd" })
+      yield* writeProcess(root, {
+        pid: 400,
+        comm: "rpc-libvirtd",
+        utime: 1,
+        stime: 1,
+        startTime: 77,
+        exe: "/usr/sbin/libvirtd"
+      })
       const informer = yield* makeProcfsInformer({ procfs: root, parallelism: 1 })
       const before = yield* informer.refresh
       expect(before.processes).toMatchObject([{ type: "regular", comm: "rpc-libvirtd" }])
@@ -326,10 +360,11 @@ describe("procfs informer: PID reuse and exec", () => {
 })
 
 describe("procfs informer: unreadable files", () => {
-  const countLogs = (lines: ReadonlyArray<LogLine>, file: string) => lines.filter((l) => l.annotations["file"] === file).length
+  const countLogs = (lines: ReadonlyArray<LogLine>, file: string) =>
+    lines.filter((l) => l.annotations["file"] === file).length
 
   it.scoped("EACCES (injected) on environ and exe: reported with what was readable, counted every refresh, logged once", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
       yield* writeProcess(root, {
         pid: 50,
@@ -347,7 +382,10 @@ describe("procfs informer: unreadable files", () => {
       })
       const lines: Array<LogLine> = []
       const informer = yield* makeProcfsInformer({ procfs: root, parallelism: 1, reader })
-      const run = informer.refresh.pipe(Effect.provide(capturingLogger(lines)), Logger.withMinimumLogLevel(LogLevel.Debug))
+      const run = informer.refresh.pipe(
+        Effect.provide(capturingLogger(lines)),
+        Logger.withMinimumLogLevel(LogLevel.Debug)
+      )
       const first = yield* run
       // An exec (new comm in stat) makes the informer read environ and exe again: still denied.
       yield* writeProcess(root, { pid: 50, comm: "web-2", utime: 5, stime: 1, startTime: 3, exe: "/usr/bin/web" })
@@ -369,7 +407,7 @@ describe("procfs informer: unreadable files", () => {
     }))
 
   it.scoped("EACCES (injected) on the stat of a new pid: not reported (no identity), counted each refresh, logged once as a warning", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
       yield* writeProcess(root, { pid: 60, comm: "secret", utime: 1, stime: 1, startTime: 3, exe: "/s" })
       yield* writeProcess(root, { pid: 61, comm: "open", utime: 1, stime: 1, startTime: 4, exe: "/o" })
@@ -386,7 +424,7 @@ describe("procfs informer: unreadable files", () => {
     }))
 
   it.scoped("a known process whose stat becomes unreadable stays, with delta 0, and is not terminated", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
       yield* writeProcess(root, { pid: 70, comm: "p", utime: 10, stime: 0, startTime: 3, exe: "/p" })
       let denied = false
@@ -401,7 +439,11 @@ describe("procfs informer: unreadable files", () => {
       expect(r.processes).toMatchObject([{ key: "70:3", cpuTicksTotal: 10, cpuTicksDelta: 0, firstSeen: false }])
       expect(r.terminated.processes).toEqual([])
       expect([r.stats.unreadableFiles, again.stats.unreadableFiles]).toEqual([1, 1])
-      expect(lines.map((l) => [l.level, l.annotations["file"], l.annotations["reason"]])).toEqual([["WARN", "stat", "EPERM"]])
+      expect(lines.map((l) => [l.level, l.annotations["file"], l.annotations["reason"]])).toEqual([[
+        "WARN",
+        "stat",
+        "EPERM"
+      ]])
     }))
 
   describe("a known process whose stat is damaged for one reading keeps its incarnation and continues its ticks", () => {
@@ -420,7 +462,7 @@ describe("procfs informer: unreadable files", () => {
     ]
     for (const [what, damage] of damages) {
       it.scoped(what, () =>
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const root = yield* tempProcfs
           const cgroup = `0::/system.slice/docker-${DOCKER_ID}.scope\n`
           yield* writeProcess(root, { pid: 90, comm: "app", utime: 40, stime: 2, startTime: 300, exe: "/app", cgroup })
@@ -428,20 +470,30 @@ describe("procfs informer: unreadable files", () => {
           yield* informer.refresh
           damage(path.join(root, "90", "stat"))
           const bad = yield* informer.refresh
-          expect(bad.processes).toMatchObject([{ key: "90:300", cpuTicksTotal: 42, cpuTicksDelta: 0, firstSeen: false }])
+          expect(bad.processes).toMatchObject([{
+            key: "90:300",
+            cpuTicksTotal: 42,
+            cpuTicksDelta: 0,
+            firstSeen: false
+          }])
           expect(bad.terminated).toEqual({ processes: [], containers: [], vms: [], pods: [] })
           expect([...bad.containers.keys()]).toEqual([DOCKER_ID])
           expect(bad.stats).toMatchObject({ processesVanished: 0, unreadableFiles: 1 })
           yield* writeProcess(root, { pid: 90, comm: "app", utime: 50, stime: 2, startTime: 300, exe: "/app", cgroup })
           const again = yield* informer.refresh
-          expect(again.processes).toMatchObject([{ key: "90:300", cpuTicksTotal: 52, cpuTicksDelta: 10, firstSeen: false }])
+          expect(again.processes).toMatchObject([{
+            key: "90:300",
+            cpuTicksTotal: 52,
+            cpuTicksDelta: 10,
+            firstSeen: false
+          }])
           expect(again.terminated.processes).toEqual([])
         }))
     }
   })
 
   it.scoped("a known process whose whole directory is gone has exited: terminated, not kept", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
       yield* writeProcess(root, { pid: 91, comm: "app", utime: 40, stime: 2, startTime: 300, exe: "/app" })
       // listed, then its directory removed before its stat is read: the race a real exit makes
@@ -457,9 +509,17 @@ describe("procfs informer: unreadable files", () => {
     }))
 
   it.scoped("files past their limit or not regular files are unreadable, the process reported with the rest", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
-      yield* writeProcess(root, { pid: 81, comm: "odd", utime: 1, stime: 1, startTime: 3, exe: "/odd", cgroup: `0::/system.slice/docker-${DOCKER_ID}.scope\n` })
+      yield* writeProcess(root, {
+        pid: 81,
+        comm: "odd",
+        utime: 1,
+        stime: 1,
+        startTime: 3,
+        exe: "/odd",
+        cgroup: `0::/system.slice/docker-${DOCKER_ID}.scope\n`
+      })
       const file = (name: string) => path.join(root, "81", name)
       fs.rmSync(file("environ"))
       fs.symlinkSync("/dev/zero", file("environ"))
@@ -468,8 +528,17 @@ describe("procfs informer: unreadable files", () => {
       fs.writeFileSync(file("comm"), "x".repeat(4097))
       const lines: Array<LogLine> = []
       const informer = yield* makeProcfsInformer({ procfs: root, parallelism: 1 })
-      const first = yield* informer.refresh.pipe(Effect.provide(capturingLogger(lines)), Logger.withMinimumLogLevel(LogLevel.Debug))
-      expect(first.processes).toMatchObject([{ pid: 81, comm: "odd", exe: "/odd", type: "container", containerId: DOCKER_ID }])
+      const first = yield* informer.refresh.pipe(
+        Effect.provide(capturingLogger(lines)),
+        Logger.withMinimumLogLevel(LogLevel.Debug)
+      )
+      expect(first.processes).toMatchObject([{
+        pid: 81,
+        comm: "odd",
+        exe: "/odd",
+        type: "container",
+        containerId: DOCKER_ID
+      }])
       expect(first.stats.unreadableFiles).toBe(3)
       expect(lines.map((l) => [l.annotations["file"], l.annotations["reason"]])).toEqual([
         ["comm", "malformed: 4097 bytes, larger than 4096 bytes"],
@@ -479,14 +548,17 @@ describe("procfs informer: unreadable files", () => {
     }))
 
   it.scoped("a cgroup file past 128 KiB and a cmdline past 6 MiB are malformed", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
       yield* writeProcess(root, { pid: 82, comm: "big", utime: 1, stime: 1, startTime: 3, exe: "/big" })
       fs.writeFileSync(path.join(root, "82", "cgroup"), `0::/${"a".repeat(128 * 1024)}\n`)
       fs.writeFileSync(path.join(root, "82", "cmdline"), Buffer.alloc(6 * 1024 * 1024 + 1, 0x61))
       const lines: Array<LogLine> = []
       const informer = yield* makeProcfsInformer({ procfs: root, parallelism: 1 })
-      const first = yield* informer.refresh.pipe(Effect.provide(capturingLogger(lines)), Logger.withMinimumLogLevel(LogLevel.Debug))
+      const first = yield* informer.refresh.pipe(
+        Effect.provide(capturingLogger(lines)),
+        Logger.withMinimumLogLevel(LogLevel.Debug)
+      )
       expect(first.processes).toMatchObject([{ pid: 82, type: "regular" }])
       expect(lines.map((l) => [l.annotations["file"], l.annotations["reason"]])).toEqual([
         ["cgroup", `malformed: ${128 * 1024 + 5} bytes, larger than ${128 * 1024} bytes`],
@@ -495,14 +567,17 @@ describe("procfs informer: unreadable files", () => {
     }))
 
   it.scoped("a real EISDIR (environ is a directory) is unreadable, not fatal", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
       yield* writeProcess(root, { pid: 80, comm: "odd", utime: 1, stime: 1, startTime: 3, exe: "/odd" })
       fs.rmSync(path.join(root, "80", "environ"))
       fs.mkdirSync(path.join(root, "80", "environ"))
       const lines: Array<LogLine> = []
       const informer = yield* makeProcfsInformer({ procfs: root, parallelism: 1 })
-      const run = informer.refresh.pipe(Effect.provide(capturingLogger(lines)), Logger.withMinimumLogLevel(LogLevel.Debug))
+      const run = informer.refresh.pipe(
+        Effect.provide(capturingLogger(lines)),
+        Logger.withMinimumLogLevel(LogLevel.Debug)
+      )
       const first = yield* run
       yield* run
       expect(first.processes).toMatchObject([{ pid: 80, comm: "odd", exe: "/odd" }])
@@ -511,9 +586,17 @@ describe("procfs informer: unreadable files", () => {
     }))
 
   it.scoped("an unreadable comm falls back to the comm inside stat", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
-      yield* writeProcess(root, { pid: 90, comm: "from-file", statComm: "from stat", utime: 1, stime: 1, startTime: 3, exe: "/x" })
+      yield* writeProcess(root, {
+        pid: 90,
+        comm: "from-file",
+        statComm: "from stat",
+        utime: 1,
+        stime: 1,
+        startTime: 3,
+        exe: "/x"
+      })
       const reader = hookedReader({ fail: (file) => (file.endsWith("/90/comm") ? "EACCES" : undefined) })
       const r = yield* (yield* makeProcfsInformer({ procfs: root, parallelism: 1, reader })).refresh
       expect(r.processes).toMatchObject([{ pid: 90, comm: "from stat" }])
@@ -522,7 +605,7 @@ describe("procfs informer: unreadable files", () => {
 
 describe("procfs informer: failures of the refresh itself", () => {
   it.scoped("/proc/stat missing at build time fails with a ResourceError naming it", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
       fs.rmSync(path.join(root, "stat"))
       const error = yield* Effect.flip(makeProcfsInformer({ procfs: root, parallelism: 1 }))
@@ -532,7 +615,7 @@ describe("procfs informer: failures of the refresh itself", () => {
     }))
 
   it.scoped("/proc/stat failing later fails that refresh only; the state is kept for the next one", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
       yield* writeProcess(root, { pid: 1, comm: "a", utime: 10, stime: 0, startTime: 1, exe: "/a" })
       const informer = yield* makeProcfsInformer({ procfs: root, parallelism: 1 })
@@ -550,13 +633,18 @@ describe("procfs informer: failures of the refresh itself", () => {
     }))
 
   it.scoped("an unlistable procfs fails the refresh with a ResourceError naming the directory", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const root = yield* tempProcfs
       const reader = hookedReader({})
       const informer = yield* makeProcfsInformer({
         procfs: root,
         parallelism: 1,
-        reader: { ...reader, readDir: (dir) => { throw Object.assign(new Error("denied"), { code: "EACCES", path: dir }) } }
+        reader: {
+          ...reader,
+          readDir: (dir) => {
+            throw Object.assign(new Error("denied"), { code: "EACCES", path: dir })
+          }
+        }
       })
       const error = yield* Effect.flip(informer.refresh)
       expect(error.path).toBe(root)
@@ -566,24 +654,30 @@ describe("procfs informer: failures of the refresh itself", () => {
 
 describe("ResourceInformerLive", () => {
   const configLayer = (procfs: string) =>
-    Layer.succeed(AppConfig, { ...defaultConfig, host: { ...defaultConfig.host, procfs }, monitor: { ...defaultConfig.monitor, parallelism: 3 } })
+    Layer.succeed(AppConfig, {
+      ...defaultConfig,
+      host: { ...defaultConfig.host, procfs },
+      monitor: { ...defaultConfig.monitor, parallelism: 3 }
+    })
 
   it.effect("builds from AppConfig (host.procfs) and refreshes", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const informer = yield* ResourceInformer
       expect((yield* informer.refresh).processes).toHaveLength(6)
     }).pipe(Effect.provide(ResourceInformerLive.pipe(Layer.provide(configLayer(FIXTURE))))))
 
   it.effect("fails to build when <procfs>/stat cannot be read", () =>
-    Effect.gen(function* () {
-      const error = yield* Effect.flip(Layer.build(ResourceInformerLive.pipe(Layer.provide(configLayer("/nonexistent-procfs")))).pipe(Effect.scoped))
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        Layer.build(ResourceInformerLive.pipe(Layer.provide(configLayer("/nonexistent-procfs")))).pipe(Effect.scoped)
+      )
       expect(error.path).toBe("/nonexistent-procfs/stat")
     }))
 })
 
 describe("procfs informer on this machine's /proc", () => {
   it.effect("finds this test process with its exe and ticks, and kernel threads (if visible) with exe \"\"", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const informer = yield* makeProcfsInformer({ procfs: "/proc", parallelism: 2 })
       const r = yield* informer.refresh
       const self = r.processes.find((p) => p.pid === process.pid)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Layer, Option, Ref } from "effect"
-import { readiness } from "../../src/server/health.js"
 import type { NodeZone, Snapshot } from "../../src/monitor/snapshot.js"
+import { readiness } from "../../src/server/health.js"
 import { testConfig } from "../support/config.js"
 import { freePort, waitForHttp } from "../support/ports.js"
 import { makeCoreControls, webUnderTest } from "../support/webHarness.js"
@@ -45,10 +45,16 @@ const ok = { lastError: Option.none<string>() }
 
 describe("readiness", () => {
   it("is not ready before the first snapshot", () => {
-    expect(readiness(Option.none(), ok, 0, 5000)).toEqual({ ready: false, reason: "no snapshot yet: the first refresh has not completed" })
+    expect(readiness(Option.none(), ok, 0, 5000)).toEqual({
+      ready: false,
+      reason: "no snapshot yet: the first refresh has not completed"
+    })
   })
   it("is ready with a recent snapshot whose zones answer", () => {
-    expect(readiness(Option.some(snap(1000, [zone("package", "ok")])), ok, 6000, 5000)).toEqual({ ready: true, reason: "ok" })
+    expect(readiness(Option.some(snap(1000, [zone("package", "ok")])), ok, 6000, 5000)).toEqual({
+      ready: true,
+      reason: "ok"
+    })
   })
   it("is not ready when the snapshot is more than three intervals old", () => {
     const r = readiness(Option.some(snap(0, [zone("package", "ok")])), ok, 16_001, 5000)
@@ -59,33 +65,50 @@ describe("readiness", () => {
     expect(readiness(Option.some(snap(0, [zone("package", "ok")])), ok, 10_000_000, 0).ready).toBe(true)
   })
   it("is not ready when the last refresh failed", () => {
-    const r = readiness(Option.some(snap(0, [zone("package", "ok")])), { lastError: Option.some("cannot read /proc/stat: EACCES") }, 1, 5000)
+    const r = readiness(
+      Option.some(snap(0, [zone("package", "ok")])),
+      { lastError: Option.some("cannot read /proc/stat: EACCES") },
+      1,
+      5000
+    )
     expect(r).toEqual({ ready: false, reason: "last refresh failed: cannot read /proc/stat: EACCES" })
   })
   it("is not ready when no zone can be read, ready but degraded when some can", () => {
-    expect(readiness(Option.some(snap(0, [zone("package", "read-error", "EIO"), zone("dram", "read-error", "EIO")])), ok, 1, 5000)).toEqual({
+    expect(
+      readiness(
+        Option.some(snap(0, [zone("package", "read-error", "EIO"), zone("dram", "read-error", "EIO")])),
+        ok,
+        1,
+        5000
+      )
+    ).toEqual({
       ready: false,
       reason: "no energy zone could be read: package: EIO; dram: EIO"
     })
-    expect(readiness(Option.some(snap(0, [zone("package", "ok"), zone("dram", "read-error", "EIO")])), ok, 1, 5000)).toEqual({
-      ready: true,
-      reason: "degraded: dram: EIO"
-    })
+    expect(readiness(Option.some(snap(0, [zone("package", "ok"), zone("dram", "read-error", "EIO")])), ok, 1, 5000))
+      .toEqual({
+        ready: true,
+        reason: "degraded: dram: EIO"
+      })
   })
 })
 
 describe("/healthz and /readyz over a real socket", () => {
   it.live("/readyz goes 503 → 200 as the first snapshot lands, and 503 when the device stops answering", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const controls = yield* makeCoreControls
       const gate = yield* Deferred.make<void>()
       yield* Ref.set(controls.informer.gate, Option.some(gate))
       const port = yield* Effect.promise(freePort)
       const base = `http://127.0.0.1:${port}`
-      const config = testConfig({ web: { listenAddresses: [`127.0.0.1:${port}`] }, monitor: { interval: Duration.millis(200), staleness: Duration.millis(100) } })
+      const config = testConfig({
+        web: { listenAddresses: [`127.0.0.1:${port}`] },
+        monitor: { interval: Duration.millis(200), staleness: Duration.millis(100) }
+      })
       yield* Layer.launch(webUnderTest(config, controls)).pipe(Effect.forkScoped)
       yield* waitForHttp(`${base}/healthz`)
-      const get = (path: string) => Effect.promise(() => fetch(`${base}${path}`).then(async (r) => ({ status: r.status, body: await r.text() })))
+      const get = (path: string) =>
+        Effect.promise(() => fetch(`${base}${path}`).then(async (r) => ({ status: r.status, body: await r.text() })))
 
       expect(yield* get("/healthz")).toEqual({ status: 200, body: "ok\n" })
       const before = yield* get("/readyz")
@@ -95,13 +118,17 @@ describe("/healthz and /readyz over a real socket", () => {
       yield* Ref.set(controls.informer.gate, Option.none())
       yield* Deferred.succeed(gate, undefined)
       const poll = (until: number) =>
-        get("/readyz").pipe(Effect.tap(() => Effect.sleep("20 millis")), Effect.repeat({ until: (r) => r.status === until, times: 200 }))
+        get("/readyz").pipe(
+          Effect.tap(() => Effect.sleep("20 millis")),
+          Effect.repeat({ until: (r) => r.status === until, times: 200 })
+        )
       expect((yield* poll(200)).status).toBe(200)
 
       yield* Ref.set(controls.deviceBroken, true)
       const broken = yield* poll(503)
       expect(broken.status).toBe(503)
-      expect(broken.body).toBe("no energy zone could be read: package: cannot read zone package (/fake/package): EIO: device not answering; dram: cannot read zone dram (/fake/dram): EIO: device not answering\n")
-    }).pipe(Effect.scoped)
-  )
+      expect(broken.body).toBe(
+        "no energy zone could be read: package: cannot read zone package (/fake/package): EIO: device not answering; dram: cannot read zone dram (/fake/dram): EIO: device not answering\n"
+      )
+    }).pipe(Effect.scoped))
 })

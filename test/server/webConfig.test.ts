@@ -2,6 +2,8 @@
  * The web config over real sockets: the real HTTP server, endpoints and Prometheus exporter over
  * fake device/resource services, with `WebConfigLive` in place of the plain factory and open guard.
  */
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Exit, Layer, Schedule } from "effect"
 import * as fs from "node:fs/promises"
 import * as http from "node:http"
 import * as https from "node:https"
@@ -10,8 +12,6 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as tls from "node:tls"
 import { fileURLToPath } from "node:url"
-import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Layer, Schedule } from "effect"
 import { AppConfig } from "../../src/config/Config.js"
 import { PrometheusExporterLive } from "../../src/exporter/prometheus/PrometheusExporter.js"
 import { EndpointsLive } from "../../src/server/Endpoints.js"
@@ -79,7 +79,10 @@ const connectOnce = (port: number) =>
   })
 
 const waitForPort = (port: number) =>
-  connectOnce(port).pipe(Effect.retry(Schedule.spaced("20 millis").pipe(Schedule.intersect(Schedule.recurs(250)))), Effect.orDie)
+  connectOnce(port).pipe(
+    Effect.retry(Schedule.spaced("20 millis").pipe(Schedule.intersect(Schedule.recurs(250)))),
+    Effect.orDie
+  )
 
 const serverLayer = (config: AppConfig["Type"], web: typeof WebConfigLive = WebConfigLive) =>
   HttpServerLive.pipe(
@@ -91,7 +94,7 @@ const serverLayer = (config: AppConfig["Type"], web: typeof WebConfigLive = WebC
 
 /** Starts the server with `configFile` on a free loopback port; returns its port. */
 const serve = (configFile: string, web: typeof WebConfigLive = WebConfigLive) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const port = yield* Effect.promise(freePort)
     const config = testConfig({
       web: { configFile, listenAddresses: [`127.0.0.1:${port}`] },
@@ -114,27 +117,28 @@ const writeConfig = (yaml: string) =>
     (file) => Effect.promise(() => fs.rm(path.dirname(file), { recursive: true, force: true }))
   )
 
-const tlsSection = (extra: string) => `tls_server_config:
+const tlsSection = (extra: string) =>
+  `tls_server_config:
   cert_file: {fixtures}server.pem
   key_file: {fixtures}server-key.pem
 ${extra}`
 
 describe("web config over real sockets", () => {
   it.live("TLS + basic auth: 401 without or with wrong credentials, 200 with the right ones, over HTTPS only", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const port = yield* serve(fixture("tls-basic-auth.yml"))
       const ca = yield* Effect.promise(() => pem("ca.pem"))
       const url = `https://127.0.0.1:${port}/metrics`
 
       const none = yield* get(url, { ca })
       expect(none.status).toBe(401)
-      expect(none.headers["www-authenticate"]).toBe('Basic realm="joulemon"')
+      expect(none.headers["www-authenticate"]).toBe("Basic realm=\"joulemon\"")
       expect(none.headers["x-frame-options"]).toBe("deny")
       expect(none.body).not.toContain("kepler_")
 
       const wrong = yield* get(url, { ca, headers: basic("prometheus", "wrong") })
       expect(wrong.status).toBe(401)
-      expect(wrong.headers["www-authenticate"]).toBe('Basic realm="joulemon"')
+      expect(wrong.headers["www-authenticate"]).toBe("Basic realm=\"joulemon\"")
 
       const unknownUser = yield* get(url, { ca, headers: basic("mallory", "s3cret") })
       expect(unknownUser.status).toBe(401)
@@ -154,24 +158,30 @@ describe("web config over real sockets", () => {
       expect((yield* get(url, { ca, headers: basic("prometheus", "wrong") })).status).toBe(401)
 
       // Plain HTTP to the TLS port gets no HTTP answer at all.
-      const plain = yield* get(`http://127.0.0.1:${port}/metrics`, { headers: basic("prometheus", "s3cret") }).pipe(Effect.flip)
+      const plain = yield* get(`http://127.0.0.1:${port}/metrics`, { headers: basic("prometheus", "s3cret") }).pipe(
+        Effect.flip
+      )
       expect(plain.message).toMatch(/socket hang up|ECONNRESET/)
-    }).pipe(Effect.scoped)
-  )
+    }).pipe(Effect.scoped))
 
   it.live("the server certificate verifies for 127.0.0.1 against the fixture CA, and not without it", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const port = yield* serve(fixture("tls-basic-auth.yml"))
       const untrusted = yield* get(`https://127.0.0.1:${port}/`).pipe(Effect.flip)
       expect(untrusted.message).toMatch(/self[- ]signed|unable to (get|verify)/i)
-    }).pipe(Effect.scoped)
-  )
+    }).pipe(Effect.scoped))
 
   it.live("RequireAndVerifyClientCert: no client certificate or an untrusted one fails the handshake; the CA's client gets 200", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const port = yield* serve(fixture("mtls.yml"))
       const [ca, cert, key, strangerCert, strangerKey] = yield* Effect.promise(() =>
-        Promise.all([pem("ca.pem"), pem("client.pem"), pem("client-key.pem"), pem("stranger.pem"), pem("stranger-key.pem")])
+        Promise.all([
+          pem("ca.pem"),
+          pem("client.pem"),
+          pem("client-key.pem"),
+          pem("stranger.pem"),
+          pem("stranger-key.pem")
+        ])
       )
       const url = `https://127.0.0.1:${port}/`
       const anonymous = yield* get(url, { ca }).pipe(Effect.flip)
@@ -181,45 +191,54 @@ describe("web config over real sockets", () => {
       const client = yield* get(url, { ca, cert, key })
       expect(client.status).toBe(200)
       expect(client.body).toContain("Kepler")
-    }).pipe(Effect.scoped)
-  )
+    }).pipe(Effect.scoped))
 
   it.live("client_allowed_sans admits a trusted client only when one of its SANs is listed", () =>
-    Effect.gen(function* () {
-      const [ca, cert, key] = yield* Effect.promise(() => Promise.all([pem("ca.pem"), pem("client.pem"), pem("client-key.pem")]))
+    Effect.gen(function*() {
+      const [ca, cert, key] = yield* Effect.promise(() =>
+        Promise.all([pem("ca.pem"), pem("client.pem"), pem("client-key.pem")])
+      )
       const mtls = (sans: string) =>
         tlsSection(`  client_auth_type: RequireAndVerifyClientCert
   client_ca_file: {fixtures}ca.pem
   client_allowed_sans: [${sans}]`)
-      const allowed = yield* serve(yield* writeConfig(mtls('"spiffe://cluster.local/ns/monitoring/sa/prometheus"')))
+      const allowed = yield* serve(yield* writeConfig(mtls("\"spiffe://cluster.local/ns/monitoring/sa/prometheus\"")))
       expect((yield* get(`https://127.0.0.1:${allowed}/`, { ca, cert, key })).status).toBe(200)
-      const other = yield* serve(yield* writeConfig(mtls('"grafana.monitoring.svc"')))
+      const other = yield* serve(yield* writeConfig(mtls("\"grafana.monitoring.svc\"")))
       const refused = yield* get(`https://127.0.0.1:${other}/`, { ca, cert, key }).pipe(Effect.exit)
       expect(Exit.isFailure(refused)).toBe(true)
-    }).pipe(Effect.scoped)
-  )
+    }).pipe(Effect.scoped))
 
   it.live("RequireAnyClientCert wants a certificate but not a trusted one; VerifyClientCertIfGiven checks only a given one", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const [ca, cert, key, strangerCert, strangerKey] = yield* Effect.promise(() =>
-        Promise.all([pem("ca.pem"), pem("client.pem"), pem("client-key.pem"), pem("stranger.pem"), pem("stranger-key.pem")])
+        Promise.all([
+          pem("ca.pem"),
+          pem("client.pem"),
+          pem("client-key.pem"),
+          pem("stranger.pem"),
+          pem("stranger-key.pem")
+        ])
       )
       const any = yield* serve(yield* writeConfig(tlsSection("  client_auth_type: RequireAnyClientCert")))
       expect(Exit.isFailure(yield* get(`https://127.0.0.1:${any}/`, { ca }).pipe(Effect.exit))).toBe(true)
       expect((yield* get(`https://127.0.0.1:${any}/`, { ca, cert: strangerCert, key: strangerKey })).status).toBe(200)
 
       const ifGiven = yield* serve(
-        yield* writeConfig(tlsSection("  client_auth_type: VerifyClientCertIfGiven\n  client_ca_file: {fixtures}ca.pem"))
+        yield* writeConfig(
+          tlsSection("  client_auth_type: VerifyClientCertIfGiven\n  client_ca_file: {fixtures}ca.pem")
+        )
       )
       expect((yield* get(`https://127.0.0.1:${ifGiven}/`, { ca })).status).toBe(200)
       expect((yield* get(`https://127.0.0.1:${ifGiven}/`, { ca, cert, key })).status).toBe(200)
-      const untrusted = yield* get(`https://127.0.0.1:${ifGiven}/`, { ca, cert: strangerCert, key: strangerKey }).pipe(Effect.exit)
+      const untrusted = yield* get(`https://127.0.0.1:${ifGiven}/`, { ca, cert: strangerCert, key: strangerKey }).pipe(
+        Effect.exit
+      )
       expect(Exit.isFailure(untrusted)).toBe(true)
-    }).pipe(Effect.scoped)
-  )
+    }).pipe(Effect.scoped))
 
   it.live("min_version and max_version are honoured", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const ca = yield* Effect.promise(() => pem("ca.pem"))
       const tls13 = yield* serve(yield* writeConfig(tlsSection("  min_version: TLS13")))
       const old = yield* get(`https://127.0.0.1:${tls13}/`, { ca, maxVersion: "TLSv1.2" }).pipe(Effect.flip)
@@ -230,24 +249,26 @@ describe("web config over real sockets", () => {
       expect((yield* get(`https://127.0.0.1:${tls12}/`, { ca })).protocol).toBe("TLSv1.2")
       // The same TLS 1.2-only client the TLS 1.3 server refused is served here.
       expect((yield* get(`https://127.0.0.1:${tls12}/`, { ca, maxVersion: "TLSv1.2" })).status).toBe(200)
-    }).pipe(Effect.scoped)
-  )
+    }).pipe(Effect.scoped))
 
   it.live("cipher_suites restrict TLS 1.2 to the listed suites", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const ca = yield* Effect.promise(() => pem("ca.pem"))
       const port = yield* serve(
-        yield* writeConfig(tlsSection("  max_version: TLS12\n  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384]"))
+        yield* writeConfig(
+          tlsSection("  max_version: TLS12\n  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384]")
+        )
       )
       const reply = yield* get(`https://127.0.0.1:${port}/`, { ca })
       expect(reply.cipher).toBe("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384")
-      const other = yield* get(`https://127.0.0.1:${port}/`, { ca, ciphers: "ECDHE-ECDSA-AES128-GCM-SHA256" }).pipe(Effect.exit)
+      const other = yield* get(`https://127.0.0.1:${port}/`, { ca, ciphers: "ECDHE-ECDSA-AES128-GCM-SHA256" }).pipe(
+        Effect.exit
+      )
       expect(Exit.isFailure(other)).toBe(true)
-    }).pipe(Effect.scoped)
-  )
+    }).pipe(Effect.scoped))
 
   it.live("basic auth and a rate limit without TLS serve plain HTTP", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const file = yield* writeConfig(`basic_auth_users:
   prometheus: $2y$08$pVA38559dnb1ZNNpf5ZdBeY53/PPPVxUE7mTyeYm/BlfR/W8xLX4q
 rate_limit:
@@ -261,20 +282,18 @@ rate_limit:
       expect((yield* get(url, { headers: basic("prometheus", "s3cret") })).status).toBe(200)
       const limited = yield* get(url, { headers: basic("prometheus", "s3cret") })
       expect(limited.status).toBe(429)
-    }).pipe(Effect.scoped)
-  )
+    }).pipe(Effect.scoped))
 
   it.live("no web config file: plain HTTP, no authentication", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const port = yield* serve("")
       const reply = yield* get(`http://127.0.0.1:${port}/metrics`)
       expect(reply.status).toBe(200)
       expect(reply.body).toMatch(/^kepler_node_cpu_watts/m)
-    }).pipe(Effect.scoped)
-  )
+    }).pipe(Effect.scoped))
 
   it.live("a rotated certificate is served to new connections without a restart; a broken one is not", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const ca = yield* Effect.promise(() => pem("ca.pem"))
       const file = yield* writeConfig("tls_server_config:\n  cert_file: server.pem\n  key_file: server-key.pem\n")
       const dir = path.dirname(file)
@@ -299,20 +318,21 @@ rate_limit:
         Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.intersect(Schedule.recurs(100))))
       )
       expect(rotated.status).toBe(200)
-    }).pipe(Effect.scoped)
-  )
+    }).pipe(Effect.scoped))
 
   it.live("a bad web config stops the server before it listens", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const port = yield* Effect.promise(freePort)
       const file = yield* writeConfig(tlsSection("").replace("server.pem", "missing.pem"))
-      const config = testConfig({ web: { configFile: file, listenAddresses: [`127.0.0.1:${port}`] }, monitor: { interval: Duration.zero } })
+      const config = testConfig({
+        web: { configFile: file, listenAddresses: [`127.0.0.1:${port}`] },
+        monitor: { interval: Duration.zero }
+      })
       const exit = yield* Layer.launch(serverLayer(config)).pipe(Effect.timeout(Duration.seconds(10)), Effect.exit)
       expect(Exit.isFailure(exit)).toBe(true)
       if (Exit.isFailure(exit)) expect(String(exit.cause)).toContain("tls_server_config.cert_file: cannot read")
       // Nothing was bound: the port is still free.
       const probe = yield* connectOnce(port).pipe(Effect.flip)
       expect(probe.message).toContain("ECONNREFUSED")
-    }).pipe(Effect.scoped)
-  )
+    }).pipe(Effect.scoped))
 })

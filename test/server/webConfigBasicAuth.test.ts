@@ -1,5 +1,5 @@
-import bcrypt from "bcryptjs"
 import { describe, expect, it } from "@effect/vitest"
+import bcrypt from "bcryptjs"
 import { Deferred, Effect, FastCheck, Fiber, Option, Ref } from "effect"
 import {
   bcryptCheck,
@@ -8,8 +8,8 @@ import {
   makeBasicAuth,
   makeDummyHash,
   parseBasicAuthorization,
-  validateUsers,
-  type PasswordCheck
+  type PasswordCheck,
+  validateUsers
 } from "../../src/server/basicAuth.js"
 
 /** The fixture hash of "s3cret" (cost 8), as htpasswd writes it. */
@@ -24,13 +24,13 @@ interface Call {
 }
 
 /** A password check that records its calls and can be held open by a gate. */
-const recordingCheck = Effect.gen(function* () {
+const recordingCheck = Effect.gen(function*() {
   const calls = yield* Ref.make<ReadonlyArray<Call>>([])
   const running = yield* Ref.make(0)
   const maxRunning = yield* Ref.make(0)
   const gate = yield* Ref.make(Option.none<Deferred.Deferred<void>>())
   const check: PasswordCheck = (password, hash) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       yield* Ref.update(calls, (c) => [...c, { password, hash }])
       const now = yield* Ref.updateAndGet(running, (n) => n + 1)
       yield* Ref.update(maxRunning, (m) => Math.max(m, now))
@@ -41,7 +41,7 @@ const recordingCheck = Effect.gen(function* () {
     })
   /** Lets other fibers run until `n` checks have started. */
   const started = (n: number) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       while ((yield* Ref.get(calls)).length < n) yield* Effect.yieldNow()
     })
   return { calls, maxRunning, gate, check, started }
@@ -51,8 +51,12 @@ const settle = Effect.repeatN(Effect.yieldNow(), 20)
 
 describe("parseBasicAuthorization", () => {
   it("decodes the scheme case-insensitively and splits at the first colon", () => {
-    expect(parseBasicAuthorization(header("prometheus", "s3:cret"))).toEqual(Option.some({ user: "prometheus", password: "s3:cret" }))
-    expect(parseBasicAuthorization(`bAsIc ${Buffer.from("a:b").toString("base64")}`)).toEqual(Option.some({ user: "a", password: "b" }))
+    expect(parseBasicAuthorization(header("prometheus", "s3:cret"))).toEqual(
+      Option.some({ user: "prometheus", password: "s3:cret" })
+    )
+    expect(parseBasicAuthorization(`bAsIc ${Buffer.from("a:b").toString("base64")}`)).toEqual(
+      Option.some({ user: "a", password: "b" })
+    )
     expect(parseBasicAuthorization(header("", ""))).toEqual(Option.some({ user: "", password: "" }))
   })
 
@@ -111,16 +115,15 @@ describe("bcrypt hashes", () => {
   })
 
   it.effect("bcryptCheck agrees with the htpasswd-style $2y$ fixture hash", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       expect(yield* bcryptCheck("s3cret", HASH)).toBe(true)
       expect(yield* bcryptCheck("s3cret ", HASH)).toBe(false)
-    })
-  )
+    }))
 })
 
 describe("makeBasicAuth", () => {
   it.scoped("checks an unknown user against the dummy hash, so it costs what a wrong password costs", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const rec = yield* recordingCheck
       const auth = yield* makeBasicAuth({ users: { prometheus: HASH }, check: rec.check, dummyHash: DUMMY })
       expect(yield* auth.verify({ user: "mallory", password: "s3cret" })).toBe(false)
@@ -131,19 +134,21 @@ describe("makeBasicAuth", () => {
         { password: "wrong", hash: HASH },
         { password: "s3cret", hash: HASH }
       ])
-    })
-  )
+    }))
 
   it.scoped("an unknown user is refused even when the check would pass", () =>
-    Effect.gen(function* () {
-      const auth = yield* makeBasicAuth({ users: { prometheus: HASH }, check: () => Effect.succeed(true), dummyHash: DUMMY })
+    Effect.gen(function*() {
+      const auth = yield* makeBasicAuth({
+        users: { prometheus: HASH },
+        check: () => Effect.succeed(true),
+        dummyHash: DUMMY
+      })
       expect(yield* auth.verify({ user: "mallory", password: "anything" })).toBe(false)
       expect(yield* auth.verify({ user: "__proto__", password: "anything" })).toBe(false)
-    })
-  )
+    }))
 
   it.scoped("remembers outcomes, good and bad, per (user, password)", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const rec = yield* recordingCheck
       const auth = yield* makeBasicAuth({ users: { prometheus: HASH }, check: rec.check, dummyHash: DUMMY })
       for (let i = 0; i < 5; i++) {
@@ -153,34 +158,34 @@ describe("makeBasicAuth", () => {
       // The user/password boundary is part of the key: "prometheus:" + "x" ≠ "prometheus" + ":x".
       expect(yield* auth.verify({ user: "prometheus:", password: "s3cret" })).toBe(false)
       expect((yield* Ref.get(rec.calls)).length).toBe(3)
-    })
-  )
+    }))
 
   it.scoped("concurrent requests with the same credentials share one check", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const rec = yield* recordingCheck
       const gate = yield* Deferred.make<void>()
       yield* Ref.set(rec.gate, Option.some(gate))
       const auth = yield* makeBasicAuth({ users: { prometheus: HASH }, check: rec.check, dummyHash: DUMMY })
       const fibers = yield* Effect.forEach(Array.from({ length: 50 }), () =>
-        Effect.fork(auth.verify({ user: "prometheus", password: "s3cret" }))
-      )
+        Effect.fork(auth.verify({ user: "prometheus", password: "s3cret" })))
       yield* rec.started(1)
       yield* settle
       yield* Deferred.succeed(gate, undefined)
       const results = yield* Fiber.joinAll(fibers)
-      expect(results.every((ok) => ok)).toBe(true)
+      expect(results.every((ok) =>
+        ok
+      )).toBe(true)
       expect((yield* Ref.get(rec.calls)).length).toBe(1)
-    })
-  )
+    }))
 
   it.scoped("runs one check at a time", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const rec = yield* recordingCheck
       const gate = yield* Deferred.make<void>()
       yield* Ref.set(rec.gate, Option.some(gate))
       const auth = yield* makeBasicAuth({ users: { prometheus: HASH }, check: rec.check, dummyHash: DUMMY })
-      const fibers = yield* Effect.forEach(["a", "b", "c", "d"], (password) => Effect.fork(auth.verify({ user: "prometheus", password })))
+      const fibers = yield* Effect.forEach(["a", "b", "c", "d"], (password) =>
+        Effect.fork(auth.verify({ user: "prometheus", password })))
       yield* rec.started(1)
       yield* settle
       // The other three wait for the first to finish.
@@ -189,11 +194,10 @@ describe("makeBasicAuth", () => {
       yield* Fiber.joinAll(fibers)
       expect((yield* Ref.get(rec.calls)).length).toBe(4)
       expect(yield* Ref.get(rec.maxRunning)).toBe(1)
-    })
-  )
+    }))
 
   it.scoped("a request that goes away mid-check does not leave the next one waiting", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const rec = yield* recordingCheck
       const gate = yield* Deferred.make<void>()
       yield* Ref.set(rec.gate, Option.some(gate))
@@ -204,24 +208,26 @@ describe("makeBasicAuth", () => {
       yield* Deferred.succeed(gate, undefined)
       expect(yield* auth.verify({ user: "prometheus", password: "s3cret" })).toBe(true)
       expect((yield* Ref.get(rec.calls)).length).toBe(1)
-    })
-  )
+    }))
 
   it.scoped("the memo is bounded: when full it starts afresh", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const rec = yield* recordingCheck
-      const auth = yield* makeBasicAuth({ users: { prometheus: HASH }, check: rec.check, dummyHash: DUMMY, memoCapacity: 2 })
+      const auth = yield* makeBasicAuth({
+        users: { prometheus: HASH },
+        check: rec.check,
+        dummyHash: DUMMY,
+        memoCapacity: 2
+      })
       for (const password of ["a", "b", "c", "a"]) yield* auth.verify({ user: "prometheus", password })
       expect((yield* Ref.get(rec.calls)).map((c) => c.password)).toEqual(["a", "b", "c", "a"])
-    })
-  )
+    }))
 
   it.scoped("with real bcrypt: right, wrong, unknown", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const auth = yield* makeBasicAuth({ users: { prometheus: HASH } })
       expect(yield* auth.verify({ user: "prometheus", password: "s3cret" })).toBe(true)
       expect(yield* auth.verify({ user: "prometheus", password: "S3cret" })).toBe(false)
       expect(yield* auth.verify({ user: "grafana", password: "s3cret" })).toBe(false)
-    })
-  )
+    }))
 })

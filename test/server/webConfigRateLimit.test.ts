@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck } from "effect"
-import { fullBucket, takeToken, type RateLimit } from "../../src/server/webConfigRateLimit.js"
+import { fullBucket, type RateLimit, takeToken } from "../../src/server/webConfigRateLimit.js"
 
 /** Feeds requests at the given times; returns which were allowed. */
 const run = (limit: RateLimit, times: ReadonlyArray<number>): ReadonlyArray<boolean> => {
@@ -15,7 +15,16 @@ const run = (limit: RateLimit, times: ReadonlyArray<number>): ReadonlyArray<bool
 describe("token bucket", () => {
   it("allows a burst, then one request per interval", () => {
     const limit = { intervalMillis: 1000, burst: 2 }
-    expect(run(limit, [0, 0, 0, 500, 1000, 1500, 2000, 2000])).toEqual([true, true, false, false, true, false, true, false])
+    expect(run(limit, [0, 0, 0, 500, 1000, 1500, 2000, 2000])).toEqual([
+      true,
+      true,
+      false,
+      false,
+      true,
+      false,
+      true,
+      false
+    ])
   })
 
   it("never allows more than burst + elapsed / interval, and always serves requests spaced by the interval", () => {
@@ -45,6 +54,13 @@ describe("token bucket", () => {
   })
 
   it("a clock that goes backwards adds no tokens", () => {
-    expect(run({ intervalMillis: 1000, burst: 1 }, [10_000, 10_000, 0, 5_000, 10_999, 11_000])).toEqual([true, false, false, false, false, true])
+    expect(run({ intervalMillis: 1000, burst: 1 }, [10_000, 10_000, 0, 5_000, 10_999, 11_000])).toEqual([
+      true,
+      false,
+      false,
+      false,
+      false,
+      true
+    ])
   })
 })

@@ -4,7 +4,14 @@ import type { WebSettings } from "../../src/server/webConfigLoad.js"
 import { compareSettings } from "../../src/server/webConfigReload.js"
 
 const plan = (over: Partial<TlsPlan> = {}, options: TlsPlan["options"] = {}): TlsPlan => ({
-  options: { cert: "CERT", key: "KEY", minVersion: "TLSv1.2", maxVersion: "TLSv1.3", honorCipherOrder: true, ...options },
+  options: {
+    cert: "CERT",
+    key: "KEY",
+    minVersion: "TLSv1.2",
+    maxVersion: "TLSv1.3",
+    honorCipherOrder: true,
+    ...options
+  },
   clientAuth: "NoClientCert",
   allowedSans: undefined,
   minVersion: "TLS12",
@@ -29,13 +36,23 @@ describe("compareSettings", () => {
   })
 
   it("a new certificate, key, CA or TLS parameter is applied in place", () => {
-    for (const options of [{ cert: "CERT2" }, { key: "KEY2" }, { ca: "CA" }, { ciphers: "X" }, { ecdhCurve: "P-256" }, { minVersion: "TLSv1.3" as const }]) {
-      expect(compareSettings(settings(), settings({ tls: plan({}, options) }))).toEqual({ tlsContext: true, needRestart: [] })
+    for (
+      const options of [{ cert: "CERT2" }, { key: "KEY2" }, { ca: "CA" }, { ciphers: "X" }, { ecdhCurve: "P-256" }, {
+        minVersion: "TLSv1.3" as const
+      }]
+    ) {
+      expect(compareSettings(settings(), settings({ tls: plan({}, options) }))).toEqual({
+        tlsContext: true,
+        needRestart: []
+      })
     }
   })
 
   it("what a running server cannot change is reported as needing a restart", () => {
-    expect(compareSettings(settings(), settings({ tls: undefined })).needRestart).toEqual(["tls_server_config (TLS on/off)", "tls_server_config.client_auth_type"])
+    expect(compareSettings(settings(), settings({ tls: undefined })).needRestart).toEqual([
+      "tls_server_config (TLS on/off)",
+      "tls_server_config.client_auth_type"
+    ])
     expect(compareSettings(settings({ tls: undefined }), settings({ tls: undefined, users: { a: "h" } }))).toEqual({
       tlsContext: false,
       needRestart: ["basic_auth_users"]

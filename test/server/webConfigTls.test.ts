@@ -1,19 +1,19 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Either } from "effect"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as tls from "node:tls"
 import { fileURLToPath } from "node:url"
-import { describe, expect, it } from "@effect/vitest"
-import { Either } from "effect"
 import {
   admitPeer,
   GO_CIPHER_SUITES,
   GO_CURVES,
   parseCertificates,
   parseSubjectAltName,
+  type PeerCertificate,
   planTls,
   tlsEnabled,
-  type PeerCertificate,
   type TlsMaterial
 } from "../../src/server/tls.js"
 import type { ClientAuthType } from "../../src/server/webConfigFile.js"
@@ -59,7 +59,9 @@ describe("planTls", () => {
       ["RequireAndVerifyClientCert", true, true]
     ]
     for (const [policy, request, reject] of table) {
-      const clientCa = policy === "NoClientCert" ? undefined : { key: "tls_server_config.client_ca_file", source: "ca.pem", pem: read("ca.pem") }
+      const clientCa = policy === "NoClientCert"
+        ? undefined
+        : { key: "tls_server_config.client_ca_file", source: "ca.pem", pem: read("ca.pem") }
       const plan = Either.getOrThrow(planTls({ client_auth_type: policy }, material({ clientCa }), NOW))
       expect([policy, plan.options.requestCert, plan.options.rejectUnauthorized]).toEqual([policy, request, reject])
     }
@@ -69,7 +71,9 @@ describe("planTls", () => {
     const plan = Either.getOrThrow(
       planTls({ cipher_suites: ["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256"] }, material(), NOW)
     )
-    expect(plan.options.ciphers).toBe("ECDHE-ECDSA-AES128-GCM-SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256")
+    expect(plan.options.ciphers).toBe(
+      "ECDHE-ECDSA-AES128-GCM-SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256"
+    )
     expect(plan.warnings).toEqual([
       "tls_server_config.cipher_suites[1]: TLS_AES_128_GCM_SHA256 is a TLS 1.3 suite; TLS 1.3 suites are not configurable (as in Go) and it is ignored"
     ])
@@ -88,10 +92,14 @@ describe("planTls", () => {
 
   it("warns about an expired certificate, weak policies, verification against public CAs and TLS < 1.2", () => {
     const plan = Either.getOrThrow(
-      planTls({ client_auth_type: "RequireAnyClientCert", min_version: "TLS10" }, material(), Date.parse("2200-01-01T00:00:00Z"))
+      planTls(
+        { client_auth_type: "RequireAnyClientCert", min_version: "TLS10" },
+        material(),
+        Date.parse("2200-01-01T00:00:00Z")
+      )
     )
     expect(plan.warnings).toEqual([
-      'cert_file "/etc/joulemon/server.pem": the certificate expired on Oct 29 18:40:24 2126 GMT',
+      "cert_file \"/etc/joulemon/server.pem\": the certificate expired on Oct 29 18:40:24 2126 GMT",
       "tls_server_config: client_auth_type RequireAnyClientCert does not verify client certificates; use RequireAndVerifyClientCert to authenticate clients",
       "tls_server_config.min_version TLS10: OpenSSL 3 refuses TLS below 1.2 at its default security level, so such clients still fail"
     ])
@@ -136,12 +144,16 @@ describe("parseCertificates", () => {
 
 describe("parseSubjectAltName", () => {
   it("reads DNS, e-mail, IP and URI entries as Go prints them", () => {
-    expect(parseSubjectAltName("DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1")).toEqual(["localhost", "127.0.0.1", "::1"])
+    expect(parseSubjectAltName("DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1")).toEqual([
+      "localhost",
+      "127.0.0.1",
+      "::1"
+    ])
     expect(parseSubjectAltName("email:ops@example.com, URI:spiffe://cluster.local/ns/m/sa/p, DirName:CN=x")).toEqual([
       "ops@example.com",
       "spiffe://cluster.local/ns/m/sa/p"
     ])
-    expect(parseSubjectAltName('DNS:"a, b", DNS:c')).toEqual(["a, b", "c"])
+    expect(parseSubjectAltName("DNS:\"a, b\", DNS:c")).toEqual(["a, b", "c"])
     expect(parseSubjectAltName(undefined)).toEqual([])
   })
 
@@ -157,7 +169,12 @@ describe("parseSubjectAltName", () => {
 describe("admitPeer", () => {
   const none = peer({})
   const trusted = peer({ presented: true, authorized: true, sans: ["prometheus.monitoring.svc"] })
-  const untrusted = peer({ presented: true, authorized: false, authorizationError: "SELF_SIGNED_CERT_IN_CHAIN", sans: ["stranger.example"] })
+  const untrusted = peer({
+    presented: true,
+    authorized: false,
+    authorizationError: "SELF_SIGNED_CERT_IN_CHAIN",
+    sans: ["stranger.example"]
+  })
 
   it("enforces each policy", () => {
     const table: ReadonlyArray<readonly [ClientAuthType, PeerCertificate, string | undefined]> = [
@@ -173,7 +190,9 @@ describe("admitPeer", () => {
       ["RequireAndVerifyClientCert", untrusted, "client certificate not trusted: SELF_SIGNED_CERT_IN_CHAIN"],
       ["RequireAndVerifyClientCert", trusted, undefined]
     ]
-    for (const [policy, p, expected] of table) expect([policy, admitPeer(policy, undefined, p)]).toEqual([policy, expected])
+    for (const [policy, p, expected] of table) {
+      expect([policy, admitPeer(policy, undefined, p)]).toEqual([policy, expected])
+    }
   })
 
   it("requires one allowed SAN, comparing IPs in canonical form", () => {
@@ -181,6 +200,7 @@ describe("admitPeer", () => {
     expect(admitPeer("RequireAndVerifyClientCert", ["grafana"], trusted)).toBe(
       "client certificate has none of the allowed SANs (found: prometheus.monitoring.svc)"
     )
-    expect(admitPeer("RequireAnyClientCert", ["0:0:0:0:0:0:0:1"], peer({ presented: true, sans: ["::1"] }))).toBeUndefined()
+    expect(admitPeer("RequireAnyClientCert", ["0:0:0:0:0:0:0:1"], peer({ presented: true, sans: ["::1"] })))
+      .toBeUndefined()
   })
 })

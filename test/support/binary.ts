@@ -1,5 +1,5 @@
 /** Runs the real joulemon entry point (src/main.ts through tsx) as a child process. */
-import { spawn, type ChildProcess } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import * as path from "node:path"
 
 export const ROOT = path.resolve(import.meta.dirname, "..", "..")
@@ -38,4 +38,7 @@ export const waitForOutput = (r: Running, predicate: (out: string) => boolean, m
   })
 
 export const withTimeout = <A>(p: Promise<A>, ms: number, what: string): Promise<A> =>
-  Promise.race([p, new Promise<A>((_, reject) => setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms))])
+  Promise.race([
+    p,
+    new Promise<A>((_, reject) => setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms))
+  ])

@@ -27,7 +27,7 @@ export const parseSamples = (text: string): Array<ParsedSample> => {
         const key = line.slice(i, eq)
         let value = ""
         let j = eq + 2
-        for (; line[j] !== '"'; j++) {
+        for (; line[j] !== "\""; j++) {
           if (line[j] === "\\") {
             j++
             value += line[j] === "n" ? "\n" : (line[j] ?? "")

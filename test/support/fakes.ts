@@ -13,7 +13,9 @@ export const constantPowerZone = (name: string, watts: number, extra: Partial<En
   path: `/fake/${name}`,
   maxEnergy: 0n,
   estimated: false,
-  read: Clock.currentTimeNanos.pipe(Effect.map((ns) => energyReading((BigInt(Math.round(watts * 1e6)) * ns) / 1_000_000_000n))),
+  read: Clock.currentTimeNanos.pipe(
+    Effect.map((ns) => energyReading((BigInt(Math.round(watts * 1e6)) * ns) / 1_000_000_000n))
+  ),
   ...extra
 })
 
@@ -41,17 +43,19 @@ export interface ControlledInformer {
   readonly failing: Ref.Ref<boolean>
 }
 
-export const controlledInformer = Effect.gen(function* () {
+export const controlledInformer = Effect.gen(function*() {
   const calls = yield* Ref.make(0)
   const gate = yield* Ref.make<Option.Option<Deferred.Deferred<void>>>(Option.none())
   const failing = yield* Ref.make(false)
   const informer: ResourceInformerShape = {
     cpuInfo: [],
-    refresh: Effect.gen(function* () {
+    refresh: Effect.gen(function*() {
       const n = yield* Ref.updateAndGet(calls, (c) => c + 1)
       const g = yield* Ref.get(gate)
       if (Option.isSome(g)) yield* Deferred.await(g.value)
-      if (yield* Ref.get(failing)) return yield* Effect.fail(new ResourceError({ path: "/proc/stat", reason: "injected failure" }))
+      if (yield* Ref.get(failing)) {
+        return yield* Effect.fail(new ResourceError({ path: "/proc/stat", reason: "injected failure" }))
+      }
       return steadyReading(n === 1)
     })
   }

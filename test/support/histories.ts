@@ -3,7 +3,12 @@
  * container/VM/pod membership, random CPU ticks, random zone counters and clock steps.
  */
 import { FastCheck as fc } from "effect"
-import { attribute, initialMonitorState, type AttributionConfig, type MonitorState } from "../../src/monitor/attribute.js"
+import {
+  attribute,
+  type AttributionConfig,
+  initialMonitorState,
+  type MonitorState
+} from "../../src/monitor/attribute.js"
 import type { ZoneMeta, ZoneSample } from "../../src/monitor/nodeEnergy.js"
 import type { Snapshot } from "../../src/monitor/snapshot.js"
 import type { ContainerInfo, PodInfo, ProcessInfo, ResourceReading, VmInfo } from "../../src/resource/types.js"
@@ -47,7 +52,10 @@ export const historyArbitrary: fc.Arbitrary<History> = fc
       intervals: fc.array(
         fc.record({
           running: fc.uniqueArray(
-            fc.record({ member: fc.integer({ min: 0, max: pids.length - 1 }), ticks: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 2000 })) }),
+            fc.record({
+              member: fc.integer({ min: 0, max: pids.length - 1 }),
+              ticks: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 2000 }))
+            }),
             { selector: (r) => r.member, maxLength: pids.length }
           ),
           zoneDeltas: fc.array(fc.integer({ min: 0, max: 2_000_000_000 }), { minLength: ZONES, maxLength: ZONES }),
@@ -109,17 +117,21 @@ export const readingsOf = (h: History): Array<ResourceReading> => {
     }
     processes.sort((a, b) => a.pid - b.pid)
     const keys = new Set(processes.map((p) => p.key))
-    const result = reading(node(i === 0 ? 0 : iv.activeTicks, i === 0 ? 0 : iv.activeTicks + iv.idleTicks, i === 0), processes, {
-      containers: [...containers.values()],
-      vms: [...vms.values()],
-      pods: [...pods.values()],
-      terminated: {
-        processes: [...previousKeys].filter((k) => !keys.has(k)),
-        containers: [...previousContainers].filter((k) => !containers.has(k)),
-        vms: [...previousVms].filter((k) => !vms.has(k)),
-        pods: [...previousPods].filter((k) => !pods.has(k))
+    const result = reading(
+      node(i === 0 ? 0 : iv.activeTicks, i === 0 ? 0 : iv.activeTicks + iv.idleTicks, i === 0),
+      processes,
+      {
+        containers: [...containers.values()],
+        vms: [...vms.values()],
+        pods: [...pods.values()],
+        terminated: {
+          processes: [...previousKeys].filter((k) => !keys.has(k)),
+          containers: [...previousContainers].filter((k) => !containers.has(k)),
+          vms: [...previousVms].filter((k) => !vms.has(k)),
+          pods: [...previousPods].filter((k) => !pods.has(k))
+        }
       }
-    })
+    )
     previousKeys = keys
     previousContainers = new Set(containers.keys())
     previousVms = new Set(vms.keys())

@@ -8,7 +8,7 @@ export interface LogLine {
 }
 
 export const withLogs = <A, E, R>(effect: Effect.Effect<A, E, R>, minimum: LogLevel.LogLevel = LogLevel.Info) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const lines: Array<LogLine> = []
     const recorder = Logger.make(({ logLevel, message, annotations }) => {
       lines.push({
@@ -17,6 +17,9 @@ export const withLogs = <A, E, R>(effect: Effect.Effect<A, E, R>, minimum: LogLe
         annotations: Object.fromEntries(HashMap.toEntries(annotations))
       })
     })
-    const result = yield* effect.pipe(Effect.provide(Logger.replace(Logger.defaultLogger, recorder)), Logger.withMinimumLogLevel(minimum))
+    const result = yield* effect.pipe(
+      Effect.provide(Logger.replace(Logger.defaultLogger, recorder)),
+      Logger.withMinimumLogLevel(minimum)
+    )
     return [result, lines] as const
   })

@@ -20,7 +20,9 @@ export interface ProcOverlay {
 
 /** A containerd container of a Kubernetes pod (systemd cgroup driver layout). */
 export const podContainerCgroup = (podUid: string, containerId: string): string =>
-  `0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${podUid.replaceAll("-", "_")}.slice/cri-containerd-${containerId}.scope\n`
+  `0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${
+    podUid.replaceAll("-", "_")
+  }.slice/cri-containerd-${containerId}.scope\n`
 
 export const makeProcOverlay = (processes: ReadonlyMap<number, Disguise>): ProcOverlay => {
   const procfs = fs.mkdtempSync(path.join(os.tmpdir(), "joulemon-procfs-"))

@@ -3,10 +3,10 @@
  * scrapes, so a test decides exactly what each reading sees (ticks that move, files that
  * are damaged for one reading and then repaired).
  */
+import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Effect } from "effect"
 import { type CpuLine, cpuLine, type FakeProcess, writeProcess } from "../resource/procDir.js"
 
 export interface ProcTree {

@@ -16,7 +16,10 @@ const newRegistry = (format: ExpositionFormat): client.Registry<client.RegistryC
   return new client.Registry()
 }
 
-export const renderWithPromClient = (families: ReadonlyArray<MetricFamily>, format: ExpositionFormat): Promise<string> => {
+export const renderWithPromClient = (
+  families: ReadonlyArray<MetricFamily>,
+  format: ExpositionFormat
+): Promise<string> => {
   const registry = newRegistry(format)
   for (const family of families) {
     const config = { name: family.name, help: family.help, labelNames: [...family.labelNames], registers: [registry] }

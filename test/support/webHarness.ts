@@ -2,15 +2,15 @@
 import { Effect, Layer, Ref } from "effect"
 import { webLayer } from "../../src/app.js"
 import { BuildInfo } from "../../src/buildInfo.js"
+import { Collector, inProcessCollector } from "../../src/collector/Collector.js"
 import { AppConfig, type JoulemonConfig } from "../../src/config/Config.js"
 import { CpuPowerMeter } from "../../src/device/CpuPowerMeter.js"
-import { ZoneReadError, type EnergyZone } from "../../src/device/EnergyZone.js"
-import { Collector, inProcessCollector } from "../../src/collector/Collector.js"
+import { type EnergyZone, ZoneReadError } from "../../src/device/EnergyZone.js"
 import { makePowerMonitorWith, monitorOptionsFrom, PowerMonitor } from "../../src/monitor/PowerMonitor.js"
 import type { PlatformReading } from "../../src/platform/platformEnergy.js"
 import { PlatformPower } from "../../src/platform/PlatformPower.js"
 import { makeSelfMetrics, SelfMetrics, type SelfMetricsShape } from "../../src/telemetry/SelfMetrics.js"
-import { constantPowerZone, controlledInformer, meterOf, type ControlledInformer } from "./fakes.js"
+import { constantPowerZone, type ControlledInformer, controlledInformer, meterOf } from "./fakes.js"
 
 export interface CoreControls {
   readonly informer: ControlledInformer
@@ -22,7 +22,7 @@ export interface CoreControls {
   readonly platform: Ref.Ref<ReadonlyArray<PlatformReading>>
 }
 
-export const makeCoreControls = Effect.gen(function* () {
+export const makeCoreControls = Effect.gen(function*() {
   return {
     informer: yield* controlledInformer,
     deviceBroken: yield* Ref.make(false),
@@ -33,17 +33,23 @@ export const makeCoreControls = Effect.gen(function* () {
 
 const breakable = (zone: EnergyZone, broken: Ref.Ref<boolean>): EnergyZone => ({
   ...zone,
-  read: Effect.flatMap(Ref.get(broken), (b) =>
-    b ? Effect.fail(new ZoneReadError({ zone: zone.name, path: zone.path, reason: "EIO: device not answering" })) : zone.read
+  read: Effect.flatMap(
+    Ref.get(broken),
+    (b) =>
+      b
+        ? Effect.fail(new ZoneReadError({ zone: zone.name, path: zone.path, reason: "EIO: device not answering" }))
+        : zone.read
   )
 })
 
 export const fakeCore = (config: JoulemonConfig, controls?: CoreControls) =>
   Layer.unwrapScoped(
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const c = controls ?? (yield* makeCoreControls)
       const ctl = c.informer
-      const meter = meterOf([constantPowerZone("package", 40), constantPowerZone("dram", 8)].map((z) => breakable(z, c.deviceBroken)))
+      const meter = meterOf(
+        [constantPowerZone("package", 40), constantPowerZone("dram", 8)].map((z) => breakable(z, c.deviceBroken))
+      )
       const informer = {
         ...ctl.informer,
         cpuInfo: [{ processor: "0", vendorId: "GenuineIntel", modelName: "Test CPU", physicalId: "0", coreId: "0" }]
@@ -57,7 +63,13 @@ export const fakeCore = (config: JoulemonConfig, controls?: CoreControls) =>
         Layer.succeed(PowerMonitor, monitor),
         Layer.succeed(CpuPowerMeter, meter),
         Layer.succeed(Collector, collector),
-        Layer.succeed(BuildInfo, { version: "1.2.3", revision: "abcdef012345", branch: "main", arch: "x64", runtimeVersion: "v20" })
+        Layer.succeed(BuildInfo, {
+          version: "1.2.3",
+          revision: "abcdef012345",
+          branch: "main",
+          arch: "x64",
+          runtimeVersion: "v20"
+        })
       )
     })
   )

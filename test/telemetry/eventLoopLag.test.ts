@@ -1,6 +1,11 @@
 import client from "prom-client"
 import { describe, expect, it } from "vitest"
-import { type DelayHistogram, EVENT_LOOP_LAG_NAMES, lagValues, registerEventLoopLag } from "../../src/telemetry/eventLoopLag.js"
+import {
+  type DelayHistogram,
+  EVENT_LOOP_LAG_NAMES,
+  lagValues,
+  registerEventLoopLag
+} from "../../src/telemetry/eventLoopLag.js"
 
 const SECOND = 1e9
 
@@ -23,7 +28,11 @@ const fakeHistogram = (samples: Array<number>): DelayHistogram & { samples: Arra
     get stddev() {
       return h.samples.length === 0 ? Number.NaN : 0
     },
-    percentile: (p: number) => (h.samples.length === 0 ? 511 : [...h.samples].sort((a, b) => a - b)[Math.ceil((p / 100) * h.samples.length) - 1] ?? 0),
+    percentile: (
+      p: number
+    ) => (h.samples.length === 0
+      ? 511
+      : [...h.samples].sort((a, b) => a - b)[Math.ceil((p / 100) * h.samples.length) - 1] ?? 0),
     reset: () => {
       h.samples = []
     }

@@ -3,24 +3,24 @@
  * within `monitor.staleness`) into Kepler's families, negotiated between the Prometheus text
  * format and OpenMetrics, gzip-compressed when the scraper accepts it.
  */
-import { constants as zlibConstants, createGzip } from "node:zlib"
 import * as NodeStream from "@effect/platform-node/NodeStream"
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, Option } from "effect"
+import { constants as zlibConstants, createGzip } from "node:zlib"
 import { BuildInfo } from "../../buildInfo.js"
+import { Collector } from "../../collector/Collector.js"
 import { AppConfig } from "../../config/Config.js"
 import { CpuPowerMeter } from "../../device/CpuPowerMeter.js"
 import { PowerMonitor } from "../../monitor/PowerMonitor.js"
-import { SelfMetrics } from "../../telemetry/SelfMetrics.js"
-import { Collector } from "../../collector/Collector.js"
-import { registerEndpoint } from "../../server/Endpoints.js"
-import { snapshotFamilies, type MetricFamily } from "./families.js"
-import { contentTypeOf, exposition, negotiateFormat } from "./render.js"
 import { PlatformPower } from "../../platform/PlatformPower.js"
+import { registerEndpoint } from "../../server/Endpoints.js"
+import { SelfMetrics } from "../../telemetry/SelfMetrics.js"
+import { type MetricFamily, snapshotFamilies } from "./families.js"
 import { makeLabelCache } from "./labelCache.js"
 import { platformFamilies } from "./platformFamilies.js"
 import { pulledOneByOne } from "./pulledStream.js"
+import { contentTypeOf, exposition, negotiateFormat } from "./render.js"
 import { snapshotSelfFamilies } from "./selfFamilies.js"
 import { buildInfoFamily, cpuInfoFamily, meterInfoFamily } from "./staticFamilies.js"
 
@@ -31,7 +31,7 @@ export const acceptsGzip = (acceptEncoding: string | undefined): boolean =>
     .map((part) => part.trim().split(";"))
     .some(([coding, ...params]) => coding?.trim() === "gzip" && !params.some((p) => /^\s*q=0(\.0*)?\s*$/.test(p)))
 
-export const makeMetricsHandler = Effect.gen(function* () {
+export const makeMetricsHandler = Effect.gen(function*() {
   const config = yield* AppConfig
   const monitor = yield* PowerMonitor
   const collector = yield* Collector
@@ -50,7 +50,7 @@ export const makeMetricsHandler = Effect.gen(function* () {
   const labels = makeLabelCache()
 
   return (request: HttpServerRequest.HttpServerRequest) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const format = negotiateFormat(request.headers["accept"])
       yield* self.scraped(format)
       // A failed refresh (a stuck file, a dead worker) serves the last snapshot: its age shows in
@@ -58,21 +58,22 @@ export const makeMetricsHandler = Effect.gen(function* () {
       const snapshot = yield* monitor.snapshot.pipe(
         Effect.map(Option.some),
         Effect.catchAll((e) =>
-          Effect.logWarning("refresh failed; serving the last snapshot", e.message).pipe(Effect.zipRight(monitor.latest))
+          Effect.logWarning("refresh failed; serving the last snapshot", e.message).pipe(
+            Effect.zipRight(monitor.latest)
+          )
         )
       )
-      const families: Array<MetricFamily> =
-        snapshot._tag === "Some"
-          ? [
-              ...staticFamilies,
-              ...snapshotFamilies(snapshot.value, {
-                levels,
-                nodeName: config.kube.nodeName,
-                maxProcesses: config.exporter.prometheus.maxProcesses
-              }),
-              ...snapshotSelfFamilies(snapshot.value)
-            ]
-          : [...staticFamilies]
+      const families: Array<MetricFamily> = snapshot._tag === "Some"
+        ? [
+          ...staticFamilies,
+          ...snapshotFamilies(snapshot.value, {
+            levels,
+            nodeName: config.kube.nodeName,
+            maxProcesses: config.exporter.prometheus.maxProcesses
+          }),
+          ...snapshotSelfFamilies(snapshot.value)
+        ]
+        : [...staticFamilies]
       // Platform (BMC) power is not gated by metricsLevel, as in Kepler; `readings` returns the
       // poller's cache, so a hung BMC cannot slow the scrape.
       families.push(...platformFamilies(yield* platform.readings))
@@ -85,9 +86,9 @@ export const makeMetricsHandler = Effect.gen(function* () {
       // and 0.64 MB at the default level 6 — CPU matters more than bytes on every node.
       const body = gzipped
         ? NodeStream.fromReadable(
-            () => NodeStream.toReadableNever(text).pipe(createGzip({ level: zlibConstants.Z_BEST_SPEED })),
-            (cause) => new Error(`compressing /metrics failed: ${String(cause)}`)
-          )
+          () => NodeStream.toReadableNever(text).pipe(createGzip({ level: zlibConstants.Z_BEST_SPEED })),
+          (cause) => new Error(`compressing /metrics failed: ${String(cause)}`)
+        )
         : text
       return HttpServerResponse.stream(body, {
         contentType: contentTypeOf(format),

@@ -16,13 +16,13 @@ const NEEDS_LABEL_ESCAPE = /[\\"\n]/
 const NEEDS_HELP_ESCAPE = /[\\\n"]/
 
 export const escapeLabelValue = (value: string): string =>
-  NEEDS_LABEL_ESCAPE.test(value) ? value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"') : value
+  NEEDS_LABEL_ESCAPE.test(value) ? value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, "\\\"") : value
 
 /** Prometheus text escapes `\` and newline in HELP; OpenMetrics also `"`. */
 const escapeHelp = (help: string, openMetrics: boolean): string => {
   if (!NEEDS_HELP_ESCAPE.test(help)) return help
   const escaped = help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")
-  return openMetrics ? escaped.replace(/"/g, '\\"') : escaped
+  return openMetrics ? escaped.replace(/"/g, "\\\"") : escaped
 }
 
 export const formatValue = (value: number): string => {
@@ -48,7 +48,11 @@ export const CHUNK_CHARS = 64 * 1024
  * labels come from the previous scrapes' text when unchanged (labelCache.ts); the bytes are the
  * same either way.
  */
-export function* familyChunks(families: ReadonlyArray<MetricFamily>, format: ExpositionFormat, cache?: LabelCache): Generator<string> {
+export function* familyChunks(
+  families: ReadonlyArray<MetricFamily>,
+  format: ExpositionFormat,
+  cache?: LabelCache
+): Generator<string> {
   const openMetrics = format === "openmetrics"
   const scrape = cache?.begin() ?? 0
   let out: Array<string> = []
@@ -63,7 +67,9 @@ export function* familyChunks(families: ReadonlyArray<MetricFamily>, format: Exp
   for (const family of families) {
     const name = familyName(family, openMetrics)
     emit(`# HELP ${name} ${escapeHelp(family.help, openMetrics)}\n# TYPE ${name} ${family.type}\n`)
-    const sampleName = openMetrics && family.type === "counter" && !family.name.endsWith("_total") ? `${family.name}_total` : family.name
+    const sampleName = openMetrics && family.type === "counter" && !family.name.endsWith("_total")
+      ? `${family.name}_total`
+      : family.name
     const names = family.labelNames
     // `{a="` then `",b="` …: each label costs one concatenation of a cached prefix.
     const prefixes = names.map((label, i) => (i === 0 ? `{${label}="` : `",${label}="`))
@@ -82,7 +88,7 @@ export function* familyChunks(families: ReadonlyArray<MetricFamily>, format: Exp
         for (let i = from; i < values.length && same; i++) same = tail.values[i] === values[i]
         if (same) return tail.text
       }
-      const text = render(values, from, names.length) + '"}'
+      const text = render(values, from, names.length) + "\"}"
       if (tails.length < TAILS_KEPT) tails.push({ values, from, text })
       return text
     }
@@ -91,7 +97,7 @@ export function* familyChunks(families: ReadonlyArray<MetricFamily>, format: Exp
       if (names.length > 0) {
         const shared = sample.identity
         if (shared === undefined) {
-          labels = render(sample.labels, 0, names.length) + '"}'
+          labels = render(sample.labels, 0, names.length) + "\"}"
         } else {
           const cached = identities.get(shared)
           let head: string
@@ -99,10 +105,9 @@ export function* familyChunks(families: ReadonlyArray<MetricFamily>, format: Exp
             head = cached.head
           } else {
             const key = sample.identityKey
-            head =
-              cache === undefined || key === undefined
-                ? render(shared, 0, shared.length)
-                : cache.head(scrape, key, names, shared, () => render(shared, 0, shared.length))
+            head = cache === undefined || key === undefined
+              ? render(shared, 0, shared.length)
+              : cache.head(scrape, key, names, shared, () => render(shared, 0, shared.length))
             identities.set(shared, { names, head })
           }
           labels = head + tailOf(sample.labels, shared.length)

@@ -12,7 +12,7 @@ import type {
   Workloads
 } from "../../monitor/snapshot.js"
 import { joules } from "../../monitor/snapshot.js"
-import { processFold, type Fold } from "./processLimit.js"
+import { type Fold, processFold } from "./processLimit.js"
 
 export type MetricType = "gauge" | "counter"
 
@@ -73,7 +73,13 @@ export const nodeFamilies = (s: Snapshot, nodeName: string): Array<MetricFamily>
   const per = (value: (z: Snapshot["zones"][number]) => number) =>
     s.zones.map((z) => ({ labels: [z.name, z.path, nodeName], value: value(z) }))
   return [
-    { name: "kepler_node_cpu_joules_total", help: energyHelp("node"), type: "counter", labelNames, samples: per((z) => joules(z.energyTotal)) },
+    {
+      name: "kepler_node_cpu_joules_total",
+      help: energyHelp("node"),
+      type: "counter",
+      labelNames,
+      samples: per((z) => joules(z.energyTotal))
+    },
     {
       name: "kepler_node_cpu_active_joules_total",
       help: energyHelp("node", "active"),
@@ -89,8 +95,20 @@ export const nodeFamilies = (s: Snapshot, nodeName: string): Array<MetricFamily>
       samples: per((z) => joules(z.idleEnergyTotal))
     },
     { name: "kepler_node_cpu_watts", help: powerHelp("node"), type: "gauge", labelNames, samples: per((z) => z.watts) },
-    { name: "kepler_node_cpu_active_watts", help: powerHelp("node", "active"), type: "gauge", labelNames, samples: per((z) => z.activeWatts) },
-    { name: "kepler_node_cpu_idle_watts", help: powerHelp("node", "idle"), type: "gauge", labelNames, samples: per((z) => z.idleWatts) },
+    {
+      name: "kepler_node_cpu_active_watts",
+      help: powerHelp("node", "active"),
+      type: "gauge",
+      labelNames,
+      samples: per((z) => z.activeWatts)
+    },
+    {
+      name: "kepler_node_cpu_idle_watts",
+      help: powerHelp("node", "idle"),
+      type: "gauge",
+      labelNames,
+      samples: per((z) => z.idleWatts)
+    },
     {
       name: "kepler_node_cpu_usage_ratio",
       help: "CPU usage ratio of a node (value between 0.0 and 1.0)",
@@ -154,7 +172,7 @@ interface IdentityOf {
 }
 
 /** Each workload's identity values, computed once per scrape and shared by its families. */
-const memoIdentity = <W>(identity: Identity<W>): ((w: W) => IdentityOf) => {
+const memoIdentity = <W>(identity: Identity<W>): (w: W) => IdentityOf => {
   const ids = new Map<W, IdentityOf>()
   return (w) => {
     let id = ids.get(w)
@@ -200,7 +218,9 @@ function* foldedSamples<W, A>(
     byIndex.set(r.index, sum === undefined ? value(r) : add(sum, value(r)))
   }
   for (const [state, byIndex] of sums) {
-    for (const [index, sum] of byIndex) yield { labels: otherLabels(state, index), identity: fold.identity, value: exported(sum) }
+    for (const [index, sum] of byIndex) {
+      yield { labels: otherLabels(state, index), identity: fold.identity, value: exported(sum) }
+    }
   }
 }
 

@@ -32,18 +32,18 @@ export const platformFamilies = (readings: ReadonlyArray<PlatformReading>): Arra
   readings.length === 0
     ? []
     : [
-        {
-          name: "kepler_platform_watts",
-          help: "Current platform power in watts from BMC (PowerSubsystem or deprecated Power API)",
-          type: "gauge",
-          labelNames: PLATFORM_LABEL_NAMES,
-          samples: readings.map((r) => ({ labels: labelsOf(r), value: r.watts }))
-        },
-        {
-          name: "kepler_platform_joules_total",
-          help: "Energy consumption of the platform in joules (integrated from BMC power readings)",
-          type: "counter",
-          labelNames: PLATFORM_LABEL_NAMES,
-          samples: readings.map((r) => ({ labels: labelsOf(r), value: r.joulesTotal }))
-        }
-      ]
+      {
+        name: "kepler_platform_watts",
+        help: "Current platform power in watts from BMC (PowerSubsystem or deprecated Power API)",
+        type: "gauge",
+        labelNames: PLATFORM_LABEL_NAMES,
+        samples: readings.map((r) => ({ labels: labelsOf(r), value: r.watts }))
+      },
+      {
+        name: "kepler_platform_joules_total",
+        help: "Energy consumption of the platform in joules (integrated from BMC power readings)",
+        type: "counter",
+        labelNames: PLATFORM_LABEL_NAMES,
+        samples: readings.map((r) => ({ labels: labelsOf(r), value: r.joulesTotal }))
+      }
+    ]

@@ -15,4 +15,3 @@ export const pulledOneByOne = (chunks: Iterable<string>): Stream.Stream<Uint8Arr
       })
     )
   })
-

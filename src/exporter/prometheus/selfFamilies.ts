@@ -29,7 +29,13 @@ export const snapshotSelfFamilies = (s: Snapshot): Array<MetricFamily> => [
     "counter",
     (z) => z.glitches
   ),
-  perZone(s, "joulemon_zone_resets_total", "Counter resets (went backwards with no known wrap boundary) per zone", "counter", (z) => z.resets),
+  perZone(
+    s,
+    "joulemon_zone_resets_total",
+    "Counter resets (went backwards with no known wrap boundary) per zone",
+    "counter",
+    (z) => z.resets
+  ),
   perZone(
     s,
     "joulemon_zone_read_errors_total",
@@ -44,8 +50,12 @@ export const snapshotSelfFamilies = (s: Snapshot): Array<MetricFamily> => [
     "counter",
     (z) => joules(z.unattributedEnergyTotal)
   ),
-  perZone(s, "joulemon_zone_estimated", "1 when the zone's energy is estimated by a model rather than measured", "gauge", (z) =>
-    z.estimated ? 1 : 0
+  perZone(
+    s,
+    "joulemon_zone_estimated",
+    "1 when the zone's energy is estimated by a model rather than measured",
+    "gauge",
+    (z) => z.estimated ? 1 : 0
   ),
   {
     name: "joulemon_self_cpu_joules_total",

@@ -32,7 +32,9 @@ export const drawLoop = (
   options: ViewOptions
 ) => {
   const draw = (last: number, snapshot: Snapshot) =>
-    snapshot.sequence <= last ? Effect.succeed(last) : writer.write(frame(snapshot, writer.isTTY, options)).pipe(Effect.as(snapshot.sequence))
+    snapshot.sequence <= last
+      ? Effect.succeed(last)
+      : writer.write(frame(snapshot, writer.isTTY, options)).pipe(Effect.as(snapshot.sequence))
   return Option.match(initial, { onNone: () => Effect.succeed(0), onSome: (s) => draw(0, s) }).pipe(
     Effect.flatMap((first) =>
       Effect.iterate(first, {
@@ -46,14 +48,19 @@ export const drawLoop = (
 /** The exporter over a given writer (tests provide one that captures the frames). */
 export const StdoutExporter = (options: ViewOptions = { top: DEFAULT_TOP }) =>
   Layer.scopedDiscard(
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const monitor = yield* PowerMonitor
       const writer = yield* StdoutWriter
       // Subscribe before reading `latest`, so no snapshot can fall between the two.
       const changes = yield* monitor.changes
       const initial = yield* monitor.latest
-      yield* Effect.logInfo("stdout exporter started").pipe(Effect.annotateLogs({ component: "stdout", tty: writer.isTTY, top: options.top }))
-      yield* forkCritical("stdout exporter", drawLoop(writer, changes, initial, options).pipe(Effect.annotateLogs({ component: "stdout" })))
+      yield* Effect.logInfo("stdout exporter started").pipe(
+        Effect.annotateLogs({ component: "stdout", tty: writer.isTTY, top: options.top })
+      )
+      yield* forkCritical(
+        "stdout exporter",
+        drawLoop(writer, changes, initial, options).pipe(Effect.annotateLogs({ component: "stdout" }))
+      )
     })
   )
 

@@ -2,9 +2,9 @@
  * Where the stdout exporter's frames go: a small service, so tests capture the output and the
  * exporter's loop sees a write failure (EPIPE when piped into `head`) as a typed error.
  */
+import { Context, Data, Effect, Layer, type Scope } from "effect"
 import * as fs from "node:fs"
 import * as tty from "node:tty"
-import { Context, Data, Effect, Layer, type Scope } from "effect"
 
 export class StdoutWriteError extends Data.TaggedError("StdoutWriteError")<{
   readonly code: string
@@ -29,8 +29,11 @@ const codeOf = (e: unknown): string =>
   typeof e === "object" && e !== null && "code" in e && typeof e.code === "string" ? e.code : "EIO"
 
 /** A writer over any Node writable stream (errors arrive through each write's callback). */
-export const makeStreamWriter = (stream: NodeJS.WritableStream, isTTY: boolean): Effect.Effect<StdoutWriterShape, never, Scope.Scope> =>
-  Effect.gen(function* () {
+export const makeStreamWriter = (
+  stream: NodeJS.WritableStream,
+  isTTY: boolean
+): Effect.Effect<StdoutWriterShape, never, Scope.Scope> =>
+  Effect.gen(function*() {
     // Without a listener a stream error (EPIPE) would be an uncaught exception that kills the
     // process with no useful message; the failing write reports it instead.
     const ignore = () => {}
@@ -63,7 +66,7 @@ export const makeStreamWriter = (stream: NodeJS.WritableStream, isTTY: boolean):
  */
 export const StdoutWriterLive: Layer.Layer<StdoutWriter> = Layer.scoped(
   StdoutWriter,
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const stream = yield* Effect.acquireRelease(
       Effect.sync(() => fs.createWriteStream("", { fd: 1, autoClose: false })),
       (s) => Effect.sync(() => s.destroy())

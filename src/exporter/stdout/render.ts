@@ -4,7 +4,7 @@
  * most power. Pure: snapshot in, text out.
  */
 import type { ContainerWorkload, NodeZone, ProcessWorkload, Snapshot, ZoneValues } from "../../monitor/snapshot.js"
-import { printable, renderTable, type Column } from "./table.js"
+import { type Column, printable, renderTable } from "./table.js"
 
 /** Rows in each top-N table: what fits on a terminal beside the zone table. */
 export const DEFAULT_TOP = 10
@@ -57,16 +57,14 @@ export const zoneNotes = (snapshot: Snapshot): ReadonlyArray<string> => {
 }
 
 /** Highest primary-zone power first; then energy, then the key, so equal rows keep one order. */
-const rank =
-  <W extends ZoneValues>(primary: number, key: (w: W) => string) =>
-  (a: W, b: W): number => {
-    const power = (b.watts[primary] ?? 0) - (a.watts[primary] ?? 0)
-    if (power !== 0) return power
-    const ea = a.energy[primary] ?? 0n
-    const eb = b.energy[primary] ?? 0n
-    if (ea !== eb) return eb > ea ? 1 : -1
-    return key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0
-  }
+const rank = <W extends ZoneValues>(primary: number, key: (w: W) => string) => (a: W, b: W): number => {
+  const power = (b.watts[primary] ?? 0) - (a.watts[primary] ?? 0)
+  if (power !== 0) return power
+  const ea = a.energy[primary] ?? 0n
+  const eb = b.energy[primary] ?? 0n
+  if (ea !== eb) return eb > ea ? 1 : -1
+  return key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0
+}
 
 const zoneColumns = (snapshot: Snapshot): ReadonlyArray<Column> => [
   ...snapshot.zones.map((z): Column => ({ header: `${z.name.toUpperCase()} ( W )`, align: "right" })),

@@ -39,7 +39,9 @@ const rule = (widths: ReadonlyArray<number>, left: string, middle: string, right
 /** The table, each line ending in "\n". Cells are made printable; missing cells are blank. */
 export const renderTable = (columns: ReadonlyArray<Column>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
   const safeRows = rows.map((row) => columns.map((_, i) => printable(row[i] ?? "")))
-  const widths = columns.map((column, i) => Math.max(width(column.header), ...safeRows.map((row) => width(row[i] ?? ""))))
+  const widths = columns.map((column, i) =>
+    Math.max(width(column.header), ...safeRows.map((row) => width(row[i] ?? "")))
+  )
   const line = (cells: ReadonlyArray<string>, align: (i: number) => Align | "center") =>
     `│${cells.map((cell, i) => ` ${pad(cell, widths[i] ?? 0, align(i))} `).join("│")}│`
   return [

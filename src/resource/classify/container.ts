@@ -3,8 +3,8 @@
  * or command line (kepler-behaviour.md §4.3). Pure: the procfs reader passes file contents.
  */
 import type { ContainerRuntime } from "../types.js"
-import { baseName } from "./procArgs.js"
 import { capLabelValue } from "./labelValue.js"
+import { baseName } from "./procArgs.js"
 
 export interface ContainerMatch {
   readonly runtime: ContainerRuntime

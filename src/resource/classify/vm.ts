@@ -3,8 +3,8 @@
  * Pure: the procfs reader passes the split `/proc/<pid>/cmdline`.
  */
 import type { Hypervisor } from "../types.js"
-import { baseName } from "./procArgs.js"
 import { capLabelValue } from "./labelValue.js"
+import { baseName } from "./procArgs.js"
 
 export interface VmMatch {
   readonly hypervisor: Hypervisor
