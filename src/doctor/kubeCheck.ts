@@ -7,7 +7,7 @@
 import { Duration, Effect, Either } from "effect"
 import type { JoulemonConfig } from "../config/Config.js"
 import { joinHostPort, resolveConnection } from "../k8s/connection.js"
-import { type KubeRequestError, kubeUrl, makeKubeHttp } from "../k8s/KubeHttp.js"
+import { type KubeRequestError, kubeUrl, makeKubeHttp, makeKubeletHttp } from "../k8s/KubeHttp.js"
 import { DEFAULT_KUBELET_PORT } from "../k8s/kubeletInformer.js"
 import { Node, PodList } from "../k8s/kubeObjects.js"
 import { type CheckResult, failed, passed } from "./verdict.js"
@@ -76,18 +76,7 @@ export const readKubeFacts = (config: JoulemonConfig): Effect.Effect<KubeFacts> 
       return done()
     }
     const port = node.right.status.daemonEndpoints?.kubeletEndpoint?.Port ?? 0
-    // As the informer: the kubelet's serving certificate is not verified (self-signed on most clusters).
-    const kubelet = yield* makeKubeHttp({
-      tls: {
-        ca: undefined,
-        clientCert: c.clientCert,
-        clientKey: c.clientKey,
-        verifyServer: false,
-        serverName: undefined
-      },
-      auth: c.auth,
-      requestTimeout: REQUEST_TIMEOUT
-    })
+    const kubelet = yield* makeKubeletHttp(c, REQUEST_TIMEOUT)
     const podsUrl = kubeUrl(`https://${joinHostPort(ip, port > 0 ? port : DEFAULT_KUBELET_PORT)}`, "/pods")
     steps.push(step("kubelet", podsUrl, yield* Effect.either(kubelet.getJson(podsUrl, PodList))))
     return done()

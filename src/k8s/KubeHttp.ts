@@ -13,7 +13,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { Data, Duration, Effect, Either, Option, ParseResult, Schema, type Scope, Stream } from "effect"
 import * as fs from "node:fs/promises"
-import type { KubeAuth } from "./connection.js"
+import type { KubeAuth, KubeConnection } from "./connection.js"
 import { Status } from "./kubeObjects.js"
 
 export class KubeRequestError extends Data.TaggedError("KubeRequestError")<{
@@ -203,4 +203,26 @@ export const makeKubeHttp = (options: KubeHttpOptions): Effect.Effect<KubeHttp, 
       }).pipe(Effect.timeoutFail({ duration: timeout, onTimeout: timedOut(url) }))
 
     return { getJson, watch } satisfies KubeHttp
+  })
+
+/**
+ * The client for the kubelet, shared by the informer and `doctor` so both trust the same thing.
+ * The kubelet's serving certificate is self-signed on most clusters (signed by the cluster CA only
+ * with serverTLSBootstrap), so, like Kepler, metrics-server's common setting and Prometheus's
+ * kubelet jobs, it is not verified. The credentials are the same ones the API server gets.
+ */
+export const makeKubeletHttp = (
+  connection: KubeConnection,
+  requestTimeout: Duration.Duration
+): Effect.Effect<KubeHttp, never, Scope.Scope> =>
+  makeKubeHttp({
+    tls: {
+      ca: undefined,
+      clientCert: connection.clientCert,
+      clientKey: connection.clientKey,
+      verifyServer: false,
+      serverName: undefined
+    },
+    auth: connection.auth,
+    requestTimeout
   })

@@ -13,7 +13,7 @@ import type { Fatal } from "../Fatal.js"
 import { makeApiserverInformer } from "./apiserverInformer.js"
 import { type KubeConfigError, resolveConnection } from "./connection.js"
 import { defaultRetryPolicy, makeHealthReporter } from "./informerHealth.js"
-import { makeKubeHttp } from "./KubeHttp.js"
+import { makeKubeHttp, makeKubeletHttp } from "./KubeHttp.js"
 import { makeKubeletInformer } from "./kubeletInformer.js"
 import { initialPodCache, lookIn } from "./podCache.js"
 import type { PodIndex } from "./podIndex.js"
@@ -43,21 +43,8 @@ export const makePodInformer = (
       Effect.annotateLogs({ mode: options.mode, node: options.nodeName, server: c.server, credentials: c.source })
     )
     if (options.mode === "apiserver") return yield* makeApiserverInformer(options, api, health)
-    // The kubelet's serving certificate is self-signed on most clusters (signed by the cluster
-    // CA only with serverTLSBootstrap), so, like Kepler, metrics-server's common setting and
-    // Prometheus's kubelet jobs, it is not verified. The address comes from the API server's
-    // Node object and the credentials are the same ones the API server gets.
-    const kubelet = yield* makeKubeHttp({
-      tls: {
-        ca: undefined,
-        clientCert: c.clientCert,
-        clientKey: c.clientKey,
-        verifyServer: false,
-        serverName: undefined
-      },
-      auth: c.auth,
-      requestTimeout: options.requestTimeout
-    })
+    // The kubelet's address comes from the API server's Node object.
+    const kubelet = yield* makeKubeletHttp(c, options.requestTimeout)
     return yield* makeKubeletInformer(options, api, kubelet, health)
   })
 

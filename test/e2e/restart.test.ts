@@ -11,7 +11,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { decodeCounterFile } from "../../src/state/counterFile.js"
-import type { CpuLine } from "../resource/procDir.js"
+import { cpuAfterRounds } from "../resource/procDir.js"
 import { type Running, startJoulemon, waitForOutput, withTimeout } from "../support/binary.js"
 import { type ParsedSample, parseSamples } from "../support/exposition.js"
 import { freePort } from "../support/ports.js"
@@ -35,17 +35,6 @@ const setBootId = (id: string): void => {
   fs.writeFileSync(bootIdFile(), `${id}\n`)
 }
 
-const cpuAt = (n: number): CpuLine => ({
-  user: 1000 + 30 * n,
-  nice: 0,
-  system: 1000,
-  idle: 10_000 + 10 * n,
-  iowait: 0,
-  irq: 0,
-  softirq: 0,
-  steal: 0
-})
-
 /** Every process used 10 more ticks; `selfPid` (joulemon) too, so its own energy moves. */
 const advance = (selfPid?: number): void => {
   round++
@@ -63,7 +52,7 @@ const advance = (selfPid?: number): void => {
   if (selfPid !== undefined) {
     tree.setProcess({ pid: selfPid, comm: "node", utime, stime: 0, startTime: 400, exe: "/usr/bin/node" })
   }
-  tree.setCpu(cpuAt(round))
+  tree.setCpu(cpuAfterRounds(round))
 }
 
 /** `fast`: every scrape refreshes (and checkpoints). `frozen`: the first snapshot is served as is. */
@@ -140,7 +129,7 @@ describe("durable counters (monitor.stateDir) through the real binary", () => {
     stateDir = path.join(tmp, "state")
     counterFile = path.join(stateDir, "counters.json")
     rapl = startRaplTree({ package: 50 })
-    tree = makeProcTree(cpuAt(0))
+    tree = makeProcTree(cpuAfterRounds(0))
     setBootId(BOOT_ID)
     advance()
   })

@@ -8,7 +8,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { CpuLine } from "../resource/procDir.js"
+import { cpuAfterRounds } from "../resource/procDir.js"
 import { type Running, startJoulemon, waitForOutput } from "../support/binary.js"
 import { type ParsedSample, parseSamples } from "../support/exposition.js"
 import { freePort } from "../support/ports.js"
@@ -25,17 +25,6 @@ let url = ""
 let tmp = ""
 
 let round = 0
-const cpuAt = (n: number): CpuLine => ({
-  user: 1000 + 30 * n,
-  nice: 0,
-  system: 1000,
-  idle: 10_000 + 10 * n,
-  iowait: 0,
-  irq: 0,
-  softirq: 0,
-  steal: 0
-})
-
 /** Every process used 10 ticks since the previous round. */
 const advance = (): void => {
   round++
@@ -59,7 +48,7 @@ const advance = (): void => {
     exe: "/usr/bin/qemu-system-x86_64",
     cmdline: qemuCmdline("web", VM_ID)
   })
-  tree.setCpu(cpuAt(round))
+  tree.setCpu(cpuAfterRounds(round))
 }
 
 const scrape = async (): Promise<Array<ParsedSample>> => {
@@ -84,7 +73,7 @@ describe("a process whose stat is damaged for one reading, through /metrics of t
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "joulemon-transient-"))
     rapl = startRaplTree({ package: 50 })
-    tree = makeProcTree(cpuAt(0))
+    tree = makeProcTree(cpuAfterRounds(0))
     advance()
     const config = path.join(tmp, "joulemon.yaml")
     // Every scrape takes a fresh reading: the test decides what each reading sees.

@@ -8,7 +8,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { CpuLine } from "../resource/procDir.js"
+import { cpuAfterRounds } from "../resource/procDir.js"
 import { type Running, startJoulemon, waitForOutput } from "../support/binary.js"
 import { parseSamples } from "../support/exposition.js"
 import { freePort } from "../support/ports.js"
@@ -22,17 +22,6 @@ let url = ""
 let tmp = ""
 let sysfs = ""
 let energyFile = ""
-
-const cpuAt = (n: number): CpuLine => ({
-  user: 1000 + 30 * n,
-  nice: 0,
-  system: 1000,
-  idle: 10_000 + 10 * n,
-  iowait: 0,
-  irq: 0,
-  softirq: 0,
-  steal: 0
-})
 
 let round = 0
 const advance = (): void => {
@@ -50,7 +39,7 @@ const advance = (): void => {
     cgroup: `0::/system.slice/docker-${CONTAINER_ID}.scope\n`,
     environ: [`HOSTNAME=${"h".repeat(200_000)}`, "PATH=/bin"]
   })
-  tree.setCpu(cpuAt(round))
+  tree.setCpu(cpuAfterRounds(round))
   if (!fs.lstatSync(energyFile).isSymbolicLink()) fs.writeFileSync(energyFile, `${1_000_000 * round}\n`)
 }
 
@@ -101,7 +90,7 @@ describe("stat and energy_uj symlinked to /dev/zero, through the real binary", (
     fs.writeFileSync(path.join(zone, "max_energy_range_uj"), "262143328850\n")
     energyFile = path.join(zone, "energy_uj")
     fs.writeFileSync(energyFile, "0\n")
-    tree = makeProcTree(cpuAt(0))
+    tree = makeProcTree(cpuAfterRounds(0))
     advance()
     const config = path.join(tmp, "joulemon.yaml")
     fs.writeFileSync(config, "cpu:\n  preferredMeters: [rapl]\nmonitor:\n  interval: 0s\n  staleness: 1ms\n")

@@ -45,6 +45,13 @@ export const BASE_CPU: CpuLine = {
   steal: 0
 }
 
+/** `/proc/stat` after `n` rounds of a machine that is busy 3 ticks in 4: 30 active and 10 idle each. */
+export const cpuAfterRounds = (n: number): CpuLine => ({
+  ...BASE_CPU,
+  user: BASE_CPU.user + 30 * n,
+  idle: BASE_CPU.idle + 10 * n
+})
+
 const nul = (parts: ReadonlyArray<string>): string => parts.map((p) => `${p}\0`).join("")
 
 /** An empty procfs (only `stat`) in a temp dir removed when the scope closes. */
