@@ -69,7 +69,7 @@ const describeListenFailure = (cause: unknown): string => {
   }
 }
 
-const pathOf = (url: string): string => {
+export const pathOf = (url: string): string => {
   try {
     return new URL(url, "http://localhost").pathname
   } catch {

@@ -4,21 +4,24 @@
  * Timing: the answer must not reveal which users exist. A request naming an unknown user is
  * still checked with bcrypt, against a dummy hash of the same cost as the configured ones, so
  * it takes as long as a wrong password for a real user. (The header parse, the user lookup and
- * the memo lookup below are microseconds against bcrypt's ~100 ms at cost 10.)
+ * the memo lookup below are microseconds against bcrypt's ~75 ms at cost 10.)
  *
- * Cost: bcryptjs is pure JavaScript and holds the event loop for its whole run (~100 ms at cost
- * 10 here, in ≤ 100 ms slices), so checking every scrape would cap the server at ~10 requests a
- * second and stall /metrics for everyone else. Outcomes are therefore memoised, like
- * exporter-toolkit does: keyed by an HMAC of (user, password) under a per-process random key —
- * no password, and no hash that could be attacked offline faster than bcrypt, is kept — and
- * concurrent requests with the same credentials share one bcrypt run. A Prometheus scraping
- * every 5 s pays bcrypt once per process lifetime. Failures are memoised too, so a scraper
- * left with a wrong password costs nothing after its first try; a password-guessing flood
- * still pays bcrypt per new guess, one at a time (a semaphore), as it should. The memo is
- * bounded and starts afresh when full.
+ * Cost: bcrypt is slow on purpose, so it runs in a worker thread (bcryptWorkerCheck.ts), one
+ * check at a time, and outcomes are memoised like exporter-toolkit does: keyed by an HMAC of
+ * (user, password) under a per-process random key — no password, and no hash that could be
+ * attacked offline faster than bcrypt, is kept — and concurrent requests with the same
+ * credentials share one check. A Prometheus scraping every 5 s pays bcrypt once per process
+ * lifetime. Refusals are memoised too, so a scraper left with a wrong password costs nothing
+ * after its first try.
+ *
+ * Floods: a password-guessing flood pays bcrypt per new guess. Each client (address) may have
+ * only `maxPendingPerClient` checks waiting or running; its further new guesses are answered
+ * "throttled" (429) at once, so one address can never queue up work that a valid client
+ * elsewhere would wait behind. Accepted credentials are kept apart from refusals, so guesses
+ * cannot evict them. Both memos are bounded and start afresh when full.
  */
 import bcrypt from "bcryptjs"
-import { Deferred, Effect, HashMap, Option, Ref, type Scope } from "effect"
+import { Deferred, Effect, Exit, HashMap, HashSet, Option, Ref, type Scope } from "effect"
 import * as crypto from "node:crypto"
 import type { WebConfigProblem } from "./webConfigFile.js"
 
@@ -97,54 +100,101 @@ export interface BasicAuthOptions {
   readonly check?: PasswordCheck
   /** Entries kept before the memo starts afresh. */
   readonly memoCapacity?: number
+  /** Checks one client may have waiting or running; more are answered "throttled". */
+  readonly maxPendingPerClient?: number
   /** Overrides the random dummy hash (tests). */
   readonly dummyHash?: string
 }
 
+/** "throttled": the client already has its share of checks waiting; it should retry later. */
+export type Verdict = "accepted" | "refused" | "throttled"
+
 export interface BasicAuthShape {
-  /** True when `user` exists and `password` matches its hash. */
-  readonly verify: (credentials: Credentials) => Effect.Effect<boolean>
+  /**
+   * "accepted" when `user` exists and `password` matches its hash. `client` identifies who is
+   * asking (clientAddress.ts), for the per-client limit.
+   */
+  readonly verify: (credentials: Credentials, client?: string) => Effect.Effect<Verdict>
   readonly userCount: number
 }
 
 export const DEFAULT_MEMO_CAPACITY = 256
+/**
+ * One: a scraper sends one set of credentials, and a guessing flood from one address then
+ * queues at most one check — so a valid client elsewhere waits for at most one check per
+ * address that is flooding, never for the whole flood.
+ */
+export const DEFAULT_MAX_PENDING_PER_CLIENT = 1
+
+interface MemoState {
+  /** Checks running or waiting, and refusals. Starts afresh when full. */
+  readonly outcomes: HashMap.HashMap<string, Deferred.Deferred<boolean>>
+  /** Per client, its checks waiting or running. */
+  readonly pending: HashMap.HashMap<string, number>
+}
+
+const adjustPending = (pending: HashMap.HashMap<string, number>, client: string, by: number) => {
+  const next = Option.getOrElse(HashMap.get(pending, client), () => 0) + by
+  return next <= 0 ? HashMap.remove(pending, client) : HashMap.set(pending, client, next)
+}
 
 export const makeBasicAuth = (options: BasicAuthOptions): Effect.Effect<BasicAuthShape, never, Scope.Scope> =>
   Effect.gen(function*() {
     const scope = yield* Effect.scope
     const check = options.check ?? bcryptCheck
     const capacity = options.memoCapacity ?? DEFAULT_MEMO_CAPACITY
+    const maxPending = options.maxPendingPerClient ?? DEFAULT_MAX_PENDING_PER_CLIENT
     // A Map, not the parsed object: a user called "__proto__" or "constructor" must not resolve.
     const hashes = new Map(Object.entries(options.users))
     const dummy = options.dummyHash ?? makeDummyHash(dummyCost(options.users))
     const hmacKey = crypto.randomBytes(32)
-    const memo = yield* Ref.make(HashMap.empty<string, Deferred.Deferred<boolean>>())
+    const state = yield* Ref.make<MemoState>({ outcomes: HashMap.empty(), pending: HashMap.empty() })
+    // Apart from the refusals, so that a flood of wrong guesses can never evict a valid client.
+    const accepted = yield* Ref.make(HashSet.empty<string>())
     const oneAtATime = yield* Effect.makeSemaphore(1)
 
     const memoKey = ({ user, password }: Credentials): string =>
       crypto.createHmac("sha256", hmacKey).update(`${Buffer.byteLength(user)}:${user}:${password}`).digest("base64")
 
-    const verify = Effect.fn("BasicAuth.verify")(function*(credentials: Credentials) {
+    // A check that did not finish (died, interrupted) is forgotten, so the next try checks again.
+    const settle = (key: string, client: string, exit: Exit.Exit<boolean>) =>
+      Effect.zipRight(
+        Ref.update(state, (s) => ({
+          outcomes: Exit.isSuccess(exit) ? s.outcomes : HashMap.remove(s.outcomes, key),
+          pending: adjustPending(s.pending, client, -1)
+        })),
+        Exit.isSuccess(exit) && exit.value
+          ? Ref.update(accepted, (set) => HashSet.add(HashSet.size(set) >= capacity ? HashSet.empty() : set, key))
+          : Effect.void
+      )
+
+    const verify = Effect.fn("BasicAuth.verify")(function*(credentials: Credentials, client = "") {
       const hash = hashes.get(credentials.user)
       const key = memoKey(credentials)
+      if (HashSet.has(yield* Ref.get(accepted), key)) return "accepted" as const
       const mine = yield* Deferred.make<boolean>()
       // Claim and fork together: an interrupted request (client gone) must not leave a claim
       // that nobody completes.
       const outcome = yield* Effect.uninterruptible(
         Effect.gen(function*() {
-          const claimed = yield* Ref.modify(memo, (entries) => {
-            const found = HashMap.get(entries, key)
-            if (Option.isSome(found)) return [found.value, entries] as const
-            const room = HashMap.size(entries) >= capacity
-              ? HashMap.empty<string, Deferred.Deferred<boolean>>()
-              : entries
-            return [mine, HashMap.set(room, key, mine)] as const
-          })
+          const claimed = yield* Ref.modify(
+            state,
+            (s): readonly [Deferred.Deferred<boolean> | "throttled", MemoState] => {
+              const found = HashMap.get(s.outcomes, key)
+              if (Option.isSome(found)) return [found.value, s]
+              if (Option.getOrElse(HashMap.get(s.pending, client), () => 0) >= maxPending) return ["throttled", s]
+              const room = HashMap.size(s.outcomes) >= capacity
+                ? HashMap.empty<string, Deferred.Deferred<boolean>>()
+                : s.outcomes
+              return [mine, { outcomes: HashMap.set(room, key, mine), pending: adjustPending(s.pending, client, 1) }]
+            }
+          )
           if (claimed === mine) {
             yield* oneAtATime
               .withPermits(1)(check(credentials.password, hash ?? dummy))
               .pipe(
                 Effect.map((ok) => ok && hash !== undefined),
+                Effect.onExit((exit) => settle(key, client, exit)),
                 Effect.intoDeferred(mine),
                 Effect.forkIn(scope)
               )
@@ -152,7 +202,8 @@ export const makeBasicAuth = (options: BasicAuthOptions): Effect.Effect<BasicAut
           return claimed
         })
       )
-      return yield* Deferred.await(outcome)
+      if (outcome === "throttled") return outcome
+      return (yield* Deferred.await(outcome)) ? "accepted" as const : "refused" as const
     })
 
     return { verify, userCount: hashes.size }

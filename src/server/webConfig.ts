@@ -9,16 +9,18 @@
  * once, each naming the file and the key.
  */
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Clock, type Duration, Effect, Layer, Option, Ref, Runtime } from "effect"
+import { Clock, type Duration, Effect, HashMap, Layer, Option, Ref, Runtime } from "effect"
 import * as http from "node:http"
 import type * as https from "node:https"
 import type * as net from "node:net"
 import { AppConfig } from "../config/Config.js"
-import { type BasicAuthOptions, makeBasicAuth, parseBasicAuthorization } from "./basicAuth.js"
-import { OpenRequestGuard, PlainHttpServerFactory, RequestGuard, ServerFactory } from "./HttpServer.js"
+import { type BasicAuthOptions, bcryptCheck, makeBasicAuth, parseBasicAuthorization } from "./basicAuth.js"
+import { makeBcryptWorkerCheck } from "./bcryptWorkerCheck.js"
+import { clientKey } from "./clientAddress.js"
+import { OpenRequestGuard, pathOf, PlainHttpServerFactory, RequestGuard, ServerFactory } from "./HttpServer.js"
 import { createTlsServer } from "./tls.js"
 import { loadWebConfig, type WebConfigError, type WebSettings } from "./webConfigLoad.js"
-import { fullBucket, takeToken } from "./webConfigRateLimit.js"
+import { takeClientToken, type TokenBucket } from "./webConfigRateLimit.js"
 import { watchWebConfig, WEB_CONFIG_RELOAD_INTERVAL } from "./webConfigReload.js"
 
 export { loadWebConfig, WebConfigError, type WebSettings } from "./webConfigLoad.js"
@@ -43,32 +45,49 @@ const unauthorized = HttpServerResponse.text("Unauthorized\n", {
   status: 401,
   headers: { "www-authenticate": "Basic realm=\"joulemon\"" }
 })
-const tooManyRequests = HttpServerResponse.text("Too Many Requests\n", { status: 429 })
+const tooManyRequests = HttpServerResponse.text("Too Many Requests\n", { status: 429, headers: { "retry-after": "1" } })
 
-/** The guard for the settings: rate limit first (as exporter-toolkit), then basic auth. */
+/**
+ * The probes answer without credentials and outside the rate limit: they reveal only "ok" or
+ * why joulemon is not ready, and a kubelet probe cannot carry a password — with auth on, the
+ * shipped liveness probe would otherwise restart joulemon forever.
+ */
+export const PROBE_PATHS: ReadonlySet<string> = new Set(["/healthz", "/readyz"])
+
+/**
+ * The guard for the settings: rate limit first (as exporter-toolkit, but per client address),
+ * then basic auth. The probes pass through.
+ */
 export const makeWebGuard = (
   settings: Pick<WebSettings, "rateLimit" | "users">,
   auth: Omit<BasicAuthOptions, "users"> = {}
 ) =>
   Effect.gen(function*() {
     const limit = settings.rateLimit
-    const bucket = yield* Ref.make(fullBucket(limit, yield* Clock.currentTimeMillis))
+    const buckets = yield* Ref.make(HashMap.empty<string, TokenBucket>())
     const basic = Object.keys(settings.users).length === 0
       ? undefined
       : yield* makeBasicAuth({ ...auth, users: settings.users })
-    const limited = limit.intervalMillis > 0
-      ? Clock.currentTimeMillis.pipe(Effect.flatMap((now) => Ref.modify(bucket, (b) => takeToken(limit, b, now))))
-      : Effect.succeed(true)
+    const limited = (client: string) =>
+      limit.intervalMillis > 0
+        ? Clock.currentTimeMillis.pipe(
+          Effect.flatMap((now) => Ref.modify(buckets, (b) => takeClientToken(limit, b, client, now)))
+        )
+        : Effect.succeed(true)
     return RequestGuard.of({
       check: (request) =>
         Effect.gen(function*() {
-          if (!(yield* limited)) return Option.some(tooManyRequests)
+          if (PROBE_PATHS.has(pathOf(request.url))) return Option.none()
+          const client = clientKey(Option.getOrUndefined(request.remoteAddress))
+          if (!(yield* limited(client))) return Option.some(tooManyRequests)
           if (basic === undefined) return Option.none()
           const credentials = parseBasicAuthorization(request.headers["authorization"])
           if (Option.isNone(credentials)) return Option.some(unauthorized)
-          if (yield* basic.verify(credentials.value)) return Option.none()
+          const verdict = yield* basic.verify(credentials.value, client)
+          if (verdict === "accepted") return Option.none()
+          if (verdict === "throttled") return Option.some(tooManyRequests)
           yield* Effect.logDebug("basic auth refused").pipe(
-            Effect.annotateLogs({ component: "web", user: credentials.value.user })
+            Effect.annotateLogs({ component: "web", user: credentials.value.user, client })
           )
           return Option.some(unauthorized)
         })
@@ -135,7 +154,17 @@ export const makeWebConfigLayer = (
         Effect.annotateLogs({ component: "web", ...describeSettings(settings) })
       )
       const { factory, servers } = yield* makeWebServerFactory(settings)
-      const guard = yield* makeWebGuard(settings)
+      const check = Object.keys(settings.users).length === 0
+        ? bcryptCheck
+        : yield* makeBcryptWorkerCheck().pipe(
+          Effect.catchAll((error) =>
+            Effect.logWarning("cannot start the bcrypt worker thread; checking passwords on the main thread").pipe(
+              Effect.annotateLogs({ component: "web", error: error.message }),
+              Effect.as(bcryptCheck)
+            )
+          )
+        )
+      const guard = yield* makeWebGuard(settings, { check })
       if (settings.tls !== undefined) yield* watchWebConfig(settings, servers, reloadEvery)
       return Layer.merge(Layer.succeed(ServerFactory, factory), Layer.succeed(RequestGuard, guard))
     })

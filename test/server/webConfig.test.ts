@@ -3,7 +3,8 @@
  * fake device/resource services, with `WebConfigLive` in place of the plain factory and open guard.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Layer, Schedule } from "effect"
+import bcrypt from "bcryptjs"
+import { Duration, Effect, Exit, Fiber, Layer, Schedule } from "effect"
 import * as fs from "node:fs/promises"
 import * as http from "node:http"
 import * as https from "node:https"
@@ -15,6 +16,7 @@ import { fileURLToPath } from "node:url"
 import { AppConfig } from "../../src/config/Config.js"
 import { PrometheusExporterLive } from "../../src/exporter/prometheus/PrometheusExporter.js"
 import { EndpointsLive } from "../../src/server/Endpoints.js"
+import { HealthLive } from "../../src/server/health.js"
 import { HttpServerLive } from "../../src/server/HttpServer.js"
 import { makeWebConfigLayer, WebConfigLive } from "../../src/server/webConfig.js"
 import { testConfig } from "../support/config.js"
@@ -86,7 +88,7 @@ const waitForPort = (port: number) =>
 
 const serverLayer = (config: AppConfig["Type"], web: typeof WebConfigLive = WebConfigLive) =>
   HttpServerLive.pipe(
-    Layer.provide(PrometheusExporterLive.pipe(Layer.provideMerge(EndpointsLive))),
+    Layer.provide(Layer.merge(PrometheusExporterLive, HealthLive).pipe(Layer.provideMerge(EndpointsLive))),
     Layer.provide(web),
     Layer.provide(fakeCore(config)),
     Layer.provide(Layer.succeed(AppConfig, config))
@@ -282,6 +284,73 @@ rate_limit:
       expect((yield* get(url, { headers: basic("prometheus", "s3cret") })).status).toBe(200)
       const limited = yield* get(url, { headers: basic("prometheus", "s3cret") })
       expect(limited.status).toBe(429)
+    }).pipe(Effect.scoped))
+
+  it.live(
+    "a guessing flood from one address is throttled while a valid client elsewhere is let in",
+    () =>
+      Effect.gen(function*() {
+        // Cost 12 (~250 ms a check), so the flood's requests all arrive while its first check runs.
+        const hash = bcrypt.hashSync("s3cret", 12)
+        const file = yield* writeConfig(`basic_auth_users:\n  prometheus: ${hash}\n`)
+        const port = yield* serve(file)
+        const url = `http://127.0.0.1:${port}/metrics`
+        const flood = yield* Effect.forEach(
+          Array.from({ length: 60 }, (_, i) => i),
+          (i) => get(url, { headers: basic("prometheus", `guess-${i}`), localAddress: "127.0.0.1", timeout: 60_000 }),
+          { concurrency: "unbounded" }
+        ).pipe(Effect.fork)
+        const valid = yield* get(url, {
+          headers: basic("prometheus", "s3cret"),
+          localAddress: "127.0.0.2",
+          timeout: 60_000
+        })
+        expect(valid.status).toBe(200)
+        const statuses = (yield* Fiber.join(flood)).map((r) => r.status)
+        expect(statuses.every((s) => s === 401 || s === 429)).toBe(true)
+        // One check at a time per address: most of the flood was turned away without bcrypt.
+        expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(30)
+        const afterwards = yield* get(url, { headers: basic("prometheus", "s3cret"), localAddress: "127.0.0.1" })
+        // Once its checks are done, the flooding address is served like any other.
+        expect(afterwards.status).toBe(200)
+      }).pipe(Effect.scoped),
+    120_000
+  )
+
+  it.live("the rate limit is per client: one address spending its burst leaves another untouched", () =>
+    Effect.gen(function*() {
+      const file = yield* writeConfig(`rate_limit:\n  interval: 1h\n  burst: 3\n`)
+      const port = yield* serve(file)
+      const url = `http://127.0.0.1:${port}/metrics`
+      const flood = yield* Effect.forEach(
+        Array.from({ length: 20 }),
+        () => get(url, { localAddress: "127.0.0.1" }),
+        { concurrency: 5 }
+      )
+      expect(flood.filter((r) => r.status === 200).length).toBe(3)
+      const limited = flood.filter((r) => r.status === 429)
+      expect(limited.length).toBe(17)
+      expect(limited[0]?.headers["retry-after"]).toBe("1")
+      expect((yield* get(url, { localAddress: "127.0.0.2" })).status).toBe(200)
+    }).pipe(Effect.scoped))
+
+  it.live("/healthz and /readyz answer without credentials and outside the rate limit", () =>
+    Effect.gen(function*() {
+      const file = yield* writeConfig(`basic_auth_users:
+  prometheus: $2y$08$pVA38559dnb1ZNNpf5ZdBeY53/PPPVxUE7mTyeYm/BlfR/W8xLX4q
+rate_limit:
+  interval: 1h
+  burst: 1
+`)
+      const port = yield* serve(file)
+      const base = `http://127.0.0.1:${port}`
+      expect((yield* get(`${base}/metrics`)).status).toBe(401)
+      expect((yield* get(`${base}/metrics`)).status).toBe(429)
+      for (let i = 0; i < 5; i++) {
+        expect((yield* get(`${base}/healthz`)).status).toBe(200)
+        expect((yield* get(`${base}/readyz?verbose`)).status).not.toBe(401)
+      }
+      expect((yield* get(`${base}/metrics`, { headers: basic("prometheus", "s3cret") })).status).toBe(429)
     }).pipe(Effect.scoped))
 
   it.live("no web config file: plain HTTP, no authentication", () =>

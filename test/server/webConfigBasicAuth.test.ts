@@ -126,9 +126,9 @@ describe("makeBasicAuth", () => {
     Effect.gen(function*() {
       const rec = yield* recordingCheck
       const auth = yield* makeBasicAuth({ users: { prometheus: HASH }, check: rec.check, dummyHash: DUMMY })
-      expect(yield* auth.verify({ user: "mallory", password: "s3cret" })).toBe(false)
-      expect(yield* auth.verify({ user: "prometheus", password: "wrong" })).toBe(false)
-      expect(yield* auth.verify({ user: "prometheus", password: "s3cret" })).toBe(true)
+      expect(yield* auth.verify({ user: "mallory", password: "s3cret" })).toBe("refused")
+      expect(yield* auth.verify({ user: "prometheus", password: "wrong" })).toBe("refused")
+      expect(yield* auth.verify({ user: "prometheus", password: "s3cret" })).toBe("accepted")
       expect(yield* Ref.get(rec.calls)).toEqual([
         { password: "s3cret", hash: DUMMY },
         { password: "wrong", hash: HASH },
@@ -143,8 +143,8 @@ describe("makeBasicAuth", () => {
         check: () => Effect.succeed(true),
         dummyHash: DUMMY
       })
-      expect(yield* auth.verify({ user: "mallory", password: "anything" })).toBe(false)
-      expect(yield* auth.verify({ user: "__proto__", password: "anything" })).toBe(false)
+      expect(yield* auth.verify({ user: "mallory", password: "anything" })).toBe("refused")
+      expect(yield* auth.verify({ user: "__proto__", password: "anything" })).toBe("refused")
     }))
 
   it.scoped("remembers outcomes, good and bad, per (user, password)", () =>
@@ -152,11 +152,11 @@ describe("makeBasicAuth", () => {
       const rec = yield* recordingCheck
       const auth = yield* makeBasicAuth({ users: { prometheus: HASH }, check: rec.check, dummyHash: DUMMY })
       for (let i = 0; i < 5; i++) {
-        expect(yield* auth.verify({ user: "prometheus", password: "s3cret" })).toBe(true)
-        expect(yield* auth.verify({ user: "prometheus", password: "wrong" })).toBe(false)
+        expect(yield* auth.verify({ user: "prometheus", password: "s3cret" })).toBe("accepted")
+        expect(yield* auth.verify({ user: "prometheus", password: "wrong" })).toBe("refused")
       }
       // The user/password boundary is part of the key: "prometheus:" + "x" ≠ "prometheus" + ":x".
-      expect(yield* auth.verify({ user: "prometheus:", password: "s3cret" })).toBe(false)
+      expect(yield* auth.verify({ user: "prometheus:", password: "s3cret" })).toBe("refused")
       expect((yield* Ref.get(rec.calls)).length).toBe(3)
     }))
 
@@ -172,8 +172,8 @@ describe("makeBasicAuth", () => {
       yield* settle
       yield* Deferred.succeed(gate, undefined)
       const results = yield* Fiber.joinAll(fibers)
-      expect(results.every((ok) =>
-        ok
+      expect(results.every((verdict) =>
+        verdict === "accepted"
       )).toBe(true)
       expect((yield* Ref.get(rec.calls)).length).toBe(1)
     }))
@@ -184,8 +184,9 @@ describe("makeBasicAuth", () => {
       const gate = yield* Deferred.make<void>()
       yield* Ref.set(rec.gate, Option.some(gate))
       const auth = yield* makeBasicAuth({ users: { prometheus: HASH }, check: rec.check, dummyHash: DUMMY })
+      // Four clients, so that the per-client limit does not turn any of them away.
       const fibers = yield* Effect.forEach(["a", "b", "c", "d"], (password) =>
-        Effect.fork(auth.verify({ user: "prometheus", password })))
+        Effect.fork(auth.verify({ user: "prometheus", password }, `client-${password}`)))
       yield* rec.started(1)
       yield* settle
       // The other three wait for the first to finish.
@@ -206,7 +207,7 @@ describe("makeBasicAuth", () => {
       yield* rec.started(1)
       yield* Fiber.interrupt(first)
       yield* Deferred.succeed(gate, undefined)
-      expect(yield* auth.verify({ user: "prometheus", password: "s3cret" })).toBe(true)
+      expect(yield* auth.verify({ user: "prometheus", password: "s3cret" })).toBe("accepted")
       expect((yield* Ref.get(rec.calls)).length).toBe(1)
     }))
 
@@ -223,11 +224,87 @@ describe("makeBasicAuth", () => {
       expect((yield* Ref.get(rec.calls)).map((c) => c.password)).toEqual(["a", "b", "c", "a"])
     }))
 
+  it.scoped("a client with a check pending is throttled on new guesses; other clients are not", () =>
+    Effect.gen(function*() {
+      const rec = yield* recordingCheck
+      const gate = yield* Deferred.make<void>()
+      yield* Ref.set(rec.gate, Option.some(gate))
+      const auth = yield* makeBasicAuth({ users: { prometheus: HASH }, check: rec.check, dummyHash: DUMMY })
+      const first = yield* Effect.fork(auth.verify({ user: "prometheus", password: "guess-0" }, "10.0.0.1"))
+      yield* rec.started(1)
+      // The flooding client's further guesses are answered at once, without a check.
+      for (let i = 1; i <= 20; i++) {
+        expect(yield* auth.verify({ user: "prometheus", password: `guess-${i}` }, "10.0.0.1")).toBe("throttled")
+      }
+      // The same credentials as its pending check share it rather than being throttled.
+      const same = yield* Effect.fork(auth.verify({ user: "prometheus", password: "guess-0" }, "10.0.0.1"))
+      // Another client queues behind the one running check, not behind the flood.
+      const valid = yield* Effect.fork(auth.verify({ user: "prometheus", password: "s3cret" }, "10.0.0.2"))
+      yield* settle
+      yield* Deferred.succeed(gate, undefined)
+      expect(yield* Fiber.join(first)).toBe("refused")
+      expect(yield* Fiber.join(same)).toBe("refused")
+      expect(yield* Fiber.join(valid)).toBe("accepted")
+      expect((yield* Ref.get(rec.calls)).map((c) => c.password)).toEqual(["guess-0", "s3cret"])
+      // Once its check is done the client may guess again.
+      expect(yield* auth.verify({ user: "prometheus", password: "guess-21" }, "10.0.0.1")).toBe("refused")
+    }))
+
+  it.scoped("maxPendingPerClient raises the per-client share", () =>
+    Effect.gen(function*() {
+      const rec = yield* recordingCheck
+      const gate = yield* Deferred.make<void>()
+      yield* Ref.set(rec.gate, Option.some(gate))
+      const auth = yield* makeBasicAuth({
+        users: { prometheus: HASH },
+        check: rec.check,
+        dummyHash: DUMMY,
+        maxPendingPerClient: 2
+      })
+      const a = yield* Effect.fork(auth.verify({ user: "prometheus", password: "a" }, "c"))
+      const b = yield* Effect.fork(auth.verify({ user: "prometheus", password: "b" }, "c"))
+      yield* rec.started(1)
+      yield* settle
+      expect(yield* auth.verify({ user: "prometheus", password: "c" }, "c")).toBe("throttled")
+      yield* Deferred.succeed(gate, undefined)
+      expect(yield* Fiber.joinAll([a, b])).toEqual(["refused", "refused"])
+    }))
+
+  it.scoped("refusals never evict accepted credentials from the memo", () =>
+    Effect.gen(function*() {
+      const rec = yield* recordingCheck
+      const auth = yield* makeBasicAuth({
+        users: { prometheus: HASH },
+        check: rec.check,
+        dummyHash: DUMMY,
+        memoCapacity: 2
+      })
+      expect(yield* auth.verify({ user: "prometheus", password: "s3cret" })).toBe("accepted")
+      for (let i = 0; i < 10; i++) yield* auth.verify({ user: "prometheus", password: `wrong-${i}` })
+      expect(yield* auth.verify({ user: "prometheus", password: "s3cret" })).toBe("accepted")
+      expect((yield* Ref.get(rec.calls)).filter((c) => c.password === "s3cret").length).toBe(1)
+    }))
+
+  it.scoped("a check that dies does not leave its client throttled", () =>
+    Effect.gen(function*() {
+      const calls = yield* Ref.make(0)
+      const check: PasswordCheck = (password) =>
+        Effect.flatMap(Ref.updateAndGet(calls, (n) => n + 1), (n) =>
+          n === 1 ? Effect.die(new Error("worker crashed")) : Effect.succeed(password === "s3cret"))
+      const auth = yield* makeBasicAuth({ users: { prometheus: HASH }, check, dummyHash: DUMMY })
+      const first = yield* Effect.exit(auth.verify({ user: "prometheus", password: "x" }, "c"))
+      expect(first._tag).toBe("Failure")
+      expect(yield* auth.verify({ user: "prometheus", password: "s3cret" }, "c")).toBe("accepted")
+      // Nor is the failure remembered: the same credentials are checked again.
+      expect(yield* auth.verify({ user: "prometheus", password: "x" }, "c")).toBe("refused")
+      expect(yield* Ref.get(calls)).toBe(3)
+    }))
+
   it.scoped("with real bcrypt: right, wrong, unknown", () =>
     Effect.gen(function*() {
       const auth = yield* makeBasicAuth({ users: { prometheus: HASH } })
-      expect(yield* auth.verify({ user: "prometheus", password: "s3cret" })).toBe(true)
-      expect(yield* auth.verify({ user: "prometheus", password: "S3cret" })).toBe(false)
-      expect(yield* auth.verify({ user: "grafana", password: "s3cret" })).toBe(false)
+      expect(yield* auth.verify({ user: "prometheus", password: "s3cret" })).toBe("accepted")
+      expect(yield* auth.verify({ user: "prometheus", password: "S3cret" })).toBe("refused")
+      expect(yield* auth.verify({ user: "grafana", password: "s3cret" })).toBe("refused")
     }))
 })
