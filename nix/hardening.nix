@@ -73,6 +73,9 @@
   SystemCallFilter = [
     "@system-service"
     "~@privileged"
+    # SYS_PTRACE is held for the ptrace access check on /proc/<pid>/exe and environ, not to read
+    # other processes' memory; io_uring is attack surface libuv does without.
+    "~process_vm_readv process_vm_writev io_uring_setup io_uring_enter io_uring_register"
   ];
   # A refused system call fails with EPERM instead of killing the process. Needed: V8 calls
   # pkey_alloc(2) at start, which @system-service (systemd 252) does not allow; killed for it,

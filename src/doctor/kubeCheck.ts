@@ -85,7 +85,10 @@ export const readKubeFacts = (config: JoulemonConfig): Effect.Effect<KubeFacts> 
 /** The RBAC rule each request needs, as a ClusterRole rule. */
 const RBAC: Record<KubeTarget, string> = {
   node: "{apiGroups: [\"\"], resources: [\"nodes\"], verbs: [\"get\"]}",
-  kubelet: "{apiGroups: [\"\"], resources: [\"nodes/proxy\"], verbs: [\"get\"]}",
+  // Kubernetes 1.33+ (KubeletFineGrainedAuthz) authorises /pods as nodes/pods; older kubelets
+  // only as nodes/proxy, which deploy/kubernetes/optional/rbac-kubelet-legacy.yaml grants.
+  kubelet:
+    "{apiGroups: [\"\"], resources: [\"nodes/pods\"], verbs: [\"get\"]} (Kubernetes 1.33+; before 1.33 nodes/proxy, deploy/kubernetes/optional/rbac-kubelet-legacy.yaml)",
   pods: "{apiGroups: [\"\"], resources: [\"pods\"], verbs: [\"get\", \"list\", \"watch\"]}"
 }
 
@@ -129,7 +132,7 @@ export const kubeCheck = (facts: KubeFacts, config: JoulemonConfig): CheckResult
           RBAC[bad.target]
         } and bind it to joulemon's service account (kubectl auth can-i ${
           bad.target === "kubelet"
-            ? "get nodes --subresource=proxy"
+            ? "get nodes --subresource=pods"
             : bad.target === "node"
             ? `get nodes/${config.kube.nodeName}`
             : "list pods"

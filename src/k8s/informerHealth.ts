@@ -37,7 +37,7 @@ export const fixFor = (error: KubeRequestError, target: RequestTarget, nodeName:
         case "node":
           return `the service account may not read nodes: grant get on nodes in its ClusterRole (${RBAC})`
         case "kubelet":
-          return `the kubelet authorises /pods as nodes/proxy: grant get on nodes/proxy in the service account's ClusterRole (${RBAC})`
+          return `the kubelet authorises /pods as nodes/pods (Kubernetes 1.33+) and, before 1.33, as nodes/proxy: grant get on nodes/pods in the service account's ClusterRole (${RBAC}), and on clusters older than 1.33 get on nodes/proxy (deploy/kubernetes/optional/rbac-kubelet-legacy.yaml)`
         case "pods":
           return `the service account may not list pods: grant list and watch on pods in its ClusterRole (${RBAC})`
       }

@@ -50,7 +50,7 @@ describe("doctor: Kubernetes reachability with the configured credentials", () =
       })
     }))
 
-  it.scoped("a kubelet answering 403: failed (degraded) with the nodes/proxy RBAC rule", () =>
+  it.scoped("a kubelet answering 403: failed (degraded) with the nodes/pods RBAC rule, nodes/proxy for old clusters", () =>
     Effect.gen(function*() {
       const { world, check, kubeConfig } = yield* doctorKube
       yield* Ref.set(world.control.status, 403)
@@ -60,8 +60,8 @@ describe("doctor: Kubernetes reachability with the configured credentials", () =
         /^the kubelet \(GET \/pods\) at https:\/\/127\.0\.0\.1:\d+\/pods answered HTTP 403: Forbidden/
       )
       expect(result.fix).toBe(
-        `grant the credentials of ${kubeConfig} the ClusterRole rule {apiGroups: [""], resources: ["nodes/proxy"], verbs: ["get"]} and bind it to joulemon's service account ` +
-          "(kubectl auth can-i get nodes --subresource=proxy --as=system:serviceaccount:<namespace>:<name>)"
+        `grant the credentials of ${kubeConfig} the ClusterRole rule {apiGroups: [""], resources: ["nodes/pods"], verbs: ["get"]} (Kubernetes 1.33+; before 1.33 nodes/proxy, deploy/kubernetes/optional/rbac-kubelet-legacy.yaml) and bind it to joulemon's service account ` +
+          "(kubectl auth can-i get nodes --subresource=pods --as=system:serviceaccount:<namespace>:<name>)"
       )
     }))
 

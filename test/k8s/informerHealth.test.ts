@@ -9,7 +9,8 @@ describe("fixFor", () => {
   it.each(
     [
       [403, "node", "get on nodes"],
-      [403, "kubelet", "get on nodes/proxy"],
+      [403, "kubelet", "get on nodes/pods"],
+      [403, "kubelet", "optional/rbac-kubelet-legacy.yaml"],
       [403, "pods", "list and watch on pods"],
       [401, "kubelet", "authentication.webhook.enabled"],
       [401, "pods", "service-account token is mounted"],

@@ -168,7 +168,7 @@ describe("PodInformer, kubelet mode", () => {
         const after403 = yield* errors
         expect(after403).toHaveLength(2)
         expect(after403[1]?.annotations["status"]).toBe(403)
-        expect(String(after403[1]?.annotations["fix"])).toContain("nodes/proxy")
+        expect(String(after403[1]?.annotations["fix"])).toContain("get on nodes/pods")
 
         // The Node now names a port where nothing listens.
         const closed = yield* Effect.promise(freePort)

@@ -144,7 +144,7 @@ describe("deploy/kubernetes", () => {
     expect(get(podSpec, "serviceAccountName")).toBe(get(byKind("ServiceAccount"), "metadata", "name"))
   })
 
-  it("RBAC: get/list/watch on pods and nodes, get on nodes/proxy, bound to joulemon's service account, nothing else", () => {
+  it("RBAC: get on nodes and nodes/pods, list/watch on pods, never nodes/proxy, bound to joulemon's service account", () => {
     const role = byKind("ClusterRole")
     const rules = list(role["rules"]).map((r) => ({
       apiGroups: get(r, "apiGroups"),
@@ -152,8 +152,9 @@ describe("deploy/kubernetes", () => {
       verbs: [...list(get(r, "verbs"))].sort()
     }))
     expect(rules).toEqual([
-      { apiGroups: [""], resources: ["nodes", "pods"], verbs: ["get", "list", "watch"] },
-      { apiGroups: [""], resources: ["nodes/proxy"], verbs: ["get"] }
+      { apiGroups: [""], resources: ["nodes"], verbs: ["get"] },
+      { apiGroups: [""], resources: ["nodes/pods"], verbs: ["get"] },
+      { apiGroups: [""], resources: ["pods"], verbs: ["list", "watch"] }
     ])
     const binding = byKind("ClusterRoleBinding")
     expect(get(binding, "roleRef")).toEqual({
@@ -184,6 +185,87 @@ describe("deploy/kubernetes", () => {
     ).toBe(true)
     expect(get(monitor, "spec", "endpoints", 0, "port")).toBe("http")
     expect(get(monitor, "spec", "endpoints", 0, "path")).toBe("/metrics")
+  })
+
+  describe("optional/", () => {
+    const optional = new URL("optional/", deployDir)
+    const docsOf = (file: string): ReadonlyArray<Json> =>
+      parseAllDocuments(fs.readFileSync(new URL(file, optional), "utf8")).map((d) => {
+        expect(d.errors).toEqual([])
+        const doc: unknown = d.toJS()
+        if (!isObject(doc)) throw new Error(`optional/${file}: a document is not a mapping`)
+        return doc
+      })
+
+    it("is not applied by the kustomization", () => {
+      const kustomization = documents.find((d) => d.file === "kustomization.yaml")?.doc
+      expect(JSON.stringify(kustomization)).not.toContain("optional")
+    })
+
+    it("rbac-kubelet-legacy.yaml adds only get on nodes/proxy, for the same service account", () => {
+      const legacy = docsOf("rbac-kubelet-legacy.yaml")
+      const role = legacy.find((d) => d["kind"] === "ClusterRole")
+      const binding = legacy.find((d) => d["kind"] === "ClusterRoleBinding")
+      expect(get(role, "rules")).toEqual([{ apiGroups: [""], resources: ["nodes/proxy"], verbs: ["get"] }])
+      expect(get(binding, "roleRef", "name")).toBe(get(role, "metadata", "name"))
+      expect(get(binding, "subjects")).toEqual(get(byKind("ClusterRoleBinding"), "subjects"))
+    })
+
+    it("seccomp-localhost.yaml points the DaemonSet's container at the shipped profile", () => {
+      const [patch] = docsOf("seccomp-localhost.yaml")
+      expect(get(patch, "kind")).toBe("DaemonSet")
+      expect(get(patch, "metadata", "name")).toBe(get(daemonSet, "metadata", "name"))
+      const patched = get(patch, "spec", "template", "spec", "containers", 0)
+      expect(get(patched, "name")).toBe(get(container, "name"))
+      const profile = get(patched, "securityContext", "seccompProfile")
+      expect(get(profile, "type")).toBe("Localhost")
+      // The kubelet resolves localhostProfile under its seccomp directory; the file shipped is
+      // the same name under optional/seccomp/.
+      expect(fs.existsSync(new URL(`seccomp/${String(get(profile, "localhostProfile")).split("/").pop()}`, optional)))
+        .toBe(true)
+    })
+
+    it("the seccomp profile is an allow-list that fails refused calls with EPERM and leaves out the dangerous ones", () => {
+      const profile: unknown = JSON.parse(fs.readFileSync(new URL("seccomp/joulemon.json", optional), "utf8"))
+      expect(get(profile, "defaultAction")).toBe("SCMP_ACT_ERRNO")
+      expect(get(profile, "defaultErrnoRet")).toBe(1)
+      const rules = list(get(profile, "syscalls"))
+      const unconditional = new Set(
+        rules.filter((r) => get(r, "action") === "SCMP_ACT_ALLOW" && get(r, "args") === undefined)
+          .flatMap((r) => list(get(r, "names")).map(String))
+      )
+      for (const call of ["read", "openat", "execve", "epoll_wait", "futex", "mmap"]) {
+        expect(unconditional.has(call), call).toBe(true)
+      }
+      // What uid 0 with SYS_PTRACE and hostPID could otherwise do to the host's processes, and
+      // what the runtime's default profile forbids too.
+      for (
+        const call of [
+          "ptrace",
+          "process_vm_readv",
+          "process_vm_writev",
+          "mount",
+          "bpf",
+          "kexec_load",
+          "init_module",
+          "unshare",
+          "setns",
+          "clone",
+          "socket",
+          "personality",
+          "io_uring_setup"
+        ]
+      ) {
+        expect(unconditional.has(call), call).toBe(false)
+      }
+      // clone only without namespace flags, socket only for the unit's address families.
+      const conditioned = (name: string) => rules.filter((r) => list(get(r, "names")).includes(name))
+      expect(conditioned("clone").map((r) => get(r, "args"))).toEqual([[
+        { index: 0, value: 0x7e020000, valueTwo: 0, op: "SCMP_CMP_MASKED_EQ" }
+      ]])
+      expect(new Set(conditioned("socket").map((r) => get(r, "args", 0, "value")))).toEqual(new Set([1, 2, 10]))
+      expect(conditioned("clone3").map((r) => get(r, "errnoRet"))).toEqual([38])
+    })
   })
 
   describe("the ConfigMap's config.yaml", () => {
