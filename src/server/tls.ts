@@ -11,6 +11,7 @@
 import { Either } from "effect"
 import * as crypto from "node:crypto"
 import * as https from "node:https"
+import type * as net from "node:net"
 import * as tls from "node:tls"
 import type { ClientAuthType, TlsServerSection, TlsVersionName, WebConfigProblem } from "./webConfigFile.js"
 
@@ -362,6 +363,49 @@ export interface TlsServerHooks {
   readonly onHandshakeError: (error: Error, remoteAddress: string) => void
 }
 
+/** What Go's net/http answers a plain HTTP request on a TLS port; exporter-toolkit inherits it. */
+export const PLAIN_HTTP_RESPONSE = "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
+/** A TLS connection's first byte: the handshake record type (RFC 8446 §5.1). */
+const TLS_HANDSHAKE_RECORD = 0x16
+/** Node's own TLS handshake timeout, applied to the wait for a connection's first byte as well. */
+const FIRST_BYTE_TIMEOUT_MS = 120_000
+
+/** HTTP/1 requests start with a method token: upper-case ASCII letters (RFC 9110 §9.1). */
+const looksLikeHttp = (first: number): boolean => first >= 0x41 && first <= 0x5a
+
+/**
+ * Reads a connection's first byte before TLS does: a TLS handshake goes on to `dispatch`, a
+ * plain HTTP request gets Go's 400 with the reason (not OpenSSL's silent reset, which leaves an
+ * operator who typed http:// guessing), anything else is closed. The byte is pushed back
+ * (`unshift`), and the TLS socket that wraps this one reads it from the stream's buffer.
+ */
+const sniffFirstByte = (
+  socket: net.Socket,
+  dispatch: (socket: net.Socket) => void,
+  onPlain: (remoteAddress: string) => void
+): void => {
+  socket.setTimeout(FIRST_BYTE_TIMEOUT_MS, () => socket.destroy())
+  const onReadable = (): void => {
+    const chunk: unknown = socket.read()
+    if (!Buffer.isBuffer(chunk) || chunk.length === 0) return
+    socket.removeListener("readable", onReadable)
+    socket.setTimeout(0)
+    const first = chunk[0] ?? 0
+    if (first === TLS_HANDSHAKE_RECORD) {
+      socket.unshift(chunk)
+      dispatch(socket)
+    } else if (looksLikeHttp(first)) {
+      onPlain(socket.remoteAddress ?? "")
+      socket.end(PLAIN_HTTP_RESPONSE)
+    } else {
+      socket.destroy()
+    }
+  }
+  socket.on("readable", onReadable)
+  // Errors before the dispatch (a reset while waiting) would otherwise be unhandled.
+  socket.on("error", () => socket.destroy())
+}
+
 /** One HTTPS server with the plan's settings and admission check. */
 export const createTlsServer = (plan: TlsPlan, hooks: TlsServerHooks): https.Server => {
   const server = https.createServer(plan.options)
@@ -374,5 +418,17 @@ export const createTlsServer = (plan: TlsPlan, hooks: TlsServerHooks): https.Ser
     }
   })
   server.on("tlsClientError", (error, socket) => hooks.onHandshakeError(error, socket.remoteAddress ?? ""))
+  // The TLS server wraps each accepted socket in its "connection" listeners; they now run once
+  // the first byte says the client speaks TLS.
+  const wrapTls = server.listeners("connection")
+  server.removeAllListeners("connection")
+  server.on("connection", (socket: net.Socket) =>
+    sniffFirstByte(
+      socket,
+      (tlsSocket) => {
+        for (const listener of wrapTls) listener.call(server, tlsSocket)
+      },
+      (remote) => hooks.onHandshakeError(new Error("plain HTTP request on the TLS port, answered 400"), remote)
+    ))
   return server
 }

@@ -159,11 +159,26 @@ describe("web config over real sockets", () => {
       expect((yield* get(url, { ca, headers: basic("prometheus", "s3cret") })).status).toBe(200)
       expect((yield* get(url, { ca, headers: basic("prometheus", "wrong") })).status).toBe(401)
 
-      // Plain HTTP to the TLS port gets no HTTP answer at all.
-      const plain = yield* get(`http://127.0.0.1:${port}/metrics`, { headers: basic("prometheus", "s3cret") }).pipe(
-        Effect.flip
-      )
-      expect(plain.message).toMatch(/socket hang up|ECONNRESET/)
+      // Plain HTTP to the TLS port: Go's 400 with the reason, as exporter-toolkit answers, and no data.
+      const plain = yield* get(`http://127.0.0.1:${port}/metrics`, { headers: basic("prometheus", "s3cret") })
+      expect(plain.status).toBe(400)
+      expect(plain.body).toBe("Client sent an HTTP request to an HTTPS server.\n")
+      // And the port still speaks TLS afterwards.
+      expect((yield* get(url, { ca, headers: basic("prometheus", "s3cret") })).status).toBe(200)
+    }).pipe(Effect.scoped))
+
+  it.live("bytes that are neither TLS nor HTTP on the TLS port: closed without an answer", () =>
+    Effect.gen(function*() {
+      const port = yield* serve(fixture("tls-basic-auth.yml"))
+      const answer = yield* Effect.async<string, Error>((resume) => {
+        const socket = net.connect(port, "127.0.0.1", () => socket.write(Buffer.from([0x00, 0xff, 0x13, 0x37])))
+        const chunks: Array<Buffer> = []
+        socket.on("data", (c: Buffer) => chunks.push(c))
+        socket.on("close", () => resume(Effect.succeed(Buffer.concat(chunks).toString("hex"))))
+        socket.on("error", (e) => resume(Effect.fail(e)))
+        return Effect.sync(() => socket.destroy())
+      }).pipe(Effect.timeout("5 seconds"))
+      expect(answer).toBe("")
     }).pipe(Effect.scoped))
 
   it.live("the server certificate verifies for 127.0.0.1 against the fixture CA, and not without it", () =>
