@@ -12,7 +12,7 @@ import { cpuAfterRounds } from "../resource/procDir.js"
 import { type Running, startJoulemon, waitForOutput } from "../support/binary.js"
 import { type ParsedSample, parseSamples } from "../support/exposition.js"
 import { freePort } from "../support/ports.js"
-import { makeProcTree, type ProcTree, qemuCmdline } from "../support/procTree.js"
+import { makeProcTree, type ProcTree, qemuCmdline, withStatField } from "../support/procTree.js"
 import { type RaplTree, startRaplTree } from "../support/raplTree.js"
 
 const CONTAINER_ID = "b176419186d75a44628851daf7841d3374a2ec56d0b038ee3bd1e0c6d331e5b1"
@@ -132,13 +132,6 @@ describe("a process whose stat is damaged for one reading, through /metrics of t
     }
   }, 60_000)
 
-  /** Field `n` (proc(5) numbering) of a stat line replaced by `text`. */
-  const withField = (line: string, n: number, text: string): string => {
-    const close = line.lastIndexOf(")")
-    const rest = line.slice(close + 2).trimEnd().split(" ")
-    rest[n - 3] = text
-    return `${line.slice(0, close + 2)}${rest.join(" ")}\n`
-  }
   const cpuSeconds = (samples: ReadonlyArray<ParsedSample>): number =>
     samples.find((s) => s.name === "kepler_process_cpu_seconds_total" && s.labels["pid"] === "90")?.value ?? Number.NaN
 
@@ -155,7 +148,7 @@ describe("a process whose stat is damaged for one reading, through /metrics of t
       for (const big of ["18446744073709551616", "11000000000000000000000"]) {
         advance()
         const stat = tree.statFile(90)
-        fs.writeFileSync(stat, withField(fs.readFileSync(stat, "latin1"), 14, big))
+        fs.writeFileSync(stat, withStatField(fs.readFileSync(stat, "latin1"), 14, big))
         await pause(30)
         const damaged = await scrape()
         seen.push(cpuSeconds(damaged))

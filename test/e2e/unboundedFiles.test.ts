@@ -12,6 +12,7 @@ import { cpuAfterRounds } from "../resource/procDir.js"
 import { type Running, startJoulemon, waitForOutput } from "../support/binary.js"
 import { parseSamples } from "../support/exposition.js"
 import { freePort } from "../support/ports.js"
+import { largestRss } from "../support/processMemory.js"
 import { makeProcTree, type ProcTree } from "../support/procTree.js"
 
 const CONTAINER_ID = "b176419186d75a44628851daf7841d3374a2ec56d0b038ee3bd1e0c6d331e5b1"
@@ -41,41 +42,6 @@ const advance = (): void => {
   })
   tree.setCpu(cpuAfterRounds(round))
   if (!fs.lstatSync(energyFile).isSymbolicLink()) fs.writeFileSync(energyFile, `${1_000_000 * round}\n`)
-}
-
-/**
- * Resident memory of `pid` and each of its descendants (the collector runs in a child
- * process), in bytes: the largest of them. Under tsx each starts at 200–260 MB.
- */
-const largestRss = (pid: number): number => {
-  const parents = new Map<number, number>()
-  for (const name of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const status = fs.readFileSync(`/proc/${name}/status`, "utf8")
-      const ppid = /^PPid:\s+(\d+)$/m.exec(status)?.[1]
-      if (ppid !== undefined) parents.set(Number(name), Number(ppid))
-    } catch {
-      // exited while listed
-    }
-  }
-  const family = new Set([pid])
-  for (let grew = true; grew;) {
-    grew = false
-    for (const [child, parent] of parents) {
-      if (family.has(parent) && !family.has(child)) (family.add(child), (grew = true))
-    }
-  }
-  let largest = 0
-  for (const p of family) {
-    try {
-      const kib = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${p}/status`, "utf8"))?.[1]
-      largest = Math.max(largest, Number(kib ?? 0) * 1024)
-    } catch {
-      // exited while measured
-    }
-  }
-  return largest
 }
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms))

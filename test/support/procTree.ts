@@ -42,3 +42,11 @@ export const qemuCmdline = (name: string, uuid: string): ReadonlyArray<string> =
   "-uuid",
   uuid
 ]
+
+/** Field `n` (proc(5) numbering) of a stat line replaced by `text`. */
+export const withStatField = (line: string, n: number, text: string): string => {
+  const close = line.lastIndexOf(")")
+  const rest = line.slice(close + 2).trimEnd().split(" ")
+  rest[n - 3] = text
+  return `${line.slice(0, close + 2)}${rest.join(" ")}\n`
+}
