@@ -14,9 +14,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { cpuAfterRounds } from "../resource/procDir.js"
-import { type Running, startJoulemon, waitForOutput } from "../support/binary.js"
+import { type Running, startOverTrees } from "../support/binary.js"
 import { parseSamples } from "../support/exposition.js"
-import { freePort } from "../support/ports.js"
 import { largestRss } from "../support/processMemory.js"
 import { makeProcTree, type ProcTree, qemuCmdline, withStatField } from "../support/procTree.js"
 import { which } from "../support/which.js"
@@ -197,17 +196,7 @@ describe("random malformed /proc and powercap files over many scrapes, through t
     fs.writeFileSync(path.join(dram, "name"), "dram\n")
     tree = makeProcTree(cpuAfterRounds(0))
     writeAll()
-    const config = path.join(tmp, "joulemon.yaml")
-    fs.writeFileSync(config, "cpu:\n  preferredMeters: [rapl]\nmonitor:\n  interval: 0s\n  staleness: 1ms\n")
-    const port = await freePort()
-    url = `http://127.0.0.1:${port}`
-    joulemon = startJoulemon([
-      `--config.file=${config}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      `--host.sysfs=${sysfs}`,
-      `--host.procfs=${tree.procfs}`
-    ])
-    await waitForOutput(joulemon, (o) => o.includes("message=listening"))
+    ;({ joulemon, url } = await startOverTrees(tmp, { sysfs, procfs: tree.procfs }))
   }, 60_000)
 
   afterAll(() => {

@@ -9,9 +9,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { cpuAfterRounds } from "../resource/procDir.js"
-import { type Running, startJoulemon, waitForOutput } from "../support/binary.js"
+import { type Running, startOverTrees } from "../support/binary.js"
 import { type ParsedSample, parseSamples } from "../support/exposition.js"
-import { freePort } from "../support/ports.js"
 import { makeProcTree, type ProcTree, qemuCmdline, withStatField } from "../support/procTree.js"
 import { type RaplTree, startRaplTree } from "../support/raplTree.js"
 
@@ -75,18 +74,7 @@ describe("a process whose stat is damaged for one reading, through /metrics of t
     rapl = startRaplTree({ package: 50 })
     tree = makeProcTree(cpuAfterRounds(0))
     advance()
-    const config = path.join(tmp, "joulemon.yaml")
-    // Every scrape takes a fresh reading: the test decides what each reading sees.
-    fs.writeFileSync(config, "cpu:\n  preferredMeters: [rapl]\nmonitor:\n  interval: 0s\n  staleness: 1ms\n")
-    const port = await freePort()
-    url = `http://127.0.0.1:${port}`
-    joulemon = startJoulemon([
-      `--config.file=${config}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      `--host.sysfs=${rapl.sysfs}`,
-      `--host.procfs=${tree.procfs}`
-    ])
-    await waitForOutput(joulemon, (o) => o.includes("message=listening"))
+    ;({ joulemon, url } = await startOverTrees(tmp, { sysfs: rapl.sysfs, procfs: tree.procfs }))
   }, 60_000)
 
   afterAll(() => {

@@ -1,6 +1,8 @@
 /** Runs the real joulemon entry point (src/main.ts through tsx) as a child process. */
 import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
 import * as path from "node:path"
+import { freePort } from "./ports.js"
 
 export const ROOT = path.resolve(import.meta.dirname, "..", "..")
 
@@ -42,3 +44,25 @@ export const withTimeout = <A>(p: Promise<A>, ms: number, what: string): Promise
     p,
     new Promise<A>((_, reject) => setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms))
   ])
+
+/**
+ * joulemon over synthetic `sysfs` and `procfs` trees, with RAPL preferred and every scrape
+ * taking a fresh reading (so the test decides what each reading sees); its config file goes
+ * in `dir`. Resolves once it listens.
+ */
+export const startOverTrees = async (
+  dir: string,
+  trees: { readonly sysfs: string; readonly procfs: string }
+): Promise<{ readonly joulemon: Running; readonly url: string }> => {
+  const config = path.join(dir, "joulemon.yaml")
+  fs.writeFileSync(config, "cpu:\n  preferredMeters: [rapl]\nmonitor:\n  interval: 0s\n  staleness: 1ms\n")
+  const port = await freePort()
+  const joulemon = startJoulemon([
+    `--config.file=${config}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    `--host.sysfs=${trees.sysfs}`,
+    `--host.procfs=${trees.procfs}`
+  ])
+  await waitForOutput(joulemon, (o) => o.includes("message=listening"))
+  return { joulemon, url: `http://127.0.0.1:${port}` }
+}
