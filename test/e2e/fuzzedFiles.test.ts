@@ -126,9 +126,18 @@ const fileOf = (d: Damage): string => {
   }
 }
 
+/**
+ * The file's bytes when it is a regular file; empty when an earlier damage of the same round
+ * made it a directory, a loop or /dev/zero (reading that would never end).
+ */
+const regularContent = (file: string): Buffer => {
+  const stat = fs.lstatSync(file, { throwIfNoEntry: false })
+  return stat?.isFile() === true ? fs.readFileSync(file) : Buffer.alloc(0)
+}
+
 /** A number in the file's own syntax: a stat field, a /proc/stat cpu field, or the whole file. */
 const withNumber = (file: string, text: string): string => {
-  const current = fs.existsSync(file) ? fs.readFileSync(file, "latin1") : ""
+  const current = regularContent(file).toString("latin1")
   if (file.endsWith(`${path.sep}stat`) && path.dirname(file) !== tree.procfs) return withStatField(current, 14, text)
   if (file === path.join(tree.procfs, "stat")) return current.replace(/^cpu  \d+/, `cpu  ${text}`)
   return `${text}\n`
@@ -144,8 +153,12 @@ const apply = (d: Damage): void => {
     overflow: "18446744073709551616"
   }
   const number = numeric[d.kind]
-  if (number !== undefined) return fs.writeFileSync(file, withNumber(file, number), "latin1")
-  const current = fs.existsSync(file) && fs.statSync(file).isFile() ? fs.readFileSync(file) : Buffer.alloc(0)
+  if (number !== undefined) {
+    const text = withNumber(file, number)
+    fs.rmSync(file, { recursive: true, force: true })
+    return fs.writeFileSync(file, text, "latin1")
+  }
+  const current = regularContent(file)
   fs.rmSync(file, { recursive: true, force: true })
   switch (d.kind) {
     case "missing":
