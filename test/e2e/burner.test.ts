@@ -3,9 +3,10 @@
  * with the largest kepler_process_cpu_watts, and the running processes' watts add up to the
  * node's active watts per zone (kepler-behaviour.md §8.1 invariants, exactly here: DESIGN.md §3).
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type Running, startJoulemon, waitForOutput } from "../support/binary.js"
+import { spawnBurner } from "../support/burner.js"
 import { type ParsedSample, parseSamples } from "../support/exposition.js"
 import { freePort } from "../support/ports.js"
 
@@ -18,7 +19,7 @@ const scrape = async (): Promise<Array<ParsedSample>> =>
 
 describe("a CPU-burning process on the real /proc", () => {
   beforeAll(async () => {
-    burner = spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" })
+    burner = spawnBurner()
     const port = await freePort()
     url = `http://127.0.0.1:${port}`
     joulemon = startJoulemon([`--web.listen-address=127.0.0.1:${port}`, "--monitor.interval=1s"])

@@ -16,6 +16,7 @@ import { containerIds, fixturePath, podUids, TEST_NODE } from "../k8s/fakeKube.j
 import { kubeletWorld } from "../k8s/support.js"
 import { fixtureTree, startRedfishServer } from "../platform/redfishServer.js"
 import { ROOT, type Running, startJoulemon, waitForOutput } from "../support/binary.js"
+import { spawnBurner } from "../support/burner.js"
 import { freePort } from "../support/ports.js"
 import { makeProcOverlay, podContainerCgroup, type ProcOverlay } from "../support/procOverlay.js"
 import { type RaplTree, startRaplTree } from "../support/raplTree.js"
@@ -116,7 +117,7 @@ describe("the Grafana dashboard and the Prometheus rules against joulemon and a 
       Scope.extend(startRedfishServer({ tree: fixtureTree("public-rackmount") }), scope)
     )
 
-    const burner = spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" })
+    const burner = spawnBurner()
     const idle = [spawn("sleep", ["600"], { stdio: "ignore" }), spawn("sleep", ["600"], { stdio: "ignore" })]
     children.push(burner, ...idle)
     burnerPid = burner.pid ?? 0
