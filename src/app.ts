@@ -9,6 +9,7 @@ import { CollectorLive } from "./collector/CollectorLive.js"
 import { AppConfig, type JoulemonConfig } from "./config/Config.js"
 import { formatDuration } from "./config/duration.js"
 import { CpuPowerMeter } from "./device/CpuPowerMeter.js"
+import { GpuPowerMeterLive } from "./device/gpu/GpuPowerMeterLive.js"
 import { CpuPowerMeterLive } from "./device/meterSelection.js"
 import { PrometheusExporterLive } from "./exporter/prometheus/PrometheusExporter.js"
 import { StdoutExporterLive } from "./exporter/stdout/StdoutExporter.js"
@@ -34,7 +35,14 @@ export const CoreLive = PowerMonitorLive.pipe(
       SelfMetricsLive,
       CheckpointLive.pipe(Layer.annotateLogs("component", "checkpoint")),
       PlatformPowerLive.pipe(Layer.annotateLogs("component", "platform"))
-    ).pipe(Layer.provideMerge(CpuPowerMeterLive.pipe(Layer.annotateLogs("component", "device"))))
+    ).pipe(
+      Layer.provideMerge(
+        Layer.merge(
+          CpuPowerMeterLive.pipe(Layer.annotateLogs("component", "device")),
+          GpuPowerMeterLive.pipe(Layer.annotateLogs("component", "gpu"))
+        )
+      )
+    )
   )
 )
 

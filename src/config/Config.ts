@@ -25,6 +25,10 @@ export type MetricsLevel = (typeof METRICS_LEVELS)[number]
 export const METER_NAMES = ["rapl", "hwmon", "model", "fake"] as const
 export type MeterName = (typeof METER_NAMES)[number]
 
+/** `nvml` reads NVIDIA GPUs through the driver's library; `fake` invents two GPUs for development. */
+export const GPU_METER_NAMES = ["nvml", "fake"] as const
+export type GpuMeterName = (typeof GPU_METER_NAMES)[number]
+
 export const POD_INFORMER_MODES = ["kubelet", "apiserver"] as const
 export type PodInformerMode = (typeof POD_INFORMER_MODES)[number]
 
@@ -131,6 +135,8 @@ export interface JoulemonConfig {
       readonly enabled: boolean
       readonly idlePower: number
       readonly dcgmEndpoint: string
+      /** joulemon: which GPU backend to use. */
+      readonly meter: GpuMeterName
     }
   }
 }

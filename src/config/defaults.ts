@@ -45,6 +45,6 @@ export const defaultConfig: JoulemonConfig = {
       redfish: { enabled: false, nodeName: "", configFile: "", httpTimeout: Duration.seconds(5) }
     },
     hwmon: { forceEnabled: false, zones: [], chipRules: [] },
-    gpu: { enabled: false, idlePower: 0, dcgmEndpoint: "" }
+    gpu: { enabled: false, idlePower: 0, dcgmEndpoint: "", meter: "nvml" }
   }
 }

@@ -221,7 +221,12 @@ export const FileConfig = section({
         })
       ),
       gpu: optional(
-        section({ enabled: optional(Bool), idlePower: optional(Num), dcgmEndpoint: optional(Str) })
+        section({
+          enabled: optional(Bool),
+          idlePower: optional(Num),
+          dcgmEndpoint: optional(Str),
+          meter: optional(Str)
+        })
       )
     })
   )

@@ -12,6 +12,7 @@ import { Array as Arr, Effect, Either, Option } from "effect"
 import * as fs from "node:fs/promises"
 import {
   COLLECTOR_MODES,
+  GPU_METER_NAMES,
   type JoulemonConfig,
   LOG_FORMATS,
   LOG_LEVELS,
@@ -201,6 +202,13 @@ export const checkValues = (raw: RawConfig): Either.Either<JoulemonConfig, Reado
       report("experimental.gpu.dcgmEndpoint", problem)
     }
   }
+  const gpuMeter = enumeration(
+    "experimental.gpu.meter",
+    GPU_METER_NAMES,
+    "nvml",
+    gpu.meter,
+    `invalid experimental.gpu.meter: ${JSON.stringify(gpu.meter)}, must be one of ${GPU_METER_NAMES.join(", ")}`
+  )
 
   if (errors.length > 0) return Either.left(errors)
   return Either.right({
@@ -212,7 +220,8 @@ export const checkValues = (raw: RawConfig): Either.Either<JoulemonConfig, Reado
     kube: { ...raw.kube, podInformer: { mode, pollInterval: toDuration(pollInterval) } },
     experimental: {
       ...raw.experimental,
-      platform: { redfish: { ...redfish, httpTimeout: toDuration(httpTimeout) } }
+      platform: { redfish: { ...redfish, httpTimeout: toDuration(httpTimeout) } },
+      gpu: { ...gpu, meter: gpuMeter }
     }
   })
 }

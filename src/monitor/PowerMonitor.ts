@@ -28,10 +28,12 @@ import {
 import { Collector, type CollectorShape, inProcessCollector } from "../collector/Collector.js"
 import { AppConfig } from "../config/Config.js"
 import { CpuPowerMeter, type CpuPowerMeterShape } from "../device/CpuPowerMeter.js"
+import { GpuPowerMeter, type GpuPowerMeterShape, noGpuMeter } from "../device/gpu/GpuPowerMeter.js"
 import type { ResourceInformerShape } from "../resource/ResourceInformer.js"
 import { Checkpoint, type CheckpointShape, noCheckpoint } from "../state/Checkpoint.js"
 import { type MonitorTelemetry, noTelemetry, SelfMetrics } from "../telemetry/SelfMetrics.js"
-import { attribute, type AttributionConfig, type MonitorState } from "./attribute.js"
+import { attribute, type AttributionConfig, type MonitorState, withGpu } from "./attribute.js"
+import { attributeGpu, type GpuAttributionConfig, type GpuState, initialGpuState } from "./gpuAttribution.js"
 import type { ZoneMeta } from "./nodeEnergy.js"
 import type { Snapshot } from "./snapshot.js"
 
@@ -93,10 +95,19 @@ export interface MonitorOptions {
   readonly maxTerminated: number
   /** joules */
   readonly minTerminatedEnergyThreshold: number
+  /** `experimental.gpu.idlePower`, W; 0 or absent = auto-detect. */
+  readonly gpuIdlePowerWatts?: number
 }
+
+/**
+ * A GPU delta implying more than this is a glitch. Per NVML device: the largest boards draw
+ * ~1.2 kW (B200) and a Grace-Blackwell superchip ~2.7 kW, so 10 kW only catches nonsense.
+ */
+const GPU_MAX_PLAUSIBLE_WATTS = 10_000
 
 interface Computation {
   readonly state: MonitorState
+  readonly gpuState: GpuState
   readonly snapshot: Option.Option<Snapshot>
 }
 
@@ -106,9 +117,17 @@ export const makePowerMonitor = (
   resources: ResourceInformerShape,
   options: MonitorOptions,
   telemetry: MonitorTelemetry = noTelemetry,
-  checkpoint: CheckpointShape = noCheckpoint
+  checkpoint: CheckpointShape = noCheckpoint,
+  gpu: GpuPowerMeterShape = noGpuMeter
 ): Effect.Effect<PowerMonitorShape, never, Scope.Scope> =>
-  makePowerMonitorWith(meter, inProcessCollector(meter, resources, options.parallelism), options, telemetry, checkpoint)
+  makePowerMonitorWith(
+    meter,
+    inProcessCollector(meter, resources, options.parallelism),
+    options,
+    telemetry,
+    checkpoint,
+    gpu
+  )
 
 /**
  * The monitor over `collector`; `meter` gives the zones' metadata (the collector reads the
@@ -119,7 +138,8 @@ export const makePowerMonitorWith = (
   collector: CollectorShape,
   options: MonitorOptions,
   telemetry: MonitorTelemetry = noTelemetry,
-  checkpoint: CheckpointShape = noCheckpoint
+  checkpoint: CheckpointShape = noCheckpoint,
+  gpu: GpuPowerMeterShape = noGpuMeter
 ): Effect.Effect<PowerMonitorShape, never, Scope.Scope> =>
   Effect.gen(function*() {
     const scope = yield* Effect.scope
@@ -137,10 +157,15 @@ export const makePowerMonitorWith = (
       primaryZone: Math.max(0, meter.zones.indexOf(meter.primaryZone))
     }
     const stalenessMillis = Duration.toMillis(options.staleness)
+    const gpuAttribution: GpuAttributionConfig = {
+      idlePowerWatts: Math.max(0, options.gpuIdlePowerWatts ?? 0),
+      maxPlausibleWatts: GPU_MAX_PLAUSIBLE_WATTS
+    }
 
     // Only the refresh (serialised by the singleflight) writes `computation`.
     const computation = yield* Ref.make<Computation>({
       state: yield* checkpoint.initialState(zones),
+      gpuState: initialGpuState,
       snapshot: Option.none()
     })
     const latest = yield* Ref.make<Option.Option<Snapshot>>(Option.none())
@@ -160,8 +185,15 @@ export const makePowerMonitorWith = (
       const [refreshDuration, snapshot] = yield* Effect.timed(
         Effect.gen(function*() {
           const nowNanos = yield* Clock.currentTimeNanos
-          const { samples, reading, scanSeconds, selfPids } = yield* collector.collect.pipe(
-            Effect.mapError((e) => new MonitorError({ stage: "resources", reason: e.message }))
+          // The GPU reading never fails (a failed device says why), so it cannot fail the refresh.
+          const [{ samples, reading, scanSeconds, selfPids }, gpuSamples] = yield* Effect.all(
+            [
+              collector.collect.pipe(
+                Effect.mapError((e) => new MonitorError({ stage: "resources", reason: e.message }))
+              ),
+              gpu.read
+            ],
+            { concurrency: 2 }
           )
           const current = yield* Ref.get(computation)
           const previousSequence = current.state.sequence
@@ -169,17 +201,26 @@ export const makePowerMonitorWith = (
           const timestamp = yield* Clock.currentTimeMillis
           const [attributionDuration, result] = yield* Effect.timed(
             Effect.try({
-              try: () =>
-                attribute(
+              try: () => {
+                const cpu = attribute(
                   current.state,
                   { nowNanos, timestamp, zones, samples, resources: reading, clearTerminated, selfPids },
                   attribution
-                ),
+                )
+                if (gpu.devices.length === 0) return { ...cpu, gpuState: current.gpuState }
+                const g = attributeGpu(current.gpuState, gpu.devices, gpuSamples, cpu.snapshot, gpuAttribution)
+                return { state: cpu.state, gpuState: g.state, snapshot: withGpu(cpu.snapshot, g.snapshot) }
+              },
               catch: (e) =>
                 new MonitorError({ stage: "attribution", reason: e instanceof Error ? e.message : String(e) })
             })
           )
-          yield* Ref.set(computation, { state: result.state, snapshot: Option.some(result.snapshot) })
+          yield* Ref.set(computation, {
+            state: result.state,
+            gpuState: result.gpuState,
+            snapshot: Option.some(result.snapshot)
+          })
+          yield* logGpuTransitions(current.snapshot, result.snapshot)
           yield* checkpoint.save(result.state, zones)
           yield* Ref.update(stats, (s) => ({
             ...s,
@@ -211,6 +252,28 @@ export const makePowerMonitorWith = (
       }
       return snapshot
     }, Effect.tapError(countError))
+
+    /** A GPU going bad or coming back is logged once, not every interval. */
+    const logGpuTransitions = (previous: Option.Option<Snapshot>, next: Snapshot) =>
+      Effect.forEach(next.gpu?.devices ?? [], (device, d) => {
+        const before = Option.isSome(previous) ? previous.value.gpu?.devices[d]?.status : undefined
+        const bad = (s: string | undefined) => s === "lost" || s === "read-error"
+        const annotations = { gpu: device.index, uuid: device.uuid }
+        if (bad(device.status) && !bad(before)) {
+          return Effect.logWarning(
+            device.status === "lost" ? "GPU lost; its energy is not booked until it answers again" : "GPU read failed"
+          ).pipe(Effect.annotateLogs({ ...annotations, error: device.error }))
+        }
+        if (!bad(device.status) && bad(before)) {
+          return Effect.logInfo("GPU answers again").pipe(Effect.annotateLogs(annotations))
+        }
+        if (device.status === "reset" || device.status === "glitch") {
+          return Effect.logWarning(`GPU energy counter ${device.status}: interval dropped`).pipe(
+            Effect.annotateLogs(annotations)
+          )
+        }
+        return Effect.void
+      })
 
     const isFresh = (s: Snapshot, now: number): boolean => now - s.timestamp <= stalenessMillis
 
@@ -294,13 +357,14 @@ export const monitorOptionsFrom = (config: AppConfig["Type"]): MonitorOptions =>
   parallelism: config.monitor.parallelism,
   maxPlausibleWatts: config.monitor.maxPlausibleWatts,
   maxTerminated: config.monitor.maxTerminated,
-  minTerminatedEnergyThreshold: config.monitor.minTerminatedEnergyThreshold
+  minTerminatedEnergyThreshold: config.monitor.minTerminatedEnergyThreshold,
+  gpuIdlePowerWatts: config.experimental.gpu.idlePower
 })
 
 export const PowerMonitorLive: Layer.Layer<
   PowerMonitor,
   never,
-  AppConfig | CpuPowerMeter | Collector | SelfMetrics | Checkpoint
+  AppConfig | CpuPowerMeter | GpuPowerMeter | Collector | SelfMetrics | Checkpoint
 > = Layer.scoped(
   PowerMonitor,
   Effect.gen(function*() {
@@ -309,6 +373,7 @@ export const PowerMonitorLive: Layer.Layer<
     const collector = yield* Collector
     const telemetry = yield* SelfMetrics
     const checkpoint = yield* Checkpoint
-    return yield* makePowerMonitorWith(meter, collector, monitorOptionsFrom(config), telemetry, checkpoint)
+    const gpu = yield* GpuPowerMeter
+    return yield* makePowerMonitorWith(meter, collector, monitorOptionsFrom(config), telemetry, checkpoint, gpu)
   })
 )

@@ -13,6 +13,7 @@
  */
 import type { ContainerInfo, PodInfo, ProcessInfo, ResourceReading, VmInfo } from "../resource/types.js"
 import { USER_HZ } from "../resource/types.js"
+import type { GpuSnapshot } from "./gpuAttribution.js"
 import { splitLargestRemainder } from "./largestRemainder.js"
 import { initialZoneState, stepZone, type ZoneMeta, type ZoneSample, type ZoneState } from "./nodeEnergy.js"
 import type {
@@ -337,11 +338,29 @@ class FrozenSnapshot implements Snapshot {
     readonly vms: Workloads<VmWorkload>,
     readonly pods: Workloads<PodWorkload>,
     readonly selfEnergy: ReadonlyArray<bigint>,
-    readonly scan: Snapshot["scan"]
+    readonly scan: Snapshot["scan"],
+    readonly gpu?: GpuSnapshot
   ) {
     Object.freeze(this)
   }
 }
+
+/** The snapshot with its GPU part (the GPU attribution runs after the CPU one). */
+export const withGpu = (s: Snapshot, gpu: GpuSnapshot): Snapshot =>
+  new FrozenSnapshot(
+    s.timestamp,
+    s.sequence,
+    s.usageRatio,
+    s.zones,
+    s.primaryZone,
+    s.processes,
+    s.containers,
+    s.vms,
+    s.pods,
+    s.selfEnergy,
+    s.scan,
+    gpu
+  )
 
 const perSecond = (microjoules: bigint, seconds: number): number =>
   seconds > 0 ? Number(microjoules) / 1e6 / seconds : 0

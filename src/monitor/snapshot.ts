@@ -4,6 +4,7 @@
  * edge of each interval. Per-zone arrays are indexed like `Snapshot.zones`.
  */
 import type { ContainerRuntime, Hypervisor, ProcessType, ScanStats } from "../resource/types.js"
+import type { GpuSnapshot } from "./gpuAttribution.js"
 
 /** Why a zone did or did not book energy this interval. */
 export type ZoneStatus =
@@ -112,6 +113,8 @@ export interface Snapshot {
   /** joulemon's own attributed energy per zone (its process and its collector worker), cumulative µJ. */
   readonly selfEnergy: ReadonlyArray<bigint>
   readonly scan: ScanStats
+  /** GPU devices and each workload's GPU energy; absent when joulemon reads no GPU. */
+  readonly gpu?: GpuSnapshot | undefined
 }
 
 export const MICRO = 1_000_000

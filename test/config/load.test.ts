@@ -188,7 +188,7 @@ describe("loadConfig: layering (defaults ← file ← flags)", () => {
               }
             ]
           },
-          gpu: { enabled: true, idlePower: 35.5, dcgmEndpoint: "http://10.0.0.5:9400/metrics" }
+          gpu: { enabled: true, idlePower: 35.5, dcgmEndpoint: "http://10.0.0.5:9400/metrics", meter: "fake" }
         }
       })
     }))

@@ -12,11 +12,15 @@ export interface Running {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
-export const startJoulemon = (args: ReadonlyArray<string>): Running => {
+/** `env` adds to (or, with `undefined`, removes from) this process's environment. */
+export const startJoulemon = (
+  args: ReadonlyArray<string>,
+  env: Readonly<Record<string, string | undefined>> = {}
+): Running => {
   const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src", "main.ts"), ...args], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, NODE_OPTIONS: "" }
+    env: { ...process.env, NODE_OPTIONS: "", ...env }
   })
   let out = ""
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()))
@@ -52,17 +56,21 @@ export const withTimeout = <A>(p: Promise<A>, ms: number, what: string): Promise
  */
 export const startOverTrees = async (
   dir: string,
-  trees: { readonly sysfs: string; readonly procfs: string }
+  trees: { readonly sysfs: string; readonly procfs: string },
+  extra: { readonly yaml?: string; readonly env?: Readonly<Record<string, string | undefined>> } = {}
 ): Promise<{ readonly joulemon: Running; readonly url: string }> => {
   const config = path.join(dir, "joulemon.yaml")
-  fs.writeFileSync(config, "cpu:\n  preferredMeters: [rapl]\nmonitor:\n  interval: 0s\n  staleness: 1ms\n")
+  fs.writeFileSync(
+    config,
+    `cpu:\n  preferredMeters: [rapl]\nmonitor:\n  interval: 0s\n  staleness: 1ms\n${extra.yaml ?? ""}`
+  )
   const port = await freePort()
   const joulemon = startJoulemon([
     `--config.file=${config}`,
     `--web.listen-address=127.0.0.1:${port}`,
     `--host.sysfs=${trees.sysfs}`,
     `--host.procfs=${trees.procfs}`
-  ])
+  ], extra.env)
   await waitForOutput(joulemon, (o) => o.includes("message=listening"))
   return { joulemon, url: `http://127.0.0.1:${port}` }
 }

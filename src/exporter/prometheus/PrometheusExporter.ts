@@ -17,6 +17,7 @@ import { PlatformPower } from "../../platform/PlatformPower.js"
 import { registerEndpoint } from "../../server/Endpoints.js"
 import { SelfMetrics } from "../../telemetry/SelfMetrics.js"
 import { type MetricFamily, snapshotFamilies } from "./families.js"
+import { gpuFamilies, gpuInfoFamilies } from "./gpuFamilies.js"
 import { makeLabelCache } from "./labelCache.js"
 import { platformFamilies } from "./platformFamilies.js"
 import { pulledOneByOne } from "./pulledStream.js"
@@ -71,6 +72,8 @@ export const makeMetricsHandler = Effect.gen(function*() {
             nodeName: config.kube.nodeName,
             maxProcesses: config.exporter.prometheus.maxProcesses
           }),
+          ...gpuInfoFamilies(snapshot.value, config.kube.nodeName),
+          ...gpuFamilies(snapshot.value, levels, config.kube.nodeName),
           ...snapshotSelfFamilies(snapshot.value)
         ]
         : [...staticFamilies]

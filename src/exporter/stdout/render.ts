@@ -121,6 +121,37 @@ export const renderTopContainers = (snapshot: Snapshot, top: number): string => 
   )
 }
 
+/** The GPUs: power split, energy, mode, and what the last reading said; empty without GPUs. */
+export const renderGpuTable = (snapshot: Snapshot): string => {
+  const devices = snapshot.gpu?.devices ?? []
+  if (devices.length === 0) return ""
+  const table = renderTable(
+    [
+      { header: "GPU", align: "right" },
+      { header: "NAME", align: "left" },
+      { header: "MODE", align: "left" },
+      { header: "POWER ( W )", align: "right" },
+      { header: "IDLE ( W )", align: "right" },
+      { header: "ABSOLUTE ( J )", align: "right" },
+      { header: "UNATTRIBUTED ( J )", align: "right" },
+      { header: "STATUS", align: "left" }
+    ],
+    devices.map((d) => [
+      String(d.index),
+      d.name,
+      d.mode,
+      formatWatts(d.watts),
+      formatWatts(d.idleWatts),
+      formatJoules(d.energyTotal),
+      formatJoules(d.unattributedEnergyTotal),
+      d.status === "read-error" || d.status === "lost" ? `${d.status}: ${d.error}` : d.status
+    ])
+  )
+  const integrated = devices.filter((d) => !d.energyCounter).map((d) => String(d.index))
+  const note = integrated.length > 0 ? `  no energy counter, power × time: GPU ${integrated.join(", ")}\n` : ""
+  return table + note
+}
+
 /** One frame: a status line, Kepler's zone table and its notes, then the top workloads. */
 export const renderView = (snapshot: Snapshot, options: ViewOptions = { top: DEFAULT_TOP }): string => {
   const time = new Date(snapshot.timestamp).toISOString()
@@ -129,6 +160,7 @@ export const renderView = (snapshot: Snapshot, options: ViewOptions = { top: DEF
   const notes = zoneNotes(snapshot).map((n) => `  ${printable(n)}\n`).join("")
   return [
     status + renderZoneTable(snapshot.zones) + notes,
+    ...(snapshot.gpu === undefined || snapshot.gpu.devices.length === 0 ? [] : [renderGpuTable(snapshot)]),
     renderTopProcesses(snapshot, options.top),
     renderTopContainers(snapshot, options.top)
   ].join("\n")
