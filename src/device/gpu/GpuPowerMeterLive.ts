@@ -16,9 +16,9 @@ import { makeNvmlMeter } from "./nvmlMeter.js"
 const READ_TIMEOUT = Duration.seconds(2)
 
 const describe = (meter: GpuPowerMeterShape) =>
-  meter.devices.map((d) =>
-    `${d.index}:${d.uuid} "${d.name}" (${d.mode}, ${d.energyCounter ? "energy counter" : "power × time"})`
-  ).join("; ")
+  meter.devices
+    .map((d) => `${d.index}:${d.uuid} ${d.name} [${d.mode}, ${d.energyCounter ? "energy counter" : "power × time"}]`)
+    .join("; ")
 
 export const GpuPowerMeterLive = Layer.scoped(
   GpuPowerMeter,
