@@ -78,6 +78,18 @@ const asInteger = (text: string): Either.Either<number, string> => {
     : Either.left(`expected an integer, got ${JSON.stringify(text)}`)
 }
 
+/**
+ * Kepler's `Float64()` flag (Go's strconv.ParseFloat) for a decimal number, sign and exponent
+ * allowed. NaN and infinities are refused: no setting here means anything with them.
+ */
+const asFloat = (text: string): Either.Either<number, string> => {
+  const trimmed = text.trim()
+  const value = Number(trimmed)
+  return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(trimmed) && Number.isFinite(value)
+    ? Either.right(value)
+    : Either.left(`expected a number, got ${JSON.stringify(text)}`)
+}
+
 const asEnum =
   <const T extends string>(what: string, allowed: ReadonlyArray<T>) => (text: string): Either.Either<T, string> => {
     const found = allowed.find((value) => value === text.trim())
@@ -113,7 +125,10 @@ const BOOLEAN_FLAGS = [
   "exporter.prometheus",
   "debug.pprof",
   "kube.enable",
-  "experimental.platform.redfish.enabled"
+  "experimental.platform.redfish.enabled",
+  "experimental.hwmon.force-enabled",
+  "experimental.hwmon.enabled",
+  "experimental.gpu.enabled"
 ] as const
 
 const options = {
@@ -240,6 +255,30 @@ const options = {
     "LABEL",
     "Experimental: hwmon power sensor label to read; repeat the flag for several; the labels given replace the configured ones. YAML: experimental.hwmon.zones. Default: none, meaning all.",
     asText
+  ),
+  hwmonForceEnabled: toggle(
+    "experimental.hwmon.force-enabled",
+    "Deprecated (as in Kepler): read CPU power from hwmon only, never RAPL. Read as cpu.preferredMeters: [hwmon], which it overrides, with a warning; set cpu.preferredMeters instead. YAML: experimental.hwmon.forceEnabled. Default: off."
+  ),
+  hwmonEnabled: toggle(
+    "experimental.hwmon.enabled",
+    "Kepler 0.11's name for --experimental.hwmon.force-enabled (Kepler then renamed it and deprecated the new name): read CPU power from hwmon only, never RAPL. Read as cpu.preferredMeters: [hwmon], which it overrides, with a warning; set cpu.preferredMeters instead. YAML: experimental.hwmon.forceEnabled. Default: off."
+  ),
+  gpuEnabled: toggle(
+    "experimental.gpu.enabled",
+    "Experimental: measure NVIDIA GPU power through the driver's NVML library and attribute it to the processes, containers and pods using each GPU; without a usable driver joulemon warns and runs on without GPU metrics. YAML: experimental.gpu.enabled. Default: off."
+  ),
+  gpuIdlePower: valued(
+    "experimental.gpu.idle-power",
+    "WATTS",
+    "Experimental: each GPU's idle power in watts, the part of its power charged to no workload; 0 (or less) detects it as the lowest power seen while no process used the GPU. As in Kepler, it applies only when GPU power is on and is otherwise ignored (with a warning). YAML: experimental.gpu.idlePower. Default: 0 (detect).",
+    asFloat
+  ),
+  gpuDcgmEndpoint: valued(
+    "experimental.gpu.dcgm-endpoint",
+    "URL",
+    "Experimental: NVIDIA dcgm-exporter's address (http or https, a host, an optional port, no credentials, query or fragment; /metrics is added when missing), read for per-instance activity so a MIG GPU's energy splits by instance. As in Kepler, it applies (and is checked) only when GPU power is on and is otherwise ignored (with a warning). YAML: experimental.gpu.dcgmEndpoint. Default: none, meaning http://localhost:9400/metrics.",
+    asText
   )
 } as const
 
@@ -263,7 +302,9 @@ export const flagNames: FlagNames = {
     "kube.node-name",
     "experimental.platform.redfish.node-name",
     "experimental.platform.redfish.config-file",
-    "experimental.hwmon.zones"
+    "experimental.hwmon.zones",
+    "experimental.gpu.idle-power",
+    "experimental.gpu.dcgm-endpoint"
   ]
 }
 
@@ -274,6 +315,27 @@ export interface CommandLine {
 }
 
 const given = <A>(values: ReadonlyArray<A>): ReadonlyArray<A> | undefined => values.length === 0 ? undefined : values
+
+/**
+ * Kepler 0.11.4's --experimental.hwmon.enabled is the switch Kepler later renamed to
+ * --experimental.hwmon.force-enabled (same meaning: hwmon only, no RAPL), so it sets the same
+ * key; the deprecation of that key is then reported with the config's own warnings. If both are
+ * given (never the case with one Kepler release), the current name wins.
+ */
+const hwmonForceEnabled = (
+  forceEnabled: Option.Option<boolean>,
+  enabled: Option.Option<boolean>
+): Pick<FlagOverrides, "hwmonForceEnabled" | "warnings"> => {
+  const value = Option.getOrUndefined(Option.orElse(forceEnabled, () => enabled))
+  return Option.isSome(enabled)
+    ? {
+      hwmonForceEnabled: value,
+      warnings: [
+        "--experimental.hwmon.enabled is Kepler 0.11's name for --experimental.hwmon.force-enabled; it is read as that flag"
+      ]
+    }
+    : { hwmonForceEnabled: value }
+}
 
 /** Every flag, parsed into the config file path and the `FlagOverrides`. */
 export const commandLine: Options.Options<CommandLine> = Options.all(options).pipe(
@@ -302,7 +364,11 @@ export const commandLine: Options.Options<CommandLine> = Options.all(options).pi
         redfishEnabled: Option.getOrUndefined(o.redfishEnabled),
         redfishNodeName: Option.getOrUndefined(o.redfishNodeName),
         redfishConfigFile: Option.getOrUndefined(o.redfishConfigFile),
-        hwmonZones: given(o.hwmonZones)
+        hwmonZones: given(o.hwmonZones),
+        ...hwmonForceEnabled(o.hwmonForceEnabled, o.hwmonEnabled),
+        gpuEnabled: Option.getOrUndefined(o.gpuEnabled),
+        gpuIdlePower: Option.getOrUndefined(o.gpuIdlePower),
+        gpuDcgmEndpoint: Option.getOrUndefined(o.gpuDcgmEndpoint)
       }
     })
   )

@@ -70,6 +70,22 @@ export interface FlagOverrides {
   readonly redfishConfigFile?: string | undefined
   /** --experimental.hwmon.zones (repeatable) */
   readonly hwmonZones?: ReadonlyArray<string> | undefined
+  /**
+   * --experimental.hwmon.force-enabled, or Kepler 0.11's --experimental.hwmon.enabled (the same
+   * switch before Kepler renamed it); deprecated, resolved to `cpu.preferredMeters: [hwmon]`.
+   */
+  readonly hwmonForceEnabled?: boolean | undefined
+  /** --experimental.gpu.enabled / --no-experimental.gpu.enabled */
+  readonly gpuEnabled?: boolean | undefined
+  /** --experimental.gpu.idle-power, watts; as in Kepler, kept only when GPU power ends up on. */
+  readonly gpuIdlePower?: number | undefined
+  /** --experimental.gpu.dcgm-endpoint; as in Kepler, kept only when GPU power ends up on. */
+  readonly gpuDcgmEndpoint?: string | undefined
+  /**
+   * What the command line itself calls for saying (a Kepler flag read under another name, …);
+   * logged at WARN with the config's own warnings.
+   */
+  readonly warnings?: ReadonlyArray<string> | undefined
 }
 
 /** The flags as a layer over the file; `undefined` leaves the value below untouched. */
@@ -97,7 +113,8 @@ export const flagsToPatch = (flags: FlagOverrides): ConfigPatch => ({
         configFile: flags.redfishConfigFile
       }
     },
-    hwmon: { zones: flags.hwmonZones }
+    hwmon: { zones: flags.hwmonZones, forceEnabled: flags.hwmonForceEnabled },
+    gpu: { enabled: flags.gpuEnabled, idlePower: flags.gpuIdlePower, dcgmEndpoint: flags.gpuDcgmEndpoint }
   }
 })
 
@@ -172,5 +189,5 @@ export const loadConfig: (
   const { raw, warnings } = resolveConfig(file.patch, flagsToPatch(flags), hostname)
   const config = yield* validate(raw, file.errors)
   const unknown = file.unknownFields.length > 0 ? [unknownFieldsWarning(file.unknownFields)] : []
-  return { config, warnings: [...file.yamlWarnings, ...unknown, ...warnings] }
+  return { config, warnings: [...file.yamlWarnings, ...unknown, ...(flags.warnings ?? []), ...warnings] }
 })

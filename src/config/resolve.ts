@@ -100,12 +100,50 @@ const applyMeterDeprecations = (raw: RawConfig): Resolved => {
   return { raw, warnings: [] }
 }
 
+/** The GPU flags Kepler's `applyGPUConfig` applies only when GPU power is on, by their patch key. */
+const GPU_ONLY_FLAGS = [
+  ["idlePower", "experimental.gpu.idle-power"],
+  ["dcgmEndpoint", "experimental.gpu.dcgm-endpoint"]
+] as const
+
+/**
+ * Kepler applies `--experimental.gpu.idle-power` and `--experimental.gpu.dcgm-endpoint` only
+ * when GPU power is on once the file and the `--experimental.gpu.enabled` flag are combined;
+ * otherwise it drops them without a word. They are dropped here too (so the config is Kepler's),
+ * with a warning, since whoever passed one evidently expected it to do something. Only the flag
+ * layer is gated: the same keys in the file stay, as they do in Kepler.
+ */
+const gateGpuFlags = (file: ConfigPatch, flags: ConfigPatch):
+  & { readonly flags: ConfigPatch }
+  & Pick<
+    Resolved,
+    "warnings"
+  > =>
+{
+  const gpu = flags.experimental?.gpu
+  if (gpu === undefined) return { flags, warnings: [] }
+  const enabled = gpu.enabled ?? file.experimental?.gpu?.enabled ?? defaultConfig.experimental.gpu.enabled
+  const given = GPU_ONLY_FLAGS.filter(([key]) => gpu[key] !== undefined)
+  if (enabled || given.length === 0) return { flags, warnings: [] }
+  return {
+    flags: {
+      ...flags,
+      experimental: { ...flags.experimental, gpu: { ...gpu, idlePower: undefined, dcgmEndpoint: undefined } }
+    },
+    warnings: given.map(([, flag]) =>
+      `--${flag} is ignored: it applies only when GPU power is on (experimental.gpu.enabled or --experimental.gpu.enabled), as in Kepler`
+    )
+  }
+}
+
 /**
  * defaults ← file ← flags, trimmed, node names and legacy meter switches resolved; ready for
  * `validate`. Unlike Kepler, the `experimental` section is never dropped, so
  * `experimental.hwmon.zones` and `chipRules` work with `cpu.preferredMeters: [hwmon]`.
  */
 export const resolveConfig = (file: ConfigPatch, flags: ConfigPatch, hostname: string): Resolved => {
-  const layered = overlay<RawConfig>(overlay<RawConfig>(toRawConfig(defaultConfig), file), flags)
-  return applyMeterDeprecations(resolvePollInterval(resolveNodeNames(sanitize(layered), hostname)))
+  const gated = gateGpuFlags(file, flags)
+  const layered = overlay<RawConfig>(overlay<RawConfig>(toRawConfig(defaultConfig), file), gated.flags)
+  const resolved = applyMeterDeprecations(resolvePollInterval(resolveNodeNames(sanitize(layered), hostname)))
+  return { raw: resolved.raw, warnings: [...gated.warnings, ...resolved.warnings] }
 }

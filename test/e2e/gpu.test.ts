@@ -167,8 +167,10 @@ describe("GPU power through the fake NVML library and the real binary", () => {
     expect(p100 + p101 + node("joulemon_node_gpu_unattributed_joules_total", "0"))
       .toBe(node("kepler_node_gpu_active_joules_total", "0"))
     expect(node("joulemon_node_gpu_unattributed_joules_total", "0")).toBe(0n)
+    // Each split interval rounds each share by less than 1 µJ, so p100 − 3 × p101 is within
+    // (−4, 4) µJ per interval; two intervals had active energy on GPU 0.
     const threeTimes = p100 - 3n * p101
-    expect(threeTimes >= -3n && threeTimes <= 3n, `${p100} vs 3 × ${p101}`).toBe(true)
+    expect(threeTimes > -8n && threeTimes < 8n, `${p100} vs 3 × ${p101}`).toBe(true)
     // GPU 1: exclusive, the whole active energy to its one process.
     expect(process("200")).toBe(node("kepler_node_gpu_active_joules_total", "1"))
     // Containers = Σ their processes.
@@ -264,6 +266,8 @@ describe("GPU power on but not readable", () => {
     try {
       await waitForOutput(joulemon, (o) => o.includes("NVML cannot be used"))
       expect(joulemon.output()).toMatch(/nvmlInit_v2: Driver Not Loaded \(NVML code 9\)/)
+      // Ready once a refresh has succeeded, as without GPU power.
+      await scrape(url)
       expect((await fetch(`${url}/readyz`)).status).toBe(200)
     } finally {
       cleanup()
