@@ -26,7 +26,10 @@ export const NVML_SONAME = "libnvidia-ml.so.1"
 /** nvml.h: NVML_DEVICE_UUID_V2_BUFFER_SIZE and NVML_DEVICE_NAME_V2_BUFFER_SIZE. */
 const TEXT_BUFFER = 96
 
-/** nvmlProcessInfo_t (v2 layout) and nvmlProcessUtilizationSample_t, as C lays them out. */
+/**
+ * nvmlProcessInfo_t (v2 layout) and nvmlProcessUtilizationSample_t, as C lays them out. koffi's
+ * type names are process-wide, so they are declared once here, not per load.
+ */
 const ProcessInfo = koffi.struct("nvmlProcessInfo_t", {
   pid: "uint32_t",
   usedGpuMemory: "uint64_t",
@@ -41,6 +44,8 @@ const UtilizationSample = koffi.struct("nvmlProcessUtilizationSample_t", {
   encUtil: "uint32_t",
   decUtil: "uint32_t"
 })
+/** Handles are opaque: koffi hands them back as addresses we only pass on. */
+const Device = koffi.pointer("nvmlDevice_t", koffi.opaque("nvmlDevice_st"))
 const processInfoSize = koffi.sizeof(ProcessInfo)
 const utilizationSize = koffi.sizeof(UtilizationSample)
 const offset = (type: TypeObject, member: string) => koffi.offsetof(type, member)
@@ -90,8 +95,6 @@ export const loadNvml = (soname: string = NVML_SONAME): Effect.Effect<NvmlLibrar
   Effect.try({
     try: () => {
       const lib = koffi.load(soname)
-      // Handles are opaque: koffi hands them back as external pointers we only pass on.
-      const Device = koffi.pointer("nvmlDevice_t", koffi.opaque("nvmlDevice_st"))
       const fn = (name: string, result: string, args: ReadonlyArray<Spec>) =>
         callable(lib.func(name, result, [...args]))
       const errorString = lib.func("nvmlErrorString", "const char *", ["int"])
