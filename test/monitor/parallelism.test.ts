@@ -16,6 +16,7 @@ import {
 } from "../../scripts/lib/procfsTree.js"
 import { type CollectorShape, inProcessCollector } from "../../src/collector/Collector.js"
 import { makeWorkerCollector } from "../../src/collector/workerCollector.js"
+import type { GpuPowerMeterShape, GpuSample } from "../../src/device/gpu/GpuPowerMeter.js"
 import { makeRaplMeter } from "../../src/device/raplSysfsMeter.js"
 import { makePowerMonitor, makePowerMonitorWith, type MonitorOptions } from "../../src/monitor/PowerMonitor.js"
 import type { Snapshot } from "../../src/monitor/snapshot.js"
@@ -43,6 +44,39 @@ const monitorOptions = (parallelism: number): MonitorOptions => ({
   minTerminatedEnergyThreshold: 0
 })
 
+/**
+ * Two scripted GPUs on the same TestClock: one time-sliced over many pids (only those running in
+ * the tree are visible), one exclusive; 300 W and 120 W on their energy counters.
+ */
+const scriptedGpus: GpuPowerMeterShape = {
+  name: "scripted",
+  devices: [
+    { index: 0, uuid: "GPU-a", name: "A", vendor: "nvidia", mode: "time-slicing", energyCounter: true },
+    { index: 1, uuid: "GPU-b", name: "B", vendor: "nvidia", mode: "exclusive", energyCounter: false }
+  ],
+  read: Effect.map(Clock.currentTimeNanos, (atNanos): ReadonlyArray<GpuSample> => {
+    const millis = atNanos / 1_000_000n
+    const pids = Array.from({ length: 400 }, (_, i) => ({ pid: 100 + 3 * i, weight: (i % 7) + 1 }))
+    return [
+      {
+        _tag: "Read",
+        atNanos,
+        powerMilliwatts: 300_000,
+        energyMillijoules: 300n * millis,
+        computeProcesses: pids.length,
+        groups: [{ gpuInstance: -1, weight: 1, processes: pids }]
+      },
+      {
+        _tag: "Read",
+        atNanos,
+        powerMilliwatts: 120_000,
+        computeProcesses: 1,
+        groups: [{ gpuInstance: -1, weight: 1, processes: [{ pid: 103, weight: 1 }] }]
+      }
+    ]
+  })
+}
+
 const snapshotsAt = (parallelism: number) =>
   Effect.gen(function*() {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `joulemon-par-${parallelism}-`))
@@ -50,7 +84,14 @@ const snapshotsAt = (parallelism: number) =>
     let tree = generateProcfsTree(path.join(dir, "proc"), { processes: 600, seed: 99 })
     const informer = yield* makeProcfsInformer({ procfs: tree.dir, parallelism })
     const meter = meterOf([constantPowerZone("package", 45), constantPowerZone("dram", 9)])
-    const monitor = yield* makePowerMonitor(meter, informer, monitorOptions(parallelism))
+    const monitor = yield* makePowerMonitor(
+      meter,
+      informer,
+      monitorOptions(parallelism),
+      undefined,
+      undefined,
+      scriptedGpus
+    )
     const snapshots: Array<Snapshot> = [yield* monitor.refresh]
     for (const step of history) {
       tree = step(tree)
@@ -69,6 +110,8 @@ describe("PowerMonitor over the procfs informer", () => {
       expect(one.at(-1)?.processes.running.length).toBeGreaterThan(500)
       expect(one.some((s) => s.processes.terminated.length > 0)).toBe(true)
       expect(one.at(-1)?.zones.every((z) => z.activeEnergyTotal > 0n)).toBe(true)
+      expect(one.at(-1)?.gpu?.devices.every((d) => d.activeEnergyTotal > 0n)).toBe(true)
+      expect(one.at(-1)?.gpu?.processes.size).toBeGreaterThan(20)
       expect(withoutTimestamp(four)).toEqual(withoutTimestamp(one))
       expect(withoutTimestamp(many)).toEqual(withoutTimestamp(one))
     }))
