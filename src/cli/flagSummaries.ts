@@ -26,5 +26,10 @@ export const FLAG_SUMMARIES: Readonly<Record<string, string>> = {
   "experimental.platform.redfish.node-name": "this node's name in the BMC file",
   "experimental.platform.redfish.config-file": "the BMC file: endpoints and credentials",
   "experimental.hwmon.zones": "hwmon power sensor labels to read (default all)",
+  "experimental.hwmon.force-enabled": "deprecated: hwmon only; use cpu.preferredMeters (default off)",
+  "experimental.hwmon.enabled": "Kepler 0.11's name for --experimental.hwmon.force-enabled",
+  "experimental.gpu.enabled": "NVIDIA GPU power through NVML (default off)",
+  "experimental.gpu.idle-power": "GPU idle watts, with GPU power on (default 0: detect)",
+  "experimental.gpu.dcgm-endpoint": "dcgm-exporter URL for MIG splits, with GPU power on",
   output: "report format: human or json (default human)"
 }

@@ -331,7 +331,7 @@ const hwmonForceEnabled = (
     ? {
       hwmonForceEnabled: value,
       warnings: [
-        "--experimental.hwmon.enabled is Kepler 0.11's name for --experimental.hwmon.force-enabled; it is read as that flag"
+        "--experimental.hwmon.enabled is Kepler 0.11's name for --experimental.hwmon.force-enabled (hwmon as the only CPU meter); it is read as that flag"
       ]
     }
     : { hwmonForceEnabled: value }
