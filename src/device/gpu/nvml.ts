@@ -1,17 +1,22 @@
 /**
- * The only module that touches NVIDIA's `libnvidia-ml.so.1`: loads it through the dynamic
- * loader's normal search (so LD_LIBRARY_PATH, ld.so.cache and a driver-mounted path all work) with
- * koffi, declares the entry points Kepler uses (internal/device/gpu/nvidia/nvml_lib.go) under
- * NVIDIA's real versioned names (nvml.h: nvmlInit_v2, nvmlDeviceGetCount_v2,
- * nvmlDeviceGetHandleByIndex_v2, nvmlDeviceGetComputeRunningProcesses_v3, …), and turns each into
- * a Promise-returning function of `NvmlLibrary`.
+ * The only module that touches NVIDIA's `libnvidia-ml.so.1`. It exists so that everything FFI —
+ * the loader, C prototypes, struct layouts, NVML's buffer-size protocol — stays in one place and
+ * the GPU meter (nvmlMeter.ts) works with plain values over `NvmlLibrary` (nvmlApi.ts), testable
+ * against the fake library in test/support/fakeNvml.
  *
- * Every call is koffi's asynchronous form, run on libuv's thread pool: a driver call that hangs
- * must not block the event loop that serves /healthz (issue 11's rule, applied to the GPU).
+ * The library is loaded by soname through the dynamic loader's normal search, so LD_LIBRARY_PATH,
+ * ld.so.cache and a driver library mounted into a container all work as they do for nvidia-smi.
+ * The entry points are NVIDIA's real versioned symbols (nvml.h), the ones Kepler calls.
+ *
+ * Every call is koffi's asynchronous form, run on libuv's thread pool: a driver call that hangs (a
+ * GPU fallen off the bus) must not block the event loop that serves /healthz (issue 11's rule,
+ * applied to the GPU). A hung call still holds one pool thread until it returns, which is why the
+ * meter never asks a device again while its previous call is pending.
  */
 import { Effect } from "effect"
-import koffi, { type TypeObject } from "koffi"
+import koffi, { type LibraryHandle, type TypeObject } from "koffi"
 import * as fs from "node:fs"
+import * as path from "node:path"
 import {
   NvmlCode,
   type NvmlDevice,
@@ -23,260 +28,317 @@ import {
 
 export const NVML_SONAME = "libnvidia-ml.so.1"
 
-/** nvml.h: NVML_DEVICE_UUID_V2_BUFFER_SIZE and NVML_DEVICE_NAME_V2_BUFFER_SIZE. */
+/** nvml.h: NVML_DEVICE_UUID_V2_BUFFER_SIZE and NVML_DEVICE_NAME_V2_BUFFER_SIZE (both 96). */
 const TEXT_BUFFER = 96
-
-/**
- * nvmlProcessInfo_t (v2 layout) and nvmlProcessUtilizationSample_t, as C lays them out. koffi's
- * type names are process-wide, so they are declared once here, not per load.
- */
-const ProcessInfo = koffi.struct("nvmlProcessInfo_t", {
-  pid: "uint32_t",
-  usedGpuMemory: "uint64_t",
-  gpuInstanceId: "uint32_t",
-  computeInstanceId: "uint32_t"
-})
-const UtilizationSample = koffi.struct("nvmlProcessUtilizationSample_t", {
-  pid: "uint32_t",
-  timeStamp: "uint64_t",
-  smUtil: "uint32_t",
-  memUtil: "uint32_t",
-  encUtil: "uint32_t",
-  decUtil: "uint32_t"
-})
-/** Handles are opaque: koffi hands them back as addresses we only pass on. */
-const Device = koffi.pointer("nvmlDevice_t", koffi.opaque("nvmlDevice_st"))
-const processInfoSize = koffi.sizeof(ProcessInfo)
-const utilizationSize = koffi.sizeof(UtilizationSample)
-const offset = (type: TypeObject, member: string) => koffi.offsetof(type, member)
-
-/** A parameter's type as koffi takes it (its own `TypeSpec` is not exported). */
-type Spec = string | TypeObject | ReturnType<typeof koffi.out>
 
 /** Processes can start between NVML's size query and the fetch; this much slack avoids a retry. */
 const SLACK = 8
+/** Fetches after the first that may still find the buffer too small before we give up. */
 const SIZE_RETRIES = 3
 
-type Call = (...args: Array<unknown>) => unknown
-interface AsyncCall {
-  readonly async: (...args: Array<unknown>) => unknown
-}
-
-/** A koffi function as the narrow shape we call it through. */
-const callable = (fn: unknown): AsyncCall => {
-  if (typeof fn === "function" && "async" in fn && typeof fn.async === "function") {
-    const run: Call = fn.async.bind(fn)
-    return { async: run }
+/**
+ * koffi's type names are process-wide and declaring one twice throws, so each is declared once per
+ * process, and reused when this module is evaluated again in the same process (a test runner that
+ * resets its module registry).
+ */
+const declared = (name: string, make: () => TypeObject): TypeObject => {
+  try {
+    return koffi.type(name)
+  } catch {
+    return make()
   }
-  throw new Error("koffi returned a function without an async form")
 }
 
-const isNvmlDevice = (u: unknown): u is NvmlDevice =>
-  (typeof u === "bigint" && u !== 0n) || (typeof u === "object" && u !== null)
+declared("nvmlReturn_t", () => koffi.alias("nvmlReturn_t", "int"))
+declared("nvmlComputeMode_t", () => koffi.alias("nvmlComputeMode_t", "int"))
+/** Opaque: koffi hands handles back as addresses (BigInt), which we only pass on. */
+declared("nvmlDevice_t", () => koffi.pointer("nvmlDevice_t", koffi.opaque("nvmlDevice_st")))
+/** nvml.h's nvmlProcessInfo_v2_t, which nvmlDeviceGetComputeRunningProcesses_v3 fills. */
+const ProcessInfo = declared("nvmlProcessInfo_t", () =>
+  koffi.struct("nvmlProcessInfo_t", {
+    pid: "unsigned int",
+    usedGpuMemory: "unsigned long long",
+    gpuInstanceId: "unsigned int",
+    computeInstanceId: "unsigned int"
+  }))
+const UtilizationSample = declared("nvmlProcessUtilizationSample_t", () =>
+  koffi.struct("nvmlProcessUtilizationSample_t", {
+    pid: "unsigned int",
+    timeStamp: "unsigned long long",
+    smUtil: "unsigned int",
+    memUtil: "unsigned int",
+    encUtil: "unsigned int",
+    decUtil: "unsigned int"
+  }))
 
-/** Where the loader found the library: its line in /proc/self/maps, else the name asked for. */
+/**
+ * The C declarations, as nvml.h writes them. `_Out_`/`_Inout_` scalars are passed as one-element
+ * arrays: koffi copies them into its own memory for the worker thread and back into the array
+ * when the call completes. Text and struct arrays are passed as Buffers instead: koffi hands the
+ * C function the Buffer's own memory (no copy, no size limit from koffi's async heap) and keeps no
+ * reference to it, so the caller holds the Buffer until the call has completed and been decoded.
+ */
+const PROTOTYPES = {
+  init: "nvmlReturn_t nvmlInit_v2(void)",
+  shutdown: "nvmlReturn_t nvmlShutdown(void)",
+  count: "nvmlReturn_t nvmlDeviceGetCount_v2(_Out_ unsigned int *deviceCount)",
+  handle: "nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int index, _Out_ nvmlDevice_t *device)",
+  uuid: "nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t device, _Out_ char *uuid, unsigned int length)",
+  name: "nvmlReturn_t nvmlDeviceGetName(nvmlDevice_t device, _Out_ char *name, unsigned int length)",
+  power: "nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t device, _Out_ unsigned int *power)",
+  energy: "nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t device, _Out_ unsigned long long *energy)",
+  processes: "nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, " +
+    "_Inout_ unsigned int *infoCount, _Out_ nvmlProcessInfo_t *infos)",
+  utilization: "nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t device, " +
+    "_Out_ nvmlProcessUtilizationSample_t *utilization, _Inout_ unsigned int *processSamplesCount, " +
+    "unsigned long long lastSeenTimeStamp)",
+  computeMode: "nvmlReturn_t nvmlDeviceGetComputeMode(nvmlDevice_t device, _Out_ nvmlComputeMode_t *mode)",
+  migMode: "nvmlReturn_t nvmlDeviceGetMigMode(nvmlDevice_t device, " +
+    "_Out_ unsigned int *currentMode, _Out_ unsigned int *pendingMode)",
+  maxMig: "nvmlReturn_t nvmlDeviceGetMaxMigDeviceCount(nvmlDevice_t device, _Out_ unsigned int *count)",
+  migHandle: "nvmlReturn_t nvmlDeviceGetMigDeviceHandleByIndex(nvmlDevice_t device, unsigned int index, " +
+    "_Out_ nvmlDevice_t *migDevice)",
+  instanceId: "nvmlReturn_t nvmlDeviceGetGpuInstanceId(nvmlDevice_t device, _Out_ unsigned int *id)"
+} as const
+
+/** One C entry point: its symbol, called asynchronously; resolves to the nvmlReturn_t. */
+interface Entry {
+  readonly symbol: string
+  readonly call: (...args: ReadonlyArray<unknown>) => Promise<number>
+}
+
+const symbolOf = (prototype: string): string => /(\w+)\(/.exec(prototype)?.[1] ?? prototype
+
+const declare = (lib: LibraryHandle, prototype: string): Entry => {
+  const symbol = symbolOf(prototype)
+  const fn = lib.func(prototype)
+  const call = (...args: ReadonlyArray<unknown>) =>
+    new Promise<number>((resolve, reject) => {
+      fn.async(...args, (err: unknown, code: unknown) => {
+        if (err !== null && err !== undefined) {
+          reject(new NvmlError({ call: symbol, code: NvmlCode.ERROR_UNKNOWN, reason: String(err) }))
+        } else if (typeof code !== "number") {
+          reject(new NvmlError({ call: symbol, code: NvmlCode.ERROR_UNKNOWN, reason: `returned ${String(code)}` }))
+        } else {
+          resolve(code)
+        }
+      })
+    })
+  return { symbol, call }
+}
+
+const isDevice = (u: unknown): u is NvmlDevice => typeof u === "bigint" && u !== 0n
+
+/**
+ * Where the loader found the library: the path of its mapping in /proc/self/maps (the file a
+ * path argument resolves to, else the first file with the soname's base name), else the name.
+ */
 const loadedPath = (soname: string): string => {
   try {
-    const base = soname.split("/").pop() ?? soname
-    const line = fs.readFileSync("/proc/self/maps", "utf8").split("\n").find((l) => l.endsWith(base))
-    const file = line?.split(/\s+/).slice(5).join(" ")
-    return file !== undefined && file !== "" ? file : soname
+    const files = fs.readFileSync("/proc/self/maps", "utf8").split("\n").map((line) =>
+      line.split(/\s+/).slice(5).join(" ")
+    )
+    const wanted = soname.includes("/") ? fs.realpathSync(soname) : undefined
+    const found = files.find((f) => f === wanted) ??
+      files.find((f) => f.startsWith("/") && path.basename(f) === path.basename(soname))
+    return found ?? soname
   } catch {
     return soname
   }
 }
 
+/** NVML writes NUL-terminated UTF-8 into the fixed-size buffer. */
 const decodeText = (buffer: Buffer): string => {
   const end = buffer.indexOf(0)
   return buffer.subarray(0, end < 0 ? buffer.length : end).toString("utf8")
 }
 
-export const loadNvml = (soname: string = NVML_SONAME): Effect.Effect<NvmlLibrary, NvmlError> =>
-  Effect.try({
-    try: () => {
-      const lib = koffi.load(soname)
-      const fn = (name: string, result: string, args: ReadonlyArray<Spec>) =>
-        callable(lib.func(name, result, [...args]))
-      const errorString = lib.func("nvmlErrorString", "const char *", ["int"])
+/** Reads a struct array member by member at koffi's offsets, so the layout is koffi's, not ours. */
+const processDecoder = () => {
+  const size = koffi.sizeof(ProcessInfo)
+  const [pid, memory, gpuInstance, computeInstance] = ["pid", "usedGpuMemory", "gpuInstanceId", "computeInstanceId"]
+    .map((m) => koffi.offsetof(ProcessInfo, m))
+  return {
+    size,
+    decode: (b: Buffer, i: number): NvmlProcessInfo => {
+      const base = i * size
+      return {
+        pid: b.readUInt32LE(base + (pid ?? 0)),
+        usedGpuMemory: b.readBigUInt64LE(base + (memory ?? 0)),
+        gpuInstanceId: b.readUInt32LE(base + (gpuInstance ?? 0)),
+        computeInstanceId: b.readUInt32LE(base + (computeInstance ?? 0))
+      }
+    }
+  }
+}
 
-      const run = (name: string, f: AsyncCall, ...args: Array<unknown>): Promise<number> =>
-        new Promise((resolve, reject) => {
-          f.async(...args, (err: unknown, code: unknown) => {
-            if (err !== null && err !== undefined) {
-              reject(new NvmlError({ call: name, code: NvmlCode.ERROR_UNKNOWN, reason: String(err) }))
-            } else if (typeof code !== "number") {
-              reject(new NvmlError({ call: name, code: NvmlCode.ERROR_UNKNOWN, reason: `returned ${String(code)}` }))
-            } else {
-              resolve(code)
-            }
-          })
-        })
-      const fail = (name: string, code: number): NvmlError => {
-        const text: unknown = errorString(code)
-        return new NvmlError({ call: name, code, reason: typeof text === "string" ? text : "unknown error" })
+const sampleDecoder = () => {
+  const size = koffi.sizeof(UtilizationSample)
+  const [pid, time, sm, mem, enc, dec] = ["pid", "timeStamp", "smUtil", "memUtil", "encUtil", "decUtil"]
+    .map((m) => koffi.offsetof(UtilizationSample, m))
+  return {
+    size,
+    decode: (b: Buffer, i: number): NvmlUtilizationSample => {
+      const base = i * size
+      return {
+        pid: b.readUInt32LE(base + (pid ?? 0)),
+        timeStamp: b.readBigUInt64LE(base + (time ?? 0)),
+        smUtil: b.readUInt32LE(base + (sm ?? 0)),
+        memUtil: b.readUInt32LE(base + (mem ?? 0)),
+        encUtil: b.readUInt32LE(base + (enc ?? 0)),
+        decUtil: b.readUInt32LE(base + (dec ?? 0))
       }
-      /** Calls `name` and rejects unless it returned NVML_SUCCESS. */
-      const checked = async (name: string, f: AsyncCall, ...args: Array<unknown>): Promise<void> => {
-        const code = await run(name, f, ...args)
-        if (code !== NvmlCode.SUCCESS) throw fail(name, code)
-      }
+    }
+  }
+}
 
-      const init = fn("nvmlInit_v2", "int", [])
-      const shutdown = fn("nvmlShutdown", "int", [])
-      const getCount = fn("nvmlDeviceGetCount_v2", "int", [koffi.out("uint32_t *")])
-      const getHandle = fn("nvmlDeviceGetHandleByIndex_v2", "int", ["uint32_t", koffi.out(koffi.pointer(Device))])
-      const getUuid = fn("nvmlDeviceGetUUID", "int", [Device, "uint8_t *", "uint32_t"])
-      const getName = fn("nvmlDeviceGetName", "int", [Device, "uint8_t *", "uint32_t"])
-      const getPower = fn("nvmlDeviceGetPowerUsage", "int", [Device, koffi.out("uint32_t *")])
-      const getEnergy = fn("nvmlDeviceGetTotalEnergyConsumption", "int", [Device, koffi.out("uint64_t *")])
-      const getProcesses = fn("nvmlDeviceGetComputeRunningProcesses_v3", "int", [
-        Device,
-        koffi.inout("uint32_t *"),
-        "uint8_t *"
-      ])
-      const getUtilization = fn("nvmlDeviceGetProcessUtilization", "int", [
-        Device,
-        "uint8_t *",
-        koffi.inout("uint32_t *"),
-        "uint64_t"
-      ])
-      const getComputeMode = fn("nvmlDeviceGetComputeMode", "int", [Device, koffi.out("int *")])
-      const getMigMode = fn("nvmlDeviceGetMigMode", "int", [Device, koffi.out("uint32_t *"), koffi.out("uint32_t *")])
-      const getMaxMig = fn("nvmlDeviceGetMaxMigDeviceCount", "int", [Device, koffi.out("uint32_t *")])
-      const getMigHandle = fn("nvmlDeviceGetMigDeviceHandleByIndex", "int", [
-        Device,
-        "uint32_t",
-        koffi.out(koffi.pointer(Device))
-      ])
-      const getInstanceId = fn("nvmlDeviceGetGpuInstanceId", "int", [Device, koffi.out("uint32_t *")])
+/** The library's entry points, declared; a missing symbol (an older driver) fails the load. */
+const bind = (lib: LibraryHandle, soname: string): NvmlLibrary => {
+  const errorString = lib.func("const char *nvmlErrorString(nvmlReturn_t result)")
+  const c = {
+    init: declare(lib, PROTOTYPES.init),
+    shutdown: declare(lib, PROTOTYPES.shutdown),
+    count: declare(lib, PROTOTYPES.count),
+    handle: declare(lib, PROTOTYPES.handle),
+    uuid: declare(lib, PROTOTYPES.uuid),
+    name: declare(lib, PROTOTYPES.name),
+    power: declare(lib, PROTOTYPES.power),
+    energy: declare(lib, PROTOTYPES.energy),
+    processes: declare(lib, PROTOTYPES.processes),
+    utilization: declare(lib, PROTOTYPES.utilization),
+    computeMode: declare(lib, PROTOTYPES.computeMode),
+    migMode: declare(lib, PROTOTYPES.migMode),
+    maxMig: declare(lib, PROTOTYPES.maxMig),
+    migHandle: declare(lib, PROTOTYPES.migHandle),
+    instanceId: declare(lib, PROTOTYPES.instanceId)
+  }
 
-      const numberOut = async (name: string, f: AsyncCall, ...args: Array<unknown>): Promise<number> => {
-        const out: Array<unknown> = [0]
-        await checked(name, f, ...args, out)
-        const value = out[0]
-        return typeof value === "number" ? value : typeof value === "bigint" ? Number(value) : 0
-      }
-      const handleOut = async (name: string, f: AsyncCall, ...args: Array<unknown>): Promise<NvmlDevice> => {
-        const out: Array<unknown> = [null]
-        await checked(name, f, ...args, out)
-        const handle = out[0]
-        if (!isNvmlDevice(handle)) {
-          throw new NvmlError({ call: name, code: NvmlCode.ERROR_UNKNOWN, reason: "returned no device handle" })
-        }
-        return handle
-      }
-      const text = async (name: string, f: AsyncCall, device: NvmlDevice): Promise<string> => {
-        const buffer = Buffer.alloc(TEXT_BUFFER)
-        await checked(name, f, device, buffer, TEXT_BUFFER)
-        return decodeText(buffer)
-      }
-      /**
-       * NVML's size protocol: ask with room for `guess`; INSUFFICIENT_SIZE puts the needed count in
-       * `*count`, so ask again with that (plus slack); a few rounds at most.
-       */
-      const sized = async <A>(
-        name: string,
-        call: (buffer: Buffer | null, count: Array<unknown>) => Promise<number>,
-        size: number,
-        decode: (buffer: Buffer, i: number) => A,
-        emptyCodes: ReadonlyArray<number> = []
-      ): Promise<ReadonlyArray<A>> => {
-        let room = 0
-        for (let attempt = 0; attempt <= SIZE_RETRIES; attempt++) {
-          const buffer = room > 0 ? Buffer.alloc(room * size) : null
-          const count: Array<unknown> = [room]
-          const code = await call(buffer, count)
-          const n = typeof count[0] === "number" ? count[0] : 0
-          if (code === NvmlCode.SUCCESS) {
-            if (buffer === null || n === 0) return []
-            return Array.from({ length: Math.min(n, room) }, (_, i) => decode(buffer, i))
-          }
-          if (emptyCodes.includes(code)) return []
-          if (code !== NvmlCode.ERROR_INSUFFICIENT_SIZE) throw fail(name, code)
-          room = n + SLACK
-        }
-        throw fail(name, NvmlCode.ERROR_INSUFFICIENT_SIZE)
-      }
+  // nvmlErrorString is a lookup in a static table that takes no lock, so it is called
+  // synchronously: it cannot hang the way a device query can.
+  const fail = (symbol: string, code: number): NvmlError => {
+    const text: unknown = errorString(code)
+    return new NvmlError({ call: symbol, code, reason: typeof text === "string" ? text : `NVML error ${code}` })
+  }
+  const odd = (symbol: string, what: string, value: unknown): NvmlError =>
+    new NvmlError({ call: symbol, code: NvmlCode.ERROR_UNKNOWN, reason: `${what} came back as ${String(value)}` })
 
-      const pidAt = offset(ProcessInfo, "pid")
-      const memoryAt = offset(ProcessInfo, "usedGpuMemory")
-      const instanceAt = offset(ProcessInfo, "gpuInstanceId")
-      const computeAt = offset(ProcessInfo, "computeInstanceId")
-      const decodeProcess = (b: Buffer, i: number): NvmlProcessInfo => {
-        const base = i * processInfoSize
-        return {
-          pid: b.readUInt32LE(base + pidAt),
-          usedGpuMemory: b.readBigUInt64LE(base + memoryAt),
-          gpuInstanceId: b.readUInt32LE(base + instanceAt),
-          computeInstanceId: b.readUInt32LE(base + computeAt)
-        }
-      }
-      const u = (member: string) => offset(UtilizationSample, member)
-      const [uPid, uTime, uSm, uMem, uEnc, uDec] = ["pid", "timeStamp", "smUtil", "memUtil", "encUtil", "decUtil"].map(
-        u
-      )
-      const decodeSample = (b: Buffer, i: number): NvmlUtilizationSample => {
-        const base = i * utilizationSize
-        return {
-          pid: b.readUInt32LE(base + (uPid ?? 0)),
-          timeStamp: b.readBigUInt64LE(base + (uTime ?? 0)),
-          smUtil: b.readUInt32LE(base + (uSm ?? 0)),
-          memUtil: b.readUInt32LE(base + (uMem ?? 0)),
-          encUtil: b.readUInt32LE(base + (uEnc ?? 0)),
-          decUtil: b.readUInt32LE(base + (uDec ?? 0))
-        }
-      }
+  /** Calls the entry point and rejects unless it returned NVML_SUCCESS. */
+  const checked = async (entry: Entry, ...args: ReadonlyArray<unknown>): Promise<void> => {
+    const code = await entry.call(...args)
+    if (code !== NvmlCode.SUCCESS) throw fail(entry.symbol, code)
+  }
+  const unsigned = (entry: Entry, value: unknown): number => {
+    if (typeof value === "number") return value
+    throw odd(entry.symbol, "an unsigned int", value)
+  }
+  /** The value of an `_Out_ unsigned int *` (or enum) argument, the entry point's last. */
+  const numberOut = async (entry: Entry, ...args: ReadonlyArray<unknown>): Promise<number> => {
+    const out: Array<unknown> = [0]
+    await checked(entry, ...args, out)
+    return unsigned(entry, out[0])
+  }
+  const deviceOut = async (entry: Entry, ...args: ReadonlyArray<unknown>): Promise<NvmlDevice> => {
+    const out: Array<unknown> = [null]
+    await checked(entry, ...args, out)
+    const handle = out[0]
+    if (!isDevice(handle)) throw odd(entry.symbol, "the device handle", handle)
+    return handle
+  }
+  const textOut = async (entry: Entry, device: NvmlDevice): Promise<string> => {
+    const buffer = Buffer.alloc(TEXT_BUFFER)
+    await checked(entry, device, buffer, TEXT_BUFFER)
+    return decodeText(buffer)
+  }
 
-      const library: NvmlLibrary = {
-        path: loadedPath(soname),
-        init: () => checked("nvmlInit_v2", init),
-        shutdown: () => checked("nvmlShutdown", shutdown),
-        deviceCount: () => numberOut("nvmlDeviceGetCount_v2", getCount),
-        deviceByIndex: (index) => handleOut("nvmlDeviceGetHandleByIndex_v2", getHandle, index),
-        uuid: (device) => text("nvmlDeviceGetUUID", getUuid, device),
-        name: (device) => text("nvmlDeviceGetName", getName, device),
-        powerUsage: (device) => numberOut("nvmlDeviceGetPowerUsage", getPower, device),
-        totalEnergyConsumption: async (device) => {
-          const out: Array<unknown> = [0n]
-          await checked("nvmlDeviceGetTotalEnergyConsumption", getEnergy, device, out)
-          const value = out[0]
-          return typeof value === "bigint" ? value : BigInt(typeof value === "number" ? value : 0)
-        },
-        computeRunningProcesses: (device) =>
-          sized(
-            "nvmlDeviceGetComputeRunningProcesses_v3",
-            (buffer, count) => run("nvmlDeviceGetComputeRunningProcesses_v3", getProcesses, device, count, buffer),
-            processInfoSize,
-            decodeProcess
-          ),
-        processUtilization: (device, lastSeenMicros) =>
-          sized(
-            "nvmlDeviceGetProcessUtilization",
-            (buffer, count) =>
-              run("nvmlDeviceGetProcessUtilization", getUtilization, device, buffer, count, lastSeenMicros),
-            utilizationSize,
-            decodeSample,
-            // NOT_FOUND: no sample newer than lastSeen — an empty answer, not an error.
-            [NvmlCode.ERROR_NOT_FOUND]
-          ),
-        computeMode: (device) => numberOut("nvmlDeviceGetComputeMode", getComputeMode, device),
-        migMode: async (device) => {
-          const current: Array<unknown> = [0]
-          const pending: Array<unknown> = [0]
-          await checked("nvmlDeviceGetMigMode", getMigMode, device, current, pending)
-          return [Number(current[0] ?? 0), Number(pending[0] ?? 0)] as const
-        },
-        maxMigDeviceCount: (device) => numberOut("nvmlDeviceGetMaxMigDeviceCount", getMaxMig, device),
-        migDeviceByIndex: (device, index) =>
-          handleOut("nvmlDeviceGetMigDeviceHandleByIndex", getMigHandle, device, index),
-        gpuInstanceId: (device) => numberOut("nvmlDeviceGetGpuInstanceId", getInstanceId, device)
+  /**
+   * NVML's size protocol: ask with a NULL buffer and `*count` 0; INSUFFICIENT_SIZE puts the
+   * needed count in `*count`, so fetch with that much room plus slack; if processes appeared in
+   * between and it is still too small, grow and fetch again, a bounded number of times.
+   * `emptyCodes` are codes that mean "nothing to report".
+   */
+  const sized = async <A>(
+    entry: Entry,
+    call: (buffer: Buffer | null, count: Array<unknown>) => Promise<number>,
+    layout: { readonly size: number; readonly decode: (buffer: Buffer, i: number) => A },
+    emptyCodes: ReadonlyArray<number> = []
+  ): Promise<ReadonlyArray<A>> => {
+    let room = 0
+    for (let round = 0; round <= 1 + SIZE_RETRIES; round++) {
+      const buffer = room > 0 ? Buffer.alloc(room * layout.size) : null
+      const count: Array<unknown> = [room]
+      const code = await call(buffer, count)
+      if (emptyCodes.includes(code)) return []
+      if (code !== NvmlCode.SUCCESS && code !== NvmlCode.ERROR_INSUFFICIENT_SIZE) throw fail(entry.symbol, code)
+      const n = unsigned(entry, count[0])
+      if (code === NvmlCode.SUCCESS && n <= room) {
+        return buffer === null ? [] : Array.from({ length: n }, (_, i) => layout.decode(buffer, i))
       }
-      return library
+      room = n + SLACK
+    }
+    throw fail(entry.symbol, NvmlCode.ERROR_INSUFFICIENT_SIZE)
+  }
+  const processes = processDecoder()
+  const samples = sampleDecoder()
+
+  return {
+    path: loadedPath(soname),
+    init: () => checked(c.init),
+    shutdown: () => checked(c.shutdown),
+    deviceCount: () => numberOut(c.count),
+    deviceByIndex: (index) => deviceOut(c.handle, index),
+    uuid: (device) => textOut(c.uuid, device),
+    name: (device) => textOut(c.name, device),
+    powerUsage: (device) => numberOut(c.power, device),
+    totalEnergyConsumption: async (device) => {
+      const out: Array<unknown> = [0]
+      await checked(c.energy, device, out)
+      // koffi returns 64-bit integers as numbers while they are exact, as BigInt beyond 2^53.
+      const value = out[0]
+      if (typeof value === "bigint") return value
+      if (typeof value === "number" && Number.isSafeInteger(value)) return BigInt(value)
+      throw odd(c.energy.symbol, "the energy", value)
     },
-    catch: (e) =>
-      new NvmlError({
-        call: `dlopen ${soname}`,
-        code: -1,
-        reason: e instanceof Error ? e.message : String(e)
-      })
+    computeRunningProcesses: (device) =>
+      sized(c.processes, (buffer, count) => c.processes.call(device, count, buffer), processes),
+    processUtilization: (device, lastSeenMicros) =>
+      sized(
+        c.utilization,
+        (buffer, count) => c.utilization.call(device, buffer, count, lastSeenMicros),
+        samples,
+        // NOT_FOUND: no sample newer than lastSeen — an empty answer, not an error.
+        [NvmlCode.ERROR_NOT_FOUND]
+      ),
+    computeMode: (device) => numberOut(c.computeMode, device),
+    migMode: async (device) => {
+      const current: Array<unknown> = [0]
+      const pending: Array<unknown> = [0]
+      await checked(c.migMode, device, current, pending)
+      return [unsigned(c.migMode, current[0]), unsigned(c.migMode, pending[0])] as const
+    },
+    maxMigDeviceCount: (device) => numberOut(c.maxMig, device),
+    migDeviceByIndex: (device, index) => deviceOut(c.migHandle, device, index),
+    gpuInstanceId: (device) => numberOut(c.instanceId, device)
+  }
+}
+
+const reasonOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+
+/**
+ * Loads NVML (by default `libnvidia-ml.so.1` through the loader's search) and declares its entry
+ * points; fails with code -1 when the library cannot be loaded or lacks one of them. Does not
+ * call nvmlInit_v2: that is the caller's, as is nvmlShutdown.
+ */
+export const loadNvml = (soname: string = NVML_SONAME): Effect.Effect<NvmlLibrary, NvmlError> =>
+  Effect.gen(function*() {
+    const lib = yield* Effect.try({
+      try: () => koffi.load(soname),
+      catch: (e) => new NvmlError({ call: `dlopen ${soname}`, code: -1, reason: reasonOf(e) })
+    })
+    return yield* Effect.try({
+      try: () => bind(lib, soname),
+      catch: (e) => {
+        lib.unload()
+        return new NvmlError({ call: `dlsym ${soname}`, code: -1, reason: reasonOf(e) })
+      }
+    })
   })
