@@ -42,7 +42,9 @@ export const GpuPowerMeterLive = Layer.scoped(
         ).pipe(
           Effect.annotateLogs({
             error: e.message,
-            fix: e.code === -1
+            fix: e.call === "import koffi"
+              ? "koffi (the FFI package) has no prebuilt binary for this platform; GPU power needs one"
+              : e.code === -1
               ? "install the NVIDIA driver, or make libnvidia-ml.so.1 findable by the dynamic loader (LD_LIBRARY_PATH, or mount the driver's library into the container)"
               : "check that the NVIDIA driver is loaded (nvidia-smi) and that joulemon may open /dev/nvidia*"
           }),

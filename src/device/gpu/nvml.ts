@@ -14,7 +14,7 @@
  * meter never asks a device again while its previous call is pending.
  */
 import { Effect } from "effect"
-import koffi, { type LibraryHandle, type TypeObject } from "koffi"
+import type { LibraryHandle, TypeObject } from "koffi"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import {
@@ -36,40 +36,52 @@ const SLACK = 8
 /** Fetches after the first that may still find the buffer too small before we give up. */
 const SIZE_RETRIES = 3
 
+/** koffi's module object (its default export). */
+type Koffi = typeof import("koffi").default
+
+/** The named types the prototypes below refer to, and the two struct layouts we decode. */
+interface Types {
+  readonly processInfo: TypeObject
+  readonly utilizationSample: TypeObject
+}
+
 /**
  * koffi's type names are process-wide and declaring one twice throws, so each is declared once per
  * process, and reused when this module is evaluated again in the same process (a test runner that
  * resets its module registry).
  */
-const declared = (name: string, make: () => TypeObject): TypeObject => {
-  try {
-    return koffi.type(name)
-  } catch {
-    return make()
+const declareTypes = (koffi: Koffi): Types => {
+  const declared = (name: string, make: () => TypeObject): TypeObject => {
+    try {
+      return koffi.type(name)
+    } catch {
+      return make()
+    }
+  }
+  declared("nvmlReturn_t", () => koffi.alias("nvmlReturn_t", "int"))
+  declared("nvmlComputeMode_t", () => koffi.alias("nvmlComputeMode_t", "int"))
+  // Opaque: koffi hands handles back as addresses (BigInt), which we only pass on.
+  declared("nvmlDevice_t", () => koffi.pointer("nvmlDevice_t", koffi.opaque("nvmlDevice_st")))
+  return {
+    // nvml.h's nvmlProcessInfo_v2_t, which nvmlDeviceGetComputeRunningProcesses_v3 fills.
+    processInfo: declared("nvmlProcessInfo_t", () =>
+      koffi.struct("nvmlProcessInfo_t", {
+        pid: "unsigned int",
+        usedGpuMemory: "unsigned long long",
+        gpuInstanceId: "unsigned int",
+        computeInstanceId: "unsigned int"
+      })),
+    utilizationSample: declared("nvmlProcessUtilizationSample_t", () =>
+      koffi.struct("nvmlProcessUtilizationSample_t", {
+        pid: "unsigned int",
+        timeStamp: "unsigned long long",
+        smUtil: "unsigned int",
+        memUtil: "unsigned int",
+        encUtil: "unsigned int",
+        decUtil: "unsigned int"
+      }))
   }
 }
-
-declared("nvmlReturn_t", () => koffi.alias("nvmlReturn_t", "int"))
-declared("nvmlComputeMode_t", () => koffi.alias("nvmlComputeMode_t", "int"))
-/** Opaque: koffi hands handles back as addresses (BigInt), which we only pass on. */
-declared("nvmlDevice_t", () => koffi.pointer("nvmlDevice_t", koffi.opaque("nvmlDevice_st")))
-/** nvml.h's nvmlProcessInfo_v2_t, which nvmlDeviceGetComputeRunningProcesses_v3 fills. */
-const ProcessInfo = declared("nvmlProcessInfo_t", () =>
-  koffi.struct("nvmlProcessInfo_t", {
-    pid: "unsigned int",
-    usedGpuMemory: "unsigned long long",
-    gpuInstanceId: "unsigned int",
-    computeInstanceId: "unsigned int"
-  }))
-const UtilizationSample = declared("nvmlProcessUtilizationSample_t", () =>
-  koffi.struct("nvmlProcessUtilizationSample_t", {
-    pid: "unsigned int",
-    timeStamp: "unsigned long long",
-    smUtil: "unsigned int",
-    memUtil: "unsigned int",
-    encUtil: "unsigned int",
-    decUtil: "unsigned int"
-  }))
 
 /**
  * The C declarations, as nvml.h writes them. `_Out_`/`_Inout_` scalars are passed as one-element
@@ -154,10 +166,10 @@ const decodeText = (buffer: Buffer): string => {
 }
 
 /** Reads a struct array member by member at koffi's offsets, so the layout is koffi's, not ours. */
-const processDecoder = () => {
-  const size = koffi.sizeof(ProcessInfo)
+const processDecoder = (koffi: Koffi, type: TypeObject) => {
+  const size = koffi.sizeof(type)
   const [pid, memory, gpuInstance, computeInstance] = ["pid", "usedGpuMemory", "gpuInstanceId", "computeInstanceId"]
-    .map((m) => koffi.offsetof(ProcessInfo, m))
+    .map((m) => koffi.offsetof(type, m))
   return {
     size,
     decode: (b: Buffer, i: number): NvmlProcessInfo => {
@@ -172,10 +184,10 @@ const processDecoder = () => {
   }
 }
 
-const sampleDecoder = () => {
-  const size = koffi.sizeof(UtilizationSample)
+const sampleDecoder = (koffi: Koffi, type: TypeObject) => {
+  const size = koffi.sizeof(type)
   const [pid, time, sm, mem, enc, dec] = ["pid", "timeStamp", "smUtil", "memUtil", "encUtil", "decUtil"]
-    .map((m) => koffi.offsetof(UtilizationSample, m))
+    .map((m) => koffi.offsetof(type, m))
   return {
     size,
     decode: (b: Buffer, i: number): NvmlUtilizationSample => {
@@ -193,7 +205,7 @@ const sampleDecoder = () => {
 }
 
 /** The library's entry points, declared; a missing symbol (an older driver) fails the load. */
-const bind = (lib: LibraryHandle, soname: string): NvmlLibrary => {
+const bind = (koffi: Koffi, types: Types, lib: LibraryHandle, soname: string): NvmlLibrary => {
   const errorString = lib.func("const char *nvmlErrorString(nvmlReturn_t result)")
   const c = {
     init: declare(lib, PROTOTYPES.init),
@@ -277,8 +289,8 @@ const bind = (lib: LibraryHandle, soname: string): NvmlLibrary => {
     }
     throw fail(entry.symbol, NvmlCode.ERROR_INSUFFICIENT_SIZE)
   }
-  const processes = processDecoder()
-  const samples = sampleDecoder()
+  const processes = processDecoder(koffi, types.processInfo)
+  const samples = sampleDecoder(koffi, types.utilizationSample)
 
   return {
     path: loadedPath(soname),
@@ -324,20 +336,38 @@ const bind = (lib: LibraryHandle, soname: string): NvmlLibrary => {
 const reasonOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
 /**
+ * koffi and its native module, imported on first use and not at startup: a joulemon without GPUs
+ * never maps native FFI code, and a platform without koffi's prebuilt binary fails only here.
+ */
+let koffiOnce: Promise<{ readonly koffi: Koffi; readonly types: Types }> | undefined
+const koffiModule = Effect.tryPromise({
+  try: () => {
+    koffiOnce ??= import("koffi").then(({ default: koffi }) => ({ koffi, types: declareTypes(koffi) }))
+    return koffiOnce
+  },
+  catch: (e) => new NvmlError({ call: "import koffi", code: -1, reason: reasonOf(e) })
+})
+
+/**
  * Loads NVML (by default `libnvidia-ml.so.1` through the loader's search) and declares its entry
- * points; fails with code -1 when the library cannot be loaded or lacks one of them. Does not
- * call nvmlInit_v2: that is the caller's, as is nvmlShutdown.
+ * points; fails with code -1 when koffi or the library cannot be loaded, or the library lacks one
+ * of them. Does not call nvmlInit_v2: that is the caller's, as is nvmlShutdown.
  */
 export const loadNvml = (soname: string = NVML_SONAME): Effect.Effect<NvmlLibrary, NvmlError> =>
   Effect.gen(function*() {
+    const { koffi, types } = yield* koffiModule
     const lib = yield* Effect.try({
       try: () => koffi.load(soname),
       catch: (e) => new NvmlError({ call: `dlopen ${soname}`, code: -1, reason: reasonOf(e) })
     })
     return yield* Effect.try({
-      try: () => bind(lib, soname),
+      try: () => bind(koffi, types, lib, soname),
       catch: (e) => {
-        lib.unload()
+        try {
+          lib.unload()
+        } catch {
+          // Nothing to add to the first error.
+        }
         return new NvmlError({ call: `dlsym ${soname}`, code: -1, reason: reasonOf(e) })
       }
     })

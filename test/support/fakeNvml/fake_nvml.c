@@ -99,17 +99,28 @@ static char *token(char *line, char *out, size_t size) {
 
 static unsigned long long number(const char *v) { return strtoull(v, NULL, 10); }
 
+/* Cuts a `#` comment off the line, unless the `#` is inside a quoted value. */
+static void strip_comment(char *line) {
+  int quoted = 0;
+  for (char *c = line; *c; c++) {
+    if (*c == '"') quoted = !quoted;
+    else if (*c == '#' && !quoted) { *c = 0; return; }
+  }
+}
+
 static void parse(FILE *f, struct state *s) {
   memset(s, 0, sizeof *s);
-  char line[1024], tok[256];
+  char line[4096], tok[256];
   while (fgets(line, sizeof line, f)) {
-    char *hash = strchr(line, '#');
-    if (hash) *hash = 0;
+    strip_comment(line);
     char kind[32];
     char *rest = token(line, kind, sizeof kind);
     if (!kind[0]) continue;
+    int is_device = !strcmp(kind, "device");
     struct device d = { .energy_supported = 1, .util_supported = 1 };
     struct proc p = { .gi = 0xFFFFFFFFu, .ci = 0xFFFFFFFFu };
+    /* The device a line is about: `index=` on a device line, `device=` on process and mig lines
+       (where `index=` is the MIG device's ordinal, which is the order of the mig lines). */
     int index = -1, mig_gi = -1;
     while (*rest && *rest != '\n') {
       rest = token(rest, tok, sizeof tok);
@@ -119,8 +130,8 @@ static void parse(FILE *f, struct state *s) {
       *eq = 0;
       const char *k = tok, *v = eq + 1;
       if (!strcmp(k, "error")) s->init_error = (int)number(v);
-      else if (!strcmp(k, "index")) index = (int)number(v);
-      else if (!strcmp(k, "device")) { index = (int)number(v); p.device = index; }
+      else if (!strcmp(k, "index")) { if (is_device) index = (int)number(v); }
+      else if (!strcmp(k, "device")) { if (!is_device) index = (int)number(v); }
       else if (!strcmp(k, "uuid")) snprintf(d.uuid, TEXT, "%s", v);
       else if (!strcmp(k, "name")) snprintf(d.name, TEXT, "%s", v);
       else if (!strcmp(k, "power_mw")) d.power = (unsigned int)number(v);
@@ -138,13 +149,12 @@ static void parse(FILE *f, struct state *s) {
       else if (!strcmp(k, "compute_instance")) p.ci = (unsigned int)number(v);
     }
     if (index < 0 || index >= MAX_DEVICES) continue;
-    if (!strcmp(kind, "device")) {
-      int keep_mig = s->devices[index].mig_count;
-      unsigned int gis[MAX_MIG];
-      memcpy(gis, s->devices[index].mig_gi, sizeof gis);
+    p.device = index;
+    if (is_device) {
+      /* mig lines may come before their device line: keep what they recorded. */
       d.present = 1;
-      d.mig_count = keep_mig;
-      memcpy(d.mig_gi, gis, sizeof gis);
+      d.mig_count = s->devices[index].mig_count;
+      memcpy(d.mig_gi, s->devices[index].mig_gi, sizeof d.mig_gi);
       s->devices[index] = d;
       if (index + 1 > s->device_count) s->device_count = index + 1;
     } else if (!strcmp(kind, "process") && s->proc_count < MAX_PROCESSES) {
@@ -174,13 +184,15 @@ static int refresh(void) {
   return 1;
 }
 
-/* Resolves a handle to its device under `lock`; sleeps for hang_ms after unlocking. */
+/* Resolves a handle to (a copy of) its device under `lock`, then, unlocked, sleeps for hang_ms:
+   other threads' calls go on while one hangs, as with a real driver. */
 static nvmlReturn_t begin(const void *h, struct device *out, struct handle *which) {
   if (!h) return NVML_ERROR_INVALID_ARGUMENT;
   pthread_mutex_lock(&lock);
   const struct handle *handle = h;
   int ok = refresh() && handle->device >= 0 && handle->device < current.device_count &&
-           current.devices[handle->device].present;
+           current.devices[handle->device].present &&
+           handle->mig < current.devices[handle->device].mig_count;
   if (ok) { *out = current.devices[handle->device]; *which = *handle; }
   pthread_mutex_unlock(&lock);
   if (!ok) return NVML_ERROR_INVALID_ARGUMENT;
@@ -244,10 +256,12 @@ nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int index, void **device) {
   pthread_mutex_lock(&lock);
   refresh();
   int ok = index < (unsigned int)current.device_count && current.devices[index].present;
+  if (ok) {
+    handles[index].device = (int)index;
+    handles[index].mig = -1;
+  }
   pthread_mutex_unlock(&lock);
   if (!ok) return NVML_ERROR_INVALID_ARGUMENT;
-  handles[index].device = (int)index;
-  handles[index].mig = -1;
   *device = &handles[index];
   return NVML_SUCCESS;
 }
@@ -369,8 +383,10 @@ nvmlReturn_t nvmlDeviceGetMigDeviceHandleByIndex(void *device, unsigned int inde
   if (r) return r;
   if (!mig || h.mig >= 0) return NVML_ERROR_INVALID_ARGUMENT;
   if (!d.mig || index >= (unsigned int)d.mig_count) return NVML_ERROR_NOT_FOUND;
+  pthread_mutex_lock(&lock);
   mig_handles[h.device][index].device = h.device;
   mig_handles[h.device][index].mig = (int)index;
+  pthread_mutex_unlock(&lock);
   *mig = &mig_handles[h.device][index];
   return NVML_SUCCESS;
 }
