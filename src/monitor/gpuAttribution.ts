@@ -20,7 +20,7 @@
  * reload) or implies implausible power re-baselines and books nothing for that interval; a failed
  * read books nothing, and the next good read of a counter covers the whole gap.
  */
-import type { GpuDeviceInfo, GpuSample, GpuSharingMode } from "../device/gpu/GpuPowerMeter.js"
+import type { GpuDeviceInfo, GpuSample } from "../device/gpu/GpuPowerMeter.js"
 import { splitLargestRemainder } from "./largestRemainder.js"
 import type { ContainerWorkload, ProcessWorkload, Workloads } from "./snapshot.js"
 
@@ -58,14 +58,8 @@ export interface GpuState {
   readonly pods: ReadonlyMap<string, GpuUsage>
 }
 
-export interface GpuDeviceStats {
-  readonly index: number
-  readonly uuid: string
-  readonly name: string
-  readonly vendor: string
-  readonly mode: GpuSharingMode
-  /** Measured from the hardware energy counter (true) or integrated from power (false). */
-  readonly energyCounter: boolean
+/** The device's identity (its `energyCounter` says measured or power-integrated), then its numbers. */
+export interface GpuDeviceStats extends GpuDeviceInfo {
   /** Instantaneous power of the last good reading and its idle/active split (Kepler's gauges). */
   readonly watts: number
   readonly idleWatts: number
@@ -289,6 +283,45 @@ const addUsage = (
   watts: number
 ): GpuUsage => ({ energy: (previous?.energy ?? 0n) + BigInt(energy), watts })
 
+/**
+ * One level's GPU usage: running members add this interval's share to their total (watts 0
+ * without one), terminated members keep their frozen last values like the CPU side, and each
+ * share is summed into the member's parent (`""` = none) for the next level up.
+ */
+const carryLevel = <W>(
+  members: Workloads<W>,
+  previous: ReadonlyMap<string, GpuUsage>,
+  key: (w: W) => string,
+  shareOf: (w: W) => PidShare | undefined,
+  parentOf: (w: W) => string
+): { readonly usage: Map<string, GpuUsage>; readonly parents: Map<string, PidShare> } => {
+  const usage = new Map<string, GpuUsage>()
+  const parents = new Map<string, PidShare>()
+  for (const w of members.running) {
+    const k = key(w)
+    const share = shareOf(w)
+    const before = previous.get(k)
+    if (share === undefined) {
+      if (before !== undefined) usage.set(k, before.watts === 0 ? before : { ...before, watts: 0 })
+      continue
+    }
+    usage.set(k, addUsage(before, share.energy, share.watts))
+    const parent = parentOf(w)
+    if (parent !== "") {
+      const sum = parents.get(parent) ?? { energy: 0, watts: 0 }
+      sum.energy += share.energy
+      sum.watts += share.watts
+      parents.set(parent, sum)
+    }
+  }
+  for (const w of members.terminated) {
+    const k = key(w)
+    const before = previous.get(k)
+    if (before !== undefined && !usage.has(k)) usage.set(k, before)
+  }
+  return { usage, parents }
+}
+
 export const attributeGpu = (
   prev: GpuState,
   devices: ReadonlyArray<GpuDeviceInfo>,
@@ -317,12 +350,7 @@ export const attributeGpu = (
     deviceStates.push(state)
     stats.push(
       Object.freeze({
-        index: device.index,
-        uuid: device.uuid,
-        name: device.name,
-        vendor: device.vendor,
-        mode: device.mode,
-        energyCounter: device.energyCounter,
+        ...device,
         watts: step.watts,
         idleWatts: step.idleWatts,
         activeWatts: Math.max(0, step.watts - step.idleWatts),
@@ -343,63 +371,26 @@ export const attributeGpu = (
     )
   })
 
-  // Processes: running ones carry their total (watts 0 without a share this interval);
-  // terminated ones keep their frozen last values, like the CPU side.
-  const processes = new Map<string, GpuUsage>()
-  const containerInterval = new Map<string, PidShare>()
-  for (const p of workloads.processes.running) {
-    const share = shares.get(p.pid)
-    const previous = prev.processes.get(p.key)
-    if (share === undefined) {
-      if (previous !== undefined) processes.set(p.key, previous.watts === 0 ? previous : { ...previous, watts: 0 })
-      continue
-    }
-    processes.set(p.key, addUsage(previous, share.energy, share.watts))
-    if (p.containerId !== "") {
-      const c = containerInterval.get(p.containerId) ?? { energy: 0, watts: 0 }
-      c.energy += share.energy
-      c.watts += share.watts
-      containerInterval.set(p.containerId, c)
-    }
-  }
-  for (const p of workloads.processes.terminated) {
-    const previous = prev.processes.get(p.key)
-    if (previous !== undefined && !processes.has(p.key)) processes.set(p.key, previous)
-  }
-
-  const containers = new Map<string, GpuUsage>()
-  const podInterval = new Map<string, PidShare>()
-  for (const c of workloads.containers.running) {
-    const share = containerInterval.get(c.id)
-    const previous = prev.containers.get(c.id)
-    if (share === undefined) {
-      if (previous !== undefined) containers.set(c.id, previous.watts === 0 ? previous : { ...previous, watts: 0 })
-      continue
-    }
-    containers.set(c.id, addUsage(previous, share.energy, share.watts))
-    if (c.podId !== "") {
-      const pod = podInterval.get(c.podId) ?? { energy: 0, watts: 0 }
-      pod.energy += share.energy
-      pod.watts += share.watts
-      podInterval.set(c.podId, pod)
-    }
-  }
-  for (const c of workloads.containers.terminated) {
-    const previous = prev.containers.get(c.id)
-    if (previous !== undefined && !containers.has(c.id)) containers.set(c.id, previous)
-  }
-
-  const pods = new Map<string, GpuUsage>()
-  for (const pod of workloads.pods.running) {
-    const share = podInterval.get(pod.id)
-    const previous = prev.pods.get(pod.id)
-    if (share !== undefined) pods.set(pod.id, addUsage(previous, share.energy, share.watts))
-    else if (previous !== undefined) pods.set(pod.id, previous.watts === 0 ? previous : { ...previous, watts: 0 })
-  }
-  for (const pod of workloads.pods.terminated) {
-    const previous = prev.pods.get(pod.id)
-    if (previous !== undefined && !pods.has(pod.id)) pods.set(pod.id, previous)
-  }
+  // Each level adds its interval shares to its members' totals and sums them into its parent
+  // level's shares: processes → containers → pods.
+  const processLevel = carryLevel(
+    workloads.processes,
+    prev.processes,
+    (p) => p.key,
+    (p) => shares.get(p.pid),
+    (p) => p.containerId
+  )
+  const containerLevel = carryLevel(
+    workloads.containers,
+    prev.containers,
+    (c) => c.id,
+    (c) => processLevel.parents.get(c.id),
+    (c) => c.podId
+  )
+  const podLevel = carryLevel(workloads.pods, prev.pods, (p) => p.id, (p) => containerLevel.parents.get(p.id), () => "")
+  const processes = processLevel.usage
+  const containers = containerLevel.usage
+  const pods = podLevel.usage
 
   const state: GpuState = { devices: deviceStates, processes, containers, pods }
   return {
