@@ -12,8 +12,8 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { containerIds, fixturePath, podUids, TEST_NODE } from "../k8s/fakeKube.js"
-import { kubeletWorld } from "../k8s/support.js"
+import { containerIds, podUids, TEST_NODE } from "../k8s/fakeKube.js"
+import { kubeletWorld, writeKubeconfig } from "../k8s/support.js"
 import { fixtureTree, startRedfishServer } from "../platform/redfishServer.js"
 import { ROOT, type Running, startJoulemon, waitForOutput } from "../support/binary.js"
 import { spawnBurner } from "../support/burner.js"
@@ -147,24 +147,7 @@ describe("the Grafana dashboard and the Prometheus rules against joulemon and a 
     )
     rapl = startRaplTree({ package: 40, dram: 8 })
 
-    const kubeconfig = path.join(tmp, "kubeconfig")
-    fs.writeFileSync(
-      kubeconfig,
-      [
-        "apiVersion: v1",
-        "kind: Config",
-        "clusters:",
-        `  - name: fake\n    cluster:\n      server: ${world.api.base}\n      certificate-authority: ${
-          fixturePath("ca.crt")
-        }`,
-        "users:",
-        `  - name: joulemon\n    user:\n      tokenFile: ${world.tokenFile}`,
-        "contexts:",
-        "  - name: fake\n    context:\n      cluster: fake\n      user: joulemon",
-        "current-context: fake",
-        ""
-      ].join("\n")
-    )
+    const kubeconfig = writeKubeconfig(tmp, world)
     const bmcFile = path.join(tmp, "bmc.yaml")
     fs.writeFileSync(bmcFile, `nodes:\n  ${TEST_NODE}: bmc-1\nbmcs:\n  bmc-1:\n    endpoint: ${bmc.endpoint}\n`)
     const config = path.join(tmp, "joulemon.yaml")

@@ -4,32 +4,40 @@
  * load the driver's, over synthetic /proc and powercap trees.
  *
  * Two GPUs: GPU 0 time-sliced by two processes at 3:1 utilisation (in two containers), GPU 1
- * exclusive to one process. Over several intervals GPU 0's counter stops advancing once and GPU 1
- * is lost and found again; node, process and container GPU energy stay exact to the µJ, with
- * Kepler's families, labels and help, and promtool finds nothing.
+ * exclusive to one process. The containers belong to two pods a fake kubelet serves. Over several
+ * intervals GPU 0's counter stops advancing once and GPU 1 is lost and found again; node, process,
+ * container and pod GPU energy stay exact to the µJ, with Kepler's families, labels and help, and
+ * promtool finds nothing.
  */
+import { Effect, Exit, Scope } from "effect"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { containerIds, podUids, TEST_NODE } from "../k8s/fakeKube.js"
+import { kubeletWorld, writeKubeconfig } from "../k8s/support.js"
 import { cpuAfterRounds } from "../resource/procDir.js"
 import { type Running, startOverTrees, waitForOutput } from "../support/binary.js"
 import { type ParsedSample, parseSamples } from "../support/exposition.js"
 import { buildFakeNvml, type FakeGpu, writeNvmlScript } from "../support/fakeNvml.js"
+import { podContainerCgroup } from "../support/procOverlay.js"
 import { makeProcTree, type ProcTree } from "../support/procTree.js"
 import { type RaplTree, startRaplTree } from "../support/raplTree.js"
 import { which } from "../support/which.js"
 
 const PROMTOOL = which("promtool")
-const C1 = "a".repeat(64)
-const C2 = "b".repeat(64)
+// pids 100 and 101 in pod "web" (two containers), 200 in pod "coredns".
+const C1 = containerIds.nginx
+const C2 = containerIds.logShipper
+const C3 = containerIds.coredns
 
 let rapl: RaplTree
 let tree: ProcTree
 let tmp = ""
 let libDir = ""
 const started: Array<Running> = []
+let kubeScope: Scope.CloseableScope | undefined
 
 let round = 0
 const advance = (): void => {
@@ -42,7 +50,7 @@ const advance = (): void => {
     stime: 0,
     startTime: 300,
     exe: "/usr/bin/python3",
-    cgroup: `0::/system.slice/docker-${C1}.scope\n`
+    cgroup: podContainerCgroup(podUids.web, C1)
   })
   tree.setProcess({
     pid: 101,
@@ -51,9 +59,17 @@ const advance = (): void => {
     stime: 0,
     startTime: 301,
     exe: "/usr/bin/python3",
-    cgroup: `0::/system.slice/docker-${C2}.scope\n`
+    cgroup: podContainerCgroup(podUids.web, C2)
   })
-  tree.setProcess({ pid: 200, comm: "render", utime, stime: 0, startTime: 302, exe: "/usr/bin/blender" })
+  tree.setProcess({
+    pid: 200,
+    comm: "render",
+    utime,
+    stime: 0,
+    startTime: 302,
+    exe: "/usr/bin/blender",
+    cgroup: podContainerCgroup(podUids.coredns, C3)
+  })
   tree.setCpu(cpuAfterRounds(round))
 }
 
@@ -114,17 +130,22 @@ describe("GPU power through the fake NVML library and the real binary", () => {
     advance()
     script = path.join(tmp, "nvml.txt")
     writeNvmlScript(script, gpus({ e0: 1_000_000n, e1: 5_000_000_000n, busy: false }))
+    const scope = Effect.runSync(Scope.make())
+    kubeScope = scope
+    const world = await Effect.runPromise(Scope.extend(kubeletWorld, scope))
+    const kube = `kube:\n  enabled: true\n  config: ${writeKubeconfig(tmp, world)}\n  nodeName: ${TEST_NODE}\n`
     ;({ joulemon, url } = await startOverTrees(tmp, { sysfs: rapl.sysfs, procfs: tree.procfs }, {
-      yaml: "experimental:\n  gpu:\n    enabled: true\n",
+      yaml: `experimental:\n  gpu:\n    enabled: true\n${kube}`,
       env: { LD_LIBRARY_PATH: libDir, FAKE_NVML_SCRIPT: script }
     }))
     started.push(joulemon)
   }, 60_000)
 
-  afterAll(() => {
+  afterAll(async () => {
     for (const r of started) r.child.kill("SIGTERM")
     rapl?.stop()
     tree?.remove()
+    if (kubeScope !== undefined) await Effect.runPromise(Scope.close(kubeScope, Exit.void))
     if (tmp !== "") fs.rmSync(tmp, { recursive: true, force: true })
   })
 
@@ -134,7 +155,7 @@ describe("GPU power through the fake NVML library and the real binary", () => {
     )
   })
 
-  it("books exact node, process and container GPU energy over intervals with a stalled counter and a lost GPU", async () => {
+  it("books exact node, process, container and pod GPU energy over intervals with a stalled counter and a lost GPU", async () => {
     const step = async (o: Parameters<typeof gpus>[0]) => {
       advance()
       writeNvmlScript(script, gpus(o))
@@ -178,6 +199,19 @@ describe("GPU power through the fake NVML library and the real binary", () => {
       micro(one(samples, "kepler_container_gpu_joules_total", { container_id: id, state: "running" }))
     expect(container(C1)).toBe(p100)
     expect(container(C2)).toBe(p101)
+    expect(container(C3)).toBe(process("200"))
+    // Pods = Σ their containers.
+    const pod = (id: string) => micro(one(samples, "kepler_pod_gpu_joules_total", { pod_id: id, state: "running" }))
+    expect(pod(podUids.web)).toBe(p100 + p101)
+    expect(pod(podUids.coredns)).toBe(process("200"))
+    expect(
+      one(samples, "kepler_pod_gpu_watts", {
+        pod_id: podUids.web,
+        pod_name: "web-6c7f9d8b5-q2w4e",
+        pod_namespace: "default"
+      })
+    )
+      .toBeGreaterThan(0)
 
     expect(
       one(samples, "kepler_node_gpu_info", {
@@ -204,7 +238,9 @@ describe("GPU power through the fake NVML library and the real binary", () => {
         "# HELP kepler_process_gpu_joules_total Energy consumption of gpu at process level in joules",
         "# HELP kepler_process_gpu_watts Power consumption of gpu at process level in watts",
         "# HELP kepler_container_gpu_joules_total Energy consumption of gpu at container level in joules",
-        "# HELP kepler_container_gpu_watts Power consumption of gpu at container level in watts"
+        "# HELP kepler_container_gpu_watts Power consumption of gpu at container level in watts",
+        "# HELP kepler_pod_gpu_joules_total Energy consumption of gpu at pod level in joules",
+        "# HELP kepler_pod_gpu_watts Power consumption of gpu at pod level in watts"
       ]
     ) expect(body).toContain(help)
     // Only GPU users get workload GPU series (Kepler: only when > 0).

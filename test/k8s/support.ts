@@ -11,6 +11,7 @@ import {
   fakeHttpsServer,
   type FakeServer,
   fixture,
+  fixturePath,
   type LogEntry,
   nodeBody,
   sendJson,
@@ -134,3 +135,27 @@ export const kubeletWorld: Effect.Effect<KubeletWorld, never, Scope.Scope> = Eff
   const podsRequests = Effect.map(kubelet.requests, (rs) => rs.filter((r) => r.path === "/pods").length)
   return { api, kubelet, control, kubeletPort, nodeStatus, tokenFile, podsRequests }
 })
+
+/** A kubeconfig at `dir`/kubeconfig that reaches `world`'s API server with its token file: what a
+ * binary test passes as `kube.config`. */
+export const writeKubeconfig = (dir: string, world: KubeletWorld): string => {
+  const file = path.join(dir, "kubeconfig")
+  fs.writeFileSync(
+    file,
+    [
+      "apiVersion: v1",
+      "kind: Config",
+      "clusters:",
+      `  - name: fake\n    cluster:\n      server: ${world.api.base}\n      certificate-authority: ${
+        fixturePath("ca.crt")
+      }`,
+      "users:",
+      `  - name: joulemon\n    user:\n      tokenFile: ${world.tokenFile}`,
+      "contexts:",
+      "  - name: fake\n    context:\n      cluster: fake\n      user: joulemon",
+      "current-context: fake",
+      ""
+    ].join("\n")
+  )
+  return file
+}
