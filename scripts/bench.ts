@@ -13,17 +13,22 @@
  *   churn     10,000 process births and deaths: heap before and after
  *   health    the real binary on a synthetic 50,000-process /proc, refreshed and scraped back to
  *             back: /healthz latency (p50, p99, max) sampled every 20 ms meanwhile
+ *   gpu       a synthetic 1,000-process /proc refreshed by two monitors in turn, one without GPUs
+ *             and one with 8 GPUs of the fake NVML library (built with `cc`, loaded through koffi;
+ *             4 time-sliced processes each): refresh medians and their difference — what reading
+ *             and attributing 8 GPUs adds to a refresh — and the GPU reading alone
  *   stuck     the real binary with one process's `stat` on a hung FUSE mount (never returns):
  *             /healthz latency through the stuck refresh and the worker's replacement, the
  *             time /readyz takes to report it, and how long SIGTERM takes to exit
  *
- * Options: --quick (1k and 10k only, shorter daemon runs), --only refresh|daemon|idle|churn|health|stuck,
+ * Options: --quick (1k and 10k only, shorter daemon runs), --only refresh|daemon|idle|churn|health|gpu|stuck,
  * --sizes 1000,10000. Prints a table, then one JSON line, and writes bench-results/<time>.json.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { buildFakeNvml } from "../test/support/fakeNvml.js"
 import { argValue, median, mib, round, summarize } from "./bench/stats.js"
 import { mountHangFs } from "./lib/hangFs.js"
 import { advanceProcfsTree, generateProcfsTree, type ProcfsTree } from "./lib/procfsTree.js"
@@ -343,6 +348,26 @@ const healthSection = async () => {
   }
 }
 
+const gpuSection = async () => {
+  line("\n== what 8 GPUs add to a refresh (1,000-process /proc, fake NVML library through koffi) ==")
+  const lib = path.join(await buildFakeNvml(), "libnvidia-ml.so.1")
+  const r = child("gpuRefresh.js", ["--lib", lib, "--runs", quick ? "100" : "300"]) as {
+    readonly refreshMsWithout: { readonly median: number }
+    readonly refreshMsWith8Gpus: { readonly median: number }
+    readonly addedMs: number
+    readonly gpuReadMs: { readonly median: number; readonly max: number }
+    readonly attributionMsWithout: { readonly median: number }
+    readonly attributionMsWith8Gpus: { readonly median: number }
+  }
+  results["gpu"] = r
+  line(
+    `refresh median without GPUs ${r.refreshMsWithout.median} ms, with 8 GPUs ${r.refreshMsWith8Gpus.median} ms: ` +
+      `added ${r.addedMs} ms (target ≤ 2 ms); the 8-GPU reading alone ${r.gpuReadMs.median} ms ` +
+      `(max ${r.gpuReadMs.max}), beside the CPU scan; attribution ${r.attributionMsWithout.median} → ` +
+      `${r.attributionMsWith8Gpus.median} ms`
+  )
+}
+
 const stuckSection = async () => {
   line("\n== a `stat` that never answers (a hung FUSE mount), 1,000 processes, interval 1s ==")
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "joulemon-bench-stuck-"))
@@ -477,6 +502,7 @@ if (wants("daemon")) await daemonSection()
 if (wants("idle")) await idleSection()
 if (wants("churn")) churnSection()
 if (wants("health")) await healthSection()
+if (wants("gpu")) await gpuSection()
 if (wants("stuck")) await stuckSection()
 
 fs.mkdirSync(path.join(ROOT, "bench-results"), { recursive: true })
