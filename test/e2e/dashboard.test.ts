@@ -2,7 +2,8 @@
  * deploy/grafana/joulemon.json and deploy/prometheus/*.rules.yml against the real thing: joulemon
  * (RAPL from a synthetic powercap tree, a CPU burner and two idle processes of this machine shown
  * as a Kubernetes pod's container, another pod's container and a VM, a fake kubelet and API
- * server, a fake Redfish BMC) scraped every second by a real Prometheus that loads the rules.
+ * server, a fake Redfish BMC, one GPU of the fake NVML library shared by the burner and another
+ * pod) scraped every second by a real Prometheus that loads the rules.
  * Every dashboard variable lists the value the test then substitutes, every panel query returns
  * data, and every rule evaluates without error and records data.
  */
@@ -17,6 +18,7 @@ import { kubeletWorld, writeKubeconfig } from "../k8s/support.js"
 import { fixtureTree, startRedfishServer } from "../platform/redfishServer.js"
 import { ROOT, type Running, startJoulemon, waitForOutput } from "../support/binary.js"
 import { spawnBurner } from "../support/burner.js"
+import { buildFakeNvml, writeNvmlScript } from "../support/fakeNvml.js"
 import { freePort } from "../support/ports.js"
 import { makeProcOverlay, podContainerCgroup, type ProcOverlay } from "../support/procOverlay.js"
 import { type RaplTree, startRaplTree } from "../support/raplTree.js"
@@ -157,18 +159,30 @@ describe("the Grafana dashboard and the Prometheus rules against joulemon and a 
         "cpu:\n  preferredMeters: [rapl]",
         "monitor:\n  interval: 1s\n  staleness: 200ms",
         `kube:\n  enabled: true\n  config: ${kubeconfig}\n  nodeName: ${TEST_NODE}`,
-        `experimental:\n  platform:\n    redfish:\n      enabled: true\n      configFile: ${bmcFile}`,
+        `experimental:\n  platform:\n    redfish:\n      enabled: true\n      configFile: ${bmcFile}\n  gpu:\n    enabled: true`,
         ""
       ].join("\n")
     )
     const jPort = await freePort()
     instance = `127.0.0.1:${jPort}`
+    // One GPU of the fake NVML library, time-sliced by the burner (pod web) and coredns; power ×
+    // time, so its energy grows without the script changing.
+    const nvmlScript = path.join(tmp, "nvml.txt")
+    writeNvmlScript(nvmlScript, [{
+      index: 0,
+      uuid: "GPU-dashboard-0",
+      name: "NVIDIA L4",
+      powerMw: 60_000,
+      energyMj: 0,
+      energySupported: false,
+      processes: [{ pid: burnerPid, smUtil: 80 }, { pid: corednsPid ?? 0, smUtil: 20 }]
+    }])
     joulemon = startJoulemon([
       `--config.file=${config}`,
       `--host.sysfs=${rapl.sysfs}`,
       `--host.procfs=${overlay.procfs}`,
       `--web.listen-address=${instance}`
-    ])
+    ], { LD_LIBRARY_PATH: await buildFakeNvml(), FAKE_NVML_SCRIPT: nvmlScript })
     await waitForOutput(joulemon, (o) => o.includes("message=listening"))
 
     // The rule files as shipped, except that the once-a-minute groups are evaluated every second.
@@ -272,7 +286,7 @@ describe("the Grafana dashboard and the Prometheus rules against joulemon and a 
     expect(empty).toEqual([])
   })
 
-  it("shows the burner as the top process and its pod and namespace with power", async () => {
+  it("shows the burner as the top process and its pod and namespace with power, on the CPU and the GPU", async () => {
     const panel = (title: string) => substitute(queryPanels().find((p) => p.title === title)?.targets?.[0]?.expr ?? "")
     const processes = await query(panel("Top processes by power"))
     const top = processes.reduce((a, b) => (Number(b.value[1]) > Number(a.value[1]) ? b : a))
@@ -285,6 +299,11 @@ describe("the Grafana dashboard and the Prometheus rules against joulemon and a 
       web.namespace,
       web.container
     ]])
+    const gpuPods = await query(panel("Top pods by GPU power"))
+    expect(gpuPods.map((v) => v.metric["pod_name"])).toEqual([web.pod])
+    const gpuProcesses = await query(panel("Top processes by GPU energy over the period"))
+    const topGpu = gpuProcesses.reduce((a, b) => (Number(b.value[1]) > Number(a.value[1]) ? b : a))
+    expect(topGpu.metric["pid"]).toBe(String(burnerPid))
     const measured = await query(panel("Measured or estimated"))
     expect(measured.map((v) => v.value[1])).toEqual(measured.map(() => "0"))
   })
