@@ -30,6 +30,14 @@ export interface NvmlMeterOptions {
    * fallback).
    */
   readonly migActivity?: Effect.Effect<ReadonlyMap<string, number> | undefined>
+  /** libuv's pool size (default: UV_THREADPOOL_SIZE, else libuv's 4); readings may hold all but one. */
+  readonly poolThreads?: number
+}
+
+/** libuv's thread-pool size as libuv reads it: UV_THREADPOOL_SIZE (1–1024), else 4. */
+const libuvPoolThreads = (): number => {
+  const n = Number(process.env["UV_THREADPOOL_SIZE"])
+  return Number.isInteger(n) && n >= 1 ? Math.min(n, 1024) : 4
 }
 
 interface MigInstance {
@@ -247,6 +255,8 @@ export const makeNvmlMeter = (lib: NvmlLibrary, options: NvmlMeterOptions) =>
     const now = () => clock.unsafeCurrentTimeNanos()
     const timeoutMillis = Duration.toMillis(options.readTimeout)
     const hasMig = slots.some((s) => s.info.mode === "partitioned")
+    const poolThreads = options.poolThreads ?? libuvPoolThreads()
+    const maxInFlight = Math.max(1, poolThreads - 1)
 
     // One promise for all devices, entered once: every Effect hop per NVML completion (a fiber
     // and a timeout per device) costs a scheduler turn, and measured that way 8 GPUs took 2.8–5.4 ms
@@ -288,10 +298,34 @@ export const makeNvmlMeter = (lib: NvmlLibrary, options: NvmlMeterOptions) =>
       }).catch((e: unknown) => failed(slot, e))
     }
 
+    // Each reading in flight holds one of libuv's pool threads (its calls run one after another),
+    // and so does a call that hung. The pool also serves file, DNS and password-hash work, so at
+    // most maxInFlight readings may hold it: a hung driver then costs those threads, never all.
+    const notAsked = (slot: DeviceSlot, hung: number): GpuSample => ({
+      _tag: "Failed",
+      error: `not asked: ${hung} NVML call(s) on other GPUs have not returned and hold ${hung} of libuv's ` +
+        `${poolThreads} pool threads (UV_THREADPOOL_SIZE); GPU ${slot.info.index} waits until they do`,
+      lost: false
+    })
+    const readAll = async (activity: ReadonlyMap<string, number> | undefined): Promise<Array<GpuSample>> => {
+      const out: Array<GpuSample> = new Array(slots.length)
+      let next = 0
+      const worker = async () => {
+        for (let i = next++; i < slots.length; i = next++) {
+          const slot = slots[i]
+          if (slot === undefined) continue
+          const inFlight = slots.filter((s) => s.pending).length
+          out[i] = !slot.pending && inFlight >= maxInFlight ? notAsked(slot, inFlight) : await readSlot(slot, activity)
+        }
+      }
+      await Promise.all(Array.from({ length: Math.min(maxInFlight, slots.length) }, worker))
+      return out
+    }
+
     const read = Effect.gen(function*() {
       const activity = hasMig && options.migActivity !== undefined ? yield* options.migActivity : undefined
-      // Never rejects: a device that fails or times out is a Failed sample.
-      return yield* Effect.promise(() => Promise.all(slots.map((slot) => readSlot(slot, activity))))
+      // Never rejects: a device that fails, times out or is not asked is a Failed sample.
+      return yield* Effect.promise(() => readAll(activity))
     }).pipe(Effect.withSpan("GpuPowerMeter.read"))
 
     const meter: GpuPowerMeterShape = { name: "nvml", devices: slots.map((s) => s.info), read }

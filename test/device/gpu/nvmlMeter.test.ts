@@ -173,6 +173,33 @@ describe("NVML meter over the fake library", () => {
     20_000
   )
 
+  it("never lets hung calls hold more of libuv's pool than all threads but one", async () => {
+    writeNvmlScript(script, devices())
+    const hangAll = devices({ 0: { hangMs: 700 }, 1: { hangMs: 700 }, 2: { hangMs: 700 } })
+    await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function*() {
+          const nvml = yield* loadNvml(lib)
+          // A pool of 3: at most 2 readings in flight, hung or not.
+          const meter = yield* makeNvmlMeter(nvml, { readTimeout: Duration.millis(200), poolThreads: 3 })
+          writeNvmlScript(script, hangAll)
+          const first = yield* meter.read
+          const errors = first.map((s) => (s._tag === "Failed" ? s.error : "read"))
+          expect(errors.filter((e) => e.includes("did not answer within 200 ms"))).toHaveLength(2)
+          expect(errors.filter((e) => e.includes("not asked: 2 NVML call(s)"))).toHaveLength(1)
+          expect(errors.find((e) => e.includes("not asked"))).toContain("of libuv's 3 pool threads")
+          // Still hung: the two are not asked again, and the third still may not take a thread.
+          const second = (yield* meter.read).map((s) => (s._tag === "Failed" ? s.error : "read"))
+          expect(second.filter((e) => e.includes("has not returned"))).toHaveLength(2)
+          expect(second.filter((e) => e.includes("not asked: 2 NVML call(s)"))).toHaveLength(1)
+          writeNvmlScript(script, devices())
+          yield* Effect.sleep(Duration.millis(800))
+          expect((yield* meter.read).map((s) => s._tag)).toEqual(["Read", "Read", "Read"])
+        })
+      )
+    )
+  }, 20_000)
+
   it("fails to load a library that is not there, naming it", async () => {
     const exit = await Effect.runPromiseExit(loadNvml(path.join(dir, "missing", "libnvidia-ml.so.1")))
     expect(exit._tag).toBe("Failure")
