@@ -345,13 +345,11 @@ const reasonOf = (e: unknown): string => (e instanceof Error ? e.message : Strin
 /**
  * koffi and its native module, imported on first use and not at startup: a joulemon without GPUs
  * never maps native FFI code, and a platform without koffi's prebuilt binary fails only here.
+ * Node caches the import, and declareTypes finds the types an earlier load declared, so loading
+ * again (tests, a reload) needs no cache of ours.
  */
-let koffiOnce: Promise<{ readonly koffi: Koffi; readonly types: Types }> | undefined
 const koffiModule = Effect.tryPromise({
-  try: () => {
-    koffiOnce ??= import("koffi").then(({ default: koffi }) => ({ koffi, types: declareTypes(koffi) }))
-    return koffiOnce
-  },
+  try: () => import("koffi").then(({ default: koffi }) => ({ koffi, types: declareTypes(koffi) })),
   catch: (e) => new NvmlError({ call: "import koffi", code: -1, reason: reasonOf(e) })
 })
 
