@@ -186,6 +186,12 @@ const options = {
     "joulemon: a directory where the cumulative counters are checkpointed every reading and resumed at start (same boot and node only), so a restart resets no counter; empty is off. YAML: monitor.stateDir. Default: off.",
     asText
   ),
+  monitorIdlePolicy: valued(
+    "monitor.idle-policy",
+    "POLICY",
+    "joulemon: how the node's idle energy is charged to workloads, in separate joulemon_*_cpu_idle_joules_total families: none (Kepler: idle stays at node level), cpu-share (like active energy, by CPU time), equal (the same part per running container and VM). YAML: monitor.idlePolicy. Default: none.",
+    asText
+  ),
   exporterStdout: toggle(
     "exporter.stdout",
     "Print every reading to the terminal. YAML: exporter.stdout.enabled. Default: off."
@@ -295,6 +301,7 @@ export const flagNames: FlagNames = {
     "monitor.max-terminated",
     "monitor.parallelism",
     "monitor.state-dir",
+    "monitor.idle-policy",
     "metrics",
     "web.config-file",
     "web.listen-address",
@@ -351,6 +358,7 @@ export const commandLine: Options.Options<CommandLine> = Options.all(options).pi
         monitorMaxTerminated: Option.getOrUndefined(o.monitorMaxTerminated),
         monitorParallelism: Option.getOrUndefined(o.monitorParallelism),
         monitorStateDir: Option.getOrUndefined(o.monitorStateDir),
+        monitorIdlePolicy: Option.getOrUndefined(o.monitorIdlePolicy),
         exporterStdout: Option.getOrUndefined(o.exporterStdout),
         exporterPrometheus: Option.getOrUndefined(o.exporterPrometheus),
         // Kepler ORs repeated --metrics together; the canonical list is that union.

@@ -13,6 +13,13 @@ export type LogLevelName = (typeof LOG_LEVELS)[number]
 export const LOG_FORMATS = ["text", "json"] as const
 export type LogFormat = (typeof LOG_FORMATS)[number]
 
+/**
+ * How node idle energy is charged to workloads (monitor.idlePolicy): `none` keeps it at node
+ * level (Kepler), `cpu-share` splits it like active energy, `equal` per running container and VM.
+ */
+export const IDLE_POLICIES = ["none", "cpu-share", "equal"] as const
+export type IdlePolicy = (typeof IDLE_POLICIES)[number]
+
 /** Where a refresh reads its files: a worker process (default), or joulemon's own thread. */
 export const COLLECTOR_MODES = ["worker", "inline"] as const
 export type CollectorMode = (typeof COLLECTOR_MODES)[number]
@@ -66,6 +73,8 @@ export interface JoulemonConfig {
     readonly collector: CollectorMode
     /** joulemon: where cumulative counters are checkpointed to survive a restart; "" = off. */
     readonly stateDir: string
+    /** joulemon: how node idle energy is charged to containers, VMs and pods (none = Kepler). */
+    readonly idlePolicy: IdlePolicy
   }
   readonly cpu: {
     readonly preferredMeters: ReadonlyArray<MeterName>

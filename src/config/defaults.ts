@@ -20,7 +20,8 @@ export const defaultConfig: JoulemonConfig = {
     parallelism: 8,
     maxPlausibleWatts: 5000,
     collector: "worker",
-    stateDir: ""
+    stateDir: "",
+    idlePolicy: "none"
   },
   cpu: {
     preferredMeters: ["rapl", "hwmon", "model"],

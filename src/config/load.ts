@@ -44,6 +44,8 @@ export interface FlagOverrides {
   readonly monitorParallelism?: number | undefined
   /** --monitor.state-dir (joulemon) */
   readonly monitorStateDir?: string | undefined
+  /** --monitor.idle-policy (joulemon) */
+  readonly monitorIdlePolicy?: string | undefined
   /** --exporter.stdout / --no-exporter.stdout */
   readonly exporterStdout?: boolean | undefined
   /** --exporter.prometheus / --no-exporter.prometheus */
@@ -96,7 +98,8 @@ export const flagsToPatch = (flags: FlagOverrides): ConfigPatch => ({
     interval: flags.monitorInterval,
     maxTerminated: flags.monitorMaxTerminated,
     parallelism: flags.monitorParallelism,
-    stateDir: flags.monitorStateDir
+    stateDir: flags.monitorStateDir,
+    idlePolicy: flags.monitorIdlePolicy
   },
   exporter: {
     stdout: { enabled: flags.exporterStdout },

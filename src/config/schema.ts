@@ -159,7 +159,9 @@ export const FileConfig = section({
       /** joulemon */
       collector: optional(Str),
       /** joulemon */
-      stateDir: optional(Str)
+      stateDir: optional(Str),
+      /** joulemon */
+      idlePolicy: optional(Str)
     })
   ),
   cpu: optional(

@@ -13,6 +13,7 @@ import * as fs from "node:fs/promises"
 import {
   COLLECTOR_MODES,
   GPU_METER_NAMES,
+  IDLE_POLICIES,
   type JoulemonConfig,
   LOG_FORMATS,
   LOG_LEVELS,
@@ -103,6 +104,14 @@ export const checkValues = (raw: RawConfig): Either.Either<JoulemonConfig, Reado
     "worker",
     raw.monitor.collector,
     `invalid monitor collector: ${JSON.stringify(raw.monitor.collector)} (one of ${COLLECTOR_MODES.join(", ")})`
+  )
+
+  const idlePolicy = enumeration(
+    "monitor.idlePolicy",
+    IDLE_POLICIES,
+    "none",
+    raw.monitor.idlePolicy,
+    `invalid monitor idle policy: ${JSON.stringify(raw.monitor.idlePolicy)} (one of ${IDLE_POLICIES.join(", ")})`
   )
 
   const preferredMeters = raw.cpu.preferredMeters.flatMap((meter, i) => {
@@ -214,7 +223,13 @@ export const checkValues = (raw: RawConfig): Either.Either<JoulemonConfig, Reado
   return Either.right({
     ...raw,
     log: { level, format },
-    monitor: { ...raw.monitor, interval: toDuration(interval), staleness: toDuration(staleness), collector },
+    monitor: {
+      ...raw.monitor,
+      interval: toDuration(interval),
+      staleness: toDuration(staleness),
+      collector,
+      idlePolicy
+    },
     cpu: { ...raw.cpu, preferredMeters },
     exporter: { ...raw.exporter, prometheus: { ...raw.exporter.prometheus, metricsLevel } },
     kube: { ...raw.kube, podInformer: { mode, pollInterval: toDuration(pollInterval) } },

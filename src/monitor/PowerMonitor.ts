@@ -32,8 +32,9 @@ import { GpuPowerMeter, type GpuPowerMeterShape, noGpuMeter } from "../device/gp
 import type { ResourceInformerShape } from "../resource/ResourceInformer.js"
 import { Checkpoint, type CheckpointShape, noCheckpoint } from "../state/Checkpoint.js"
 import { type MonitorTelemetry, noTelemetry, SelfMetrics } from "../telemetry/SelfMetrics.js"
-import { attribute, type AttributionConfig, type MonitorState, withGpu } from "./attribute.js"
+import { attribute, type AttributionConfig, type MonitorState, withParts } from "./attribute.js"
 import { attributeGpu, type GpuAttributionConfig, type GpuState, initialGpuState } from "./gpuAttribution.js"
+import { allocateIdle, type IdleAllocation, type IdlePolicy, initialIdleAllocation } from "./idleAllocation.js"
 import type { ZoneMeta } from "./nodeEnergy.js"
 import type { Snapshot } from "./snapshot.js"
 
@@ -97,6 +98,8 @@ export interface MonitorOptions {
   readonly minTerminatedEnergyThreshold: number
   /** `experimental.gpu.idlePower`, W; 0 or absent = auto-detect. */
   readonly gpuIdlePowerWatts?: number
+  /** `monitor.idlePolicy`; absent = `none` (Kepler: idle stays at node level). */
+  readonly idlePolicy?: IdlePolicy
 }
 
 /**
@@ -108,6 +111,7 @@ const GPU_MAX_PLAUSIBLE_WATTS = 10_000
 interface Computation {
   readonly state: MonitorState
   readonly gpuState: GpuState
+  readonly idle: IdleAllocation
   readonly snapshot: Option.Option<Snapshot>
 }
 
@@ -157,6 +161,7 @@ export const makePowerMonitorWith = (
       primaryZone: Math.max(0, meter.zones.indexOf(meter.primaryZone))
     }
     const stalenessMillis = Duration.toMillis(options.staleness)
+    const idlePolicy = options.idlePolicy ?? "none"
     const gpuAttribution: GpuAttributionConfig = {
       idlePowerWatts: Math.max(0, options.gpuIdlePowerWatts ?? 0),
       maxPlausibleWatts: GPU_MAX_PLAUSIBLE_WATTS
@@ -166,6 +171,7 @@ export const makePowerMonitorWith = (
     const computation = yield* Ref.make<Computation>({
       state: yield* checkpoint.initialState(zones),
       gpuState: initialGpuState,
+      idle: initialIdleAllocation(idlePolicy),
       snapshot: Option.none()
     })
     const latest = yield* Ref.make<Option.Option<Snapshot>>(Option.none())
@@ -207,9 +213,20 @@ export const makePowerMonitorWith = (
                   { nowNanos, timestamp, zones, samples, resources: reading, clearTerminated, selfPids },
                   attribution
                 )
-                if (gpu.devices.length === 0) return { ...cpu, gpuState: current.gpuState }
-                const g = attributeGpu(current.gpuState, gpu.devices, gpuSamples, cpu.snapshot, gpuAttribution)
-                return { state: cpu.state, gpuState: g.state, snapshot: withGpu(cpu.snapshot, g.snapshot) }
+                const g = gpu.devices.length === 0
+                  ? undefined
+                  : attributeGpu(current.gpuState, gpu.devices, gpuSamples, cpu.snapshot, gpuAttribution)
+                const idle = idlePolicy === "none"
+                  ? undefined
+                  : allocateIdle(current.idle, cpu.snapshot, reading.processes)
+                return {
+                  state: cpu.state,
+                  gpuState: g?.state ?? current.gpuState,
+                  idle: idle ?? current.idle,
+                  snapshot: g === undefined && idle === undefined
+                    ? cpu.snapshot
+                    : withParts(cpu.snapshot, { gpu: g?.snapshot, idle })
+                }
               },
               catch: (e) =>
                 new MonitorError({ stage: "attribution", reason: e instanceof Error ? e.message : String(e) })
@@ -218,6 +235,7 @@ export const makePowerMonitorWith = (
           yield* Ref.set(computation, {
             state: result.state,
             gpuState: result.gpuState,
+            idle: result.idle,
             snapshot: Option.some(result.snapshot)
           })
           yield* logGpuTransitions(current.snapshot, result.snapshot)
@@ -358,7 +376,8 @@ export const monitorOptionsFrom = (config: AppConfig["Type"]): MonitorOptions =>
   maxPlausibleWatts: config.monitor.maxPlausibleWatts,
   maxTerminated: config.monitor.maxTerminated,
   minTerminatedEnergyThreshold: config.monitor.minTerminatedEnergyThreshold,
-  gpuIdlePowerWatts: config.experimental.gpu.idlePower
+  gpuIdlePowerWatts: config.experimental.gpu.idlePower,
+  idlePolicy: config.monitor.idlePolicy
 })
 
 export const PowerMonitorLive: Layer.Layer<

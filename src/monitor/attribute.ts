@@ -14,6 +14,7 @@
 import type { ContainerInfo, PodInfo, ProcessInfo, ResourceReading, VmInfo } from "../resource/types.js"
 import { USER_HZ } from "../resource/types.js"
 import type { GpuSnapshot } from "./gpuAttribution.js"
+import type { IdleAllocation } from "./idleAllocation.js"
 import { splitLargestRemainder } from "./largestRemainder.js"
 import { initialZoneState, stepZone, type ZoneMeta, type ZoneSample, type ZoneState } from "./nodeEnergy.js"
 import type {
@@ -339,14 +340,18 @@ class FrozenSnapshot implements Snapshot {
     readonly pods: Workloads<PodWorkload>,
     readonly selfEnergy: ReadonlyArray<bigint>,
     readonly scan: Snapshot["scan"],
-    readonly gpu?: GpuSnapshot
+    readonly gpu?: GpuSnapshot,
+    readonly idle?: IdleAllocation
   ) {
     Object.freeze(this)
   }
 }
 
-/** The snapshot with its GPU part (the GPU attribution runs after the CPU one). */
-export const withGpu = (s: Snapshot, gpu: GpuSnapshot): Snapshot =>
+/** The snapshot with the parts computed after the CPU attribution: GPUs, idle allocation. */
+export const withParts = (
+  s: Snapshot,
+  parts: { readonly gpu?: GpuSnapshot | undefined; readonly idle?: IdleAllocation | undefined }
+): Snapshot =>
   new FrozenSnapshot(
     s.timestamp,
     s.sequence,
@@ -359,7 +364,8 @@ export const withGpu = (s: Snapshot, gpu: GpuSnapshot): Snapshot =>
     s.pods,
     s.selfEnergy,
     s.scan,
-    gpu
+    parts.gpu ?? s.gpu,
+    parts.idle ?? s.idle
   )
 
 const perSecond = (microjoules: bigint, seconds: number): number =>

@@ -5,6 +5,7 @@
  */
 import type { ContainerRuntime, Hypervisor, ProcessType, ScanStats } from "../resource/types.js"
 import type { GpuSnapshot } from "./gpuAttribution.js"
+import type { IdleAllocation } from "./idleAllocation.js"
 
 /** Why a zone did or did not book energy this interval. */
 export type ZoneStatus =
@@ -115,6 +116,8 @@ export interface Snapshot {
   readonly scan: ScanStats
   /** GPU devices and each workload's GPU energy; absent when joulemon reads no GPU. */
   readonly gpu?: GpuSnapshot | undefined
+  /** Idle energy charged to containers, VMs and pods (`monitor.idlePolicy`); absent under `none`. */
+  readonly idle?: IdleAllocation | undefined
 }
 
 export const MICRO = 1_000_000

@@ -144,7 +144,8 @@ describe("loadConfig: layering (defaults ← file ← flags)", () => {
           parallelism: 2,
           maxPlausibleWatts: 900.5,
           collector: "inline",
-          stateDir: "/var/lib/joulemon-test"
+          stateDir: "/var/lib/joulemon-test",
+          idlePolicy: "equal"
         },
         cpu: { preferredMeters: ["hwmon", "model"], model: { idleWattsPerCpu: 1.25, busyWattsPerCpu: 4 } },
         rapl: { zones: ["package", "dram"] },

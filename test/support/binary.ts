@@ -57,7 +57,11 @@ export const withTimeout = <A>(p: Promise<A>, ms: number, what: string): Promise
 export const startOverTrees = async (
   dir: string,
   trees: { readonly sysfs: string; readonly procfs: string },
-  extra: { readonly yaml?: string; readonly env?: Readonly<Record<string, string | undefined>> } = {}
+  extra: {
+    readonly yaml?: string
+    readonly env?: Readonly<Record<string, string | undefined>>
+    readonly args?: ReadonlyArray<string>
+  } = {}
 ): Promise<{ readonly joulemon: Running; readonly url: string }> => {
   const config = path.join(dir, "joulemon.yaml")
   fs.writeFileSync(
@@ -69,7 +73,8 @@ export const startOverTrees = async (
     `--config.file=${config}`,
     `--web.listen-address=127.0.0.1:${port}`,
     `--host.sysfs=${trees.sysfs}`,
-    `--host.procfs=${trees.procfs}`
+    `--host.procfs=${trees.procfs}`,
+    ...(extra.args ?? [])
   ], extra.env)
   await waitForOutput(joulemon, (o) => o.includes("message=listening"))
   return { joulemon, url: `http://127.0.0.1:${port}` }

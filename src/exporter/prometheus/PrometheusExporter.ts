@@ -18,6 +18,7 @@ import { registerEndpoint } from "../../server/Endpoints.js"
 import { SelfMetrics } from "../../telemetry/SelfMetrics.js"
 import { type MetricFamily, snapshotFamilies } from "./families.js"
 import { gpuFamilies, gpuInfoFamilies } from "./gpuFamilies.js"
+import { idleFamilies } from "./idleFamilies.js"
 import { makeLabelCache } from "./labelCache.js"
 import { platformFamilies } from "./platformFamilies.js"
 import { pulledOneByOne } from "./pulledStream.js"
@@ -74,6 +75,7 @@ export const makeMetricsHandler = Effect.gen(function*() {
           }),
           ...gpuInfoFamilies(snapshot.value, config.kube.nodeName),
           ...gpuFamilies(snapshot.value, levels, config.kube.nodeName),
+          ...idleFamilies(snapshot.value, levels, config.kube.nodeName),
           ...snapshotSelfFamilies(snapshot.value)
         ]
         : [...staticFamilies]

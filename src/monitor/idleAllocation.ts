@@ -1,0 +1,152 @@
+/**
+ * Idle-power allocation (issue 13, `monitor.idlePolicy`): one pure function from the previous
+ * allocation, this interval's CPU snapshot and the processes' CPU-tick deltas to the cumulative
+ * idle energy each container, VM and pod is charged with. Kepler keeps idle energy at node level
+ * (`none`, the default, computes nothing); chargeback wants it spread:
+ *
+ * - `cpu-share`: idle splits like active, by CPU ticks; the share of processes outside every
+ *   container and VM stays at node level;
+ * - `equal`: one equal part per running container and per running VM outside a container.
+ *
+ * A process belongs to its container if it has one, else to its VM, so a VM's qemu inside a
+ * container (KubeVirt) is charged once. Pods = Σ their containers. Every interval, per zone,
+ * Σ containers + Σ VMs + node level = the zone's interval idle energy, to the µJ (the same
+ * largest-remainder split as the active energy), so cumulatively too. Kepler's families are not
+ * touched: these are separate `joulemon_*_cpu_idle_joules_total` families.
+ */
+import type { IdlePolicy } from "../config/Config.js"
+import type { ProcessInfo } from "../resource/types.js"
+import { splitLargestRemainder } from "./largestRemainder.js"
+import type { Snapshot, Workloads } from "./snapshot.js"
+
+export type { IdlePolicy }
+
+/** Cumulative idle µJ per zone (indexed like `Snapshot.zones`). */
+export type ZoneEnergies = ReadonlyArray<bigint>
+
+export interface IdleAllocation {
+  readonly policy: IdlePolicy
+  /** By container id, VM id and pod id: running ones and those still listed as terminated. */
+  readonly containers: ReadonlyMap<string, ZoneEnergies>
+  readonly vms: ReadonlyMap<string, ZoneEnergies>
+  readonly pods: ReadonlyMap<string, ZoneEnergies>
+  /** Idle energy that stayed at node level (processes outside containers and VMs; no claimant). */
+  readonly nodeLevel: ZoneEnergies
+}
+
+export const initialIdleAllocation = (policy: IdlePolicy): IdleAllocation => ({
+  policy,
+  containers: new Map(),
+  vms: new Map(),
+  pods: new Map(),
+  nodeLevel: []
+})
+
+type Claimant = { readonly kind: "container" | "vm"; readonly id: string }
+
+const claimantOf = (p: ProcessInfo): Claimant | undefined =>
+  p.containerId !== ""
+    ? { kind: "container", id: p.containerId }
+    : p.vmId !== ""
+    ? { kind: "vm", id: p.vmId }
+    : undefined
+
+const add = (
+  into: Map<string, Array<bigint>>,
+  id: string,
+  before: ZoneEnergies | undefined,
+  z: number,
+  zones: number,
+  amount: number
+) => {
+  let row = into.get(id)
+  if (row === undefined) {
+    row = Array.from({ length: zones }, (_, k) => before?.[k] ?? 0n)
+    into.set(id, row)
+  }
+  row[z] = (row[z] ?? 0n) + BigInt(amount)
+}
+
+/** Keeps the previous totals of workloads that are still exported (running or terminated). */
+const carry = (
+  into: Map<string, Array<bigint>>,
+  previous: ReadonlyMap<string, ZoneEnergies>,
+  ids: Iterable<string>,
+  zones: number
+) => {
+  for (const id of ids) {
+    if (into.has(id)) continue
+    const before = previous.get(id)
+    if (before !== undefined) into.set(id, Array.from({ length: zones }, (_, k) => before[k] ?? 0n))
+  }
+}
+
+const exportedIds = (w: Workloads<{ readonly id: string }>): Array<string> =>
+  [...w.running, ...w.terminated].map((x) => x.id)
+
+export const allocateIdle = (
+  prev: IdleAllocation,
+  snapshot: Snapshot,
+  processes: ReadonlyArray<ProcessInfo>
+): IdleAllocation => {
+  if (prev.policy === "none") return prev
+  const zones = snapshot.zones.length
+  // Claimants in a fixed order (kind, then id), so the split is the same whatever order the
+  // processes came in.
+  const weights = new Map<string, { readonly claimant: Claimant; weight: number }>()
+  let nodeLevelWeight = 0
+  for (const p of processes) {
+    const c = claimantOf(p)
+    const ticks = Math.max(0, p.cpuTicksDelta)
+    if (c === undefined) {
+      if (prev.policy === "cpu-share") nodeLevelWeight += ticks
+      continue
+    }
+    const key = `${c.kind === "container" ? 0 : 1}:${c.id}`
+    const entry = weights.get(key) ?? { claimant: c, weight: 0 }
+    entry.weight += prev.policy === "equal" ? (entry.weight === 0 ? 1 : 0) : ticks
+    weights.set(key, entry)
+  }
+  const order = [...weights.keys()].sort()
+  const claimants = order.flatMap((k) => {
+    const e = weights.get(k)
+    return e === undefined ? [] : [e]
+  })
+  const split = [...claimants.map((e) => e.weight), nodeLevelWeight]
+
+  const containers = new Map<string, Array<bigint>>()
+  const vms = new Map<string, Array<bigint>>()
+  const nodeLevel = Array.from({ length: zones }, (_, z) => prev.nodeLevel[z] ?? 0n)
+  snapshot.zones.forEach((zone, z) => {
+    const idle = Number(zone.intervalEnergy - zone.intervalActiveEnergy)
+    if (idle <= 0) return
+    const parts = splitLargestRemainder(idle, split)
+    let allocated = 0
+    claimants.forEach((e, i) => {
+      const part = parts[i] ?? 0
+      allocated += part
+      if (e.claimant.kind === "container") {
+        add(containers, e.claimant.id, prev.containers.get(e.claimant.id), z, zones, part)
+      } else add(vms, e.claimant.id, prev.vms.get(e.claimant.id), z, zones, part)
+    })
+    // Whatever no claimant took (node-level weight, or nobody to charge) stays at node level.
+    nodeLevel[z] = (nodeLevel[z] ?? 0n) + BigInt(idle - allocated)
+  })
+  carry(containers, prev.containers, exportedIds(snapshot.containers), zones)
+  carry(vms, prev.vms, exportedIds(snapshot.vms), zones)
+
+  // Pods = Σ their containers' interval parts, added to the pods' previous totals.
+  const pods = new Map<string, Array<bigint>>()
+  for (const c of snapshot.containers.running) {
+    if (c.podId === "") continue
+    const now = containers.get(c.id)
+    const before = prev.containers.get(c.id)
+    if (now === undefined) continue
+    for (let z = 0; z < zones; z++) {
+      const delta = (now[z] ?? 0n) - (before?.[z] ?? 0n)
+      if (delta > 0n) add(pods, c.podId, prev.pods.get(c.podId), z, zones, Number(delta))
+    }
+  }
+  carry(pods, prev.pods, exportedIds(snapshot.pods), zones)
+  return { policy: prev.policy, containers, vms, pods, nodeLevel }
+}
