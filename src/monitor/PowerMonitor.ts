@@ -34,7 +34,7 @@ import { Checkpoint, type CheckpointShape, noCheckpoint } from "../state/Checkpo
 import { type MonitorTelemetry, noTelemetry, SelfMetrics } from "../telemetry/SelfMetrics.js"
 import { attribute, type AttributionConfig, type MonitorState, withParts } from "./attribute.js"
 import { attributeGpu, type GpuAttributionConfig, type GpuState, initialGpuState } from "./gpuAttribution.js"
-import { allocateIdle, type IdleAllocation, type IdlePolicy, initialIdleAllocation } from "./idleAllocation.js"
+import { allocateIdle, type IdleAllocation, type IdlePolicy } from "./idleAllocation.js"
 import type { ZoneMeta } from "./nodeEnergy.js"
 import type { Snapshot } from "./snapshot.js"
 
@@ -171,7 +171,7 @@ export const makePowerMonitorWith = (
     const computation = yield* Ref.make<Computation>({
       state: yield* checkpoint.initialState(zones),
       gpuState: initialGpuState,
-      idle: initialIdleAllocation(idlePolicy),
+      idle: yield* checkpoint.initialIdle(idlePolicy, zones),
       snapshot: Option.none()
     })
     const latest = yield* Ref.make<Option.Option<Snapshot>>(Option.none())
@@ -239,7 +239,7 @@ export const makePowerMonitorWith = (
             snapshot: Option.some(result.snapshot)
           })
           yield* logGpuTransitions(current.snapshot, result.snapshot)
-          yield* checkpoint.save(result.state, zones)
+          yield* checkpoint.save(result.state, zones, result.idle)
           yield* Ref.update(stats, (s) => ({
             ...s,
             lastScanSeconds: scanSeconds,

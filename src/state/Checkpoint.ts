@@ -13,24 +13,39 @@
 import { Clock, Context, Effect, Either, Layer, Option, Ref } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { AppConfig } from "../config/Config.js"
+import { AppConfig, type IdlePolicy } from "../config/Config.js"
 import { initialMonitorState, type MonitorState } from "../monitor/attribute.js"
+import { type IdleAllocation, initialIdleAllocation } from "../monitor/idleAllocation.js"
 import type { ZoneMeta } from "../monitor/nodeEnergy.js"
-import { decodeCounterFile, encodeCounterFile, type Owner, payloadOf, resumeState } from "./counterFile.js"
+import {
+  type CounterPayload,
+  decodeCounterFile,
+  encodeCounterFile,
+  type Owner,
+  payloadOf,
+  resumeIdle,
+  resumeState
+} from "./counterFile.js"
 
 export const COUNTER_FILE = "counters.json"
 
 export interface CheckpointShape {
   /** The monitor's first state: the saved counters when the file can be trusted, else clean. */
   readonly initialState: (zones: ReadonlyArray<ZoneMeta>) => Effect.Effect<MonitorState>
-  /** Saves the counters of `state`; a failure is logged, never raised. */
-  readonly save: (state: MonitorState, zones: ReadonlyArray<ZoneMeta>) => Effect.Effect<void>
+  /**
+   * The idle allocation to start from (`monitor.idlePolicy`): the one saved with the counters
+   * `initialState` resumed, when it was saved under `policy`; else clean. Call after it.
+   */
+  readonly initialIdle: (policy: IdlePolicy, zones: ReadonlyArray<ZoneMeta>) => Effect.Effect<IdleAllocation>
+  /** Saves the counters of `state` (and `idle`'s); a failure is logged, never raised. */
+  readonly save: (state: MonitorState, zones: ReadonlyArray<ZoneMeta>, idle?: IdleAllocation) => Effect.Effect<void>
 }
 
 export class Checkpoint extends Context.Tag("joulemon/Checkpoint")<Checkpoint, CheckpointShape>() {}
 
 export const noCheckpoint: CheckpointShape = {
   initialState: (zones) => Effect.succeed(initialMonitorState(zones.length)),
+  initialIdle: (policy) => Effect.succeed(initialIdleAllocation(policy)),
   save: () => Effect.void
 }
 
@@ -66,6 +81,8 @@ const rejectedName = (file: string, nowMillis: number): string =>
 export const makeFileCheckpoint = (file: string, owner: Owner): Effect.Effect<CheckpointShape> =>
   Effect.gen(function*() {
     const lastFailure = yield* Ref.make(Option.none<string>())
+    // What initialState resumed, for initialIdle: the file is read once.
+    const resumed = yield* Ref.make(Option.none<CounterPayload>())
 
     const setAside = (why: string) =>
       Effect.gen(function*() {
@@ -107,12 +124,22 @@ export const makeFileCheckpoint = (file: string, owner: Owner): Effect.Effect<Ch
             pods: decoded.right.pods.length
           })
         )
+        yield* Ref.set(resumed, Option.some(decoded.right))
         return resumeState(decoded.right, zones)
       }).pipe(Effect.withSpan("Checkpoint.initialState"))
 
-    const save = (state: MonitorState, zones: ReadonlyArray<ZoneMeta>) =>
+    const initialIdle = (policy: IdlePolicy, zones: ReadonlyArray<ZoneMeta>) =>
+      Effect.map(
+        Ref.get(resumed),
+        Option.match({
+          onNone: () => initialIdleAllocation(policy),
+          onSome: (payload) => resumeIdle(payload, zones, policy)
+        })
+      )
+
+    const save = (state: MonitorState, zones: ReadonlyArray<ZoneMeta>, idle?: IdleAllocation) =>
       Effect.gen(function*() {
-        const text = encodeCounterFile(payloadOf(state, zones), owner, yield* Clock.currentTimeMillis)
+        const text = encodeCounterFile(payloadOf(state, zones, idle), owner, yield* Clock.currentTimeMillis)
         const written = yield* Effect.either(writeDurably(file, text))
         // A failing disk would fail every interval: log a failure once, and its recovery.
         const before = yield* Ref.getAndSet(
@@ -129,7 +156,7 @@ export const makeFileCheckpoint = (file: string, owner: Owner): Effect.Effect<Ch
         }
       }).pipe(Effect.withSpan("Checkpoint.save"))
 
-    return { initialState, save } satisfies CheckpointShape
+    return { initialState, initialIdle, save } satisfies CheckpointShape
   })
 
 /** `/proc/sys/kernel/random/boot_id` under `procfs`: a new value every boot. */

@@ -14,7 +14,9 @@
  */
 import { Data, Either, ParseResult, Schema } from "effect"
 import { createHash } from "node:crypto"
+import type { IdlePolicy } from "../config/Config.js"
 import { initialMonitorState, type MonitorState } from "../monitor/attribute.js"
+import { type IdleAllocation, initialIdleAllocation } from "../monitor/idleAllocation.js"
 import { initialZoneState, type ZoneMeta, type ZoneState } from "../monitor/nodeEnergy.js"
 import type { ContainerWorkload, PodWorkload, VmWorkload } from "../monitor/snapshot.js"
 import { USER_HZ } from "../resource/types.js"
@@ -61,12 +63,25 @@ const PodCounters = Schema.Struct({
   terminated: Schema.Boolean
 })
 
+const IdleEntry = Schema.Struct({ id: Schema.String, energy: Energies })
+
+/** The idle energy charged under `monitor.idlePolicy`; absent under `none` and in older files. */
+const IdleCounters = Schema.Struct({
+  policy: Schema.String,
+  nodeLevel: Energies,
+  containers: Schema.Array(IdleEntry),
+  vms: Schema.Array(IdleEntry),
+  pods: Schema.Array(IdleEntry)
+})
+
 export const CounterPayload = Schema.Struct({
   zones: Schema.Array(ZoneCounters),
   selfEnergy: Energies,
   containers: Schema.Array(ContainerCounters),
   vms: Schema.Array(VmCounters),
-  pods: Schema.Array(PodCounters)
+  pods: Schema.Array(PodCounters),
+  // Optional, so files written before it existed still resume (same format version).
+  idle: Schema.optional(IdleCounters)
 })
 export type CounterPayload = typeof CounterPayload.Type
 
@@ -105,7 +120,11 @@ const encodePayload = Schema.encodeSync(Schema.parseJson(CounterPayload))
 const encodeEnvelope = Schema.encodeSync(Schema.parseJson(Envelope))
 
 /** The counters of `state` worth keeping: zones, self, and workloads running or tracked as terminated. */
-export const payloadOf = (state: MonitorState, zones: ReadonlyArray<ZoneMeta>): CounterPayload => {
+export const payloadOf = (
+  state: MonitorState,
+  zones: ReadonlyArray<ZoneMeta>,
+  idle?: IdleAllocation
+): CounterPayload => {
   const zoneCounters = zones.map((meta, z) => {
     const s = state.zones[z]
     return {
@@ -148,7 +167,19 @@ export const payloadOf = (state: MonitorState, zones: ReadonlyArray<ZoneMeta>): 
       ...state.terminated.containers.map((c) => container(c, true))
     ],
     vms: [...[...state.vms.values()].map((v) => vm(v, false)), ...state.terminated.vms.map((v) => vm(v, true))],
-    pods: [...[...state.pods.values()].map((p) => pod(p, false)), ...state.terminated.pods.map((p) => pod(p, true))]
+    pods: [...[...state.pods.values()].map((p) => pod(p, false)), ...state.terminated.pods.map((p) => pod(p, true))],
+    ...(idle === undefined || idle.policy === "none" ? {} : { idle: idleCountersOf(idle) })
+  }
+}
+
+const idleCountersOf = (idle: IdleAllocation): typeof IdleCounters.Type => {
+  const entries = (m: ReadonlyMap<string, ReadonlyArray<bigint>>) => [...m].map(([id, energy]) => ({ id, energy }))
+  return {
+    policy: idle.policy,
+    nodeLevel: idle.nodeLevel,
+    containers: entries(idle.containers),
+    vms: entries(idle.vms),
+    pods: entries(idle.pods)
   }
 }
 
@@ -226,6 +257,41 @@ const firstIssue = (error: ParseResult.ParseError): string => {
   return issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message
 }
 
+/** Where each of the meter's zones is in the file (matched by name and index), if it is. */
+const zonePositions = (payload: CounterPayload, zones: ReadonlyArray<ZoneMeta>) => {
+  const saved = new Map(payload.zones.map((z, i) => [`${z.name}\u0000${z.index}`, { z, i }]))
+  return zones.map((meta) => saved.get(`${meta.name}\u0000${meta.index}`))
+}
+
+/** Per-zone values of the file in the meter's zone order (0 for a zone the file does not know). */
+const realigner =
+  (positions: ReadonlyArray<{ readonly i: number } | undefined>) =>
+  (values: ReadonlyArray<bigint>): ReadonlyArray<bigint> =>
+    Object.freeze(positions.map((p) => (p === undefined ? 0n : (values[p.i] ?? 0n))))
+
+/**
+ * The idle allocation seeded with `payload`'s, when it was saved under the same policy; under
+ * another policy the charges mean something else, so they start from 0.
+ */
+export const resumeIdle = (
+  payload: CounterPayload,
+  zones: ReadonlyArray<ZoneMeta>,
+  policy: IdlePolicy
+): IdleAllocation => {
+  const saved = payload.idle
+  if (policy === "none" || saved === undefined || saved.policy !== policy) return initialIdleAllocation(policy)
+  const realign = realigner(zonePositions(payload, zones))
+  const map = (entries: ReadonlyArray<{ readonly id: string; readonly energy: ReadonlyArray<bigint> }>) =>
+    new Map(entries.map((e) => [e.id, realign(e.energy)]))
+  return {
+    policy,
+    nodeLevel: realign(saved.nodeLevel),
+    containers: map(saved.containers),
+    vms: map(saved.vms),
+    pods: map(saved.pods)
+  }
+}
+
 /**
  * The monitor's initial state seeded with `payload`: every counter starts where it was saved,
  * so no exported counter goes down across a restart. Zones are matched by name and index (a
@@ -234,8 +300,7 @@ const firstIssue = (error: ParseResult.ParseError): string => {
  */
 export const resumeState = (payload: CounterPayload, zones: ReadonlyArray<ZoneMeta>): MonitorState => {
   const base = initialMonitorState(zones.length)
-  const saved = new Map(payload.zones.map((z, i) => [`${z.name}\u0000${z.index}`, { z, i }]))
-  const positions = zones.map((meta) => saved.get(`${meta.name}\u0000${meta.index}`))
+  const positions = zonePositions(payload, zones)
   const zoneStates: Array<ZoneState> = positions.map((found) =>
     found === undefined
       ? initialZoneState
@@ -247,9 +312,7 @@ export const resumeState = (payload: CounterPayload, zones: ReadonlyArray<ZoneMe
         unattributedEnergyTotal: found.z.unattributedEnergyTotal
       }
   )
-  /** Per-zone values in the meter's zone order. */
-  const realign = (values: ReadonlyArray<bigint>): ReadonlyArray<bigint> =>
-    Object.freeze(positions.map((p) => (p === undefined ? 0n : (values[p.i] ?? 0n))))
+  const realign = realigner(positions)
   const watts = Object.freeze(zones.map(() => 0))
 
   const containers = new Map<string, ContainerWorkload>()

@@ -57,9 +57,9 @@ const advance = (selfPid?: number): void => {
 
 /** `fast`: every scrape refreshes (and checkpoints). `frozen`: the first snapshot is served as is. */
 const configs = {
-  fast: "monitor:\n  interval: 0s\n  staleness: 1ms\n",
-  frozen: "monitor:\n  interval: 1h\n  staleness: 1h\n",
-  racing: "monitor:\n  interval: 5ms\n  staleness: 1ms\n"
+  fast: "monitor:\n  interval: 0s\n  staleness: 1ms\n  idlePolicy: cpu-share\n",
+  frozen: "monitor:\n  interval: 1h\n  staleness: 1h\n  idlePolicy: cpu-share\n",
+  racing: "monitor:\n  interval: 5ms\n  staleness: 1ms\n  idlePolicy: cpu-share\n"
 }
 
 interface Instance {
@@ -96,7 +96,7 @@ const scrape = async (instance: Instance): Promise<Array<ParsedSample>> => {
 }
 
 const COUNTERS =
-  /^(kepler_node_cpu(_active|_idle)?_joules_total|kepler_container_cpu_joules_total|joulemon_self_cpu_joules_total)$/
+  /^(kepler_node_cpu(_active|_idle)?_joules_total|kepler_container_cpu_joules_total|joulemon_self_cpu_joules_total|joulemon_container_cpu_idle_joules_total|joulemon_node_cpu_idle_unallocated_joules_total)$/
 const seriesKey = (s: ParsedSample): string => `${s.name}${JSON.stringify(Object.entries(s.labels).sort())}`
 const counters = (samples: ReadonlyArray<ParsedSample>): Map<string, number> =>
   new Map(
@@ -145,6 +145,9 @@ describe("durable counters (monitor.stateDir) through the real binary", () => {
     const watched = [...before.keys()]
     expect(watched.some((k) => k.includes(CONTAINER_ID))).toBe(true)
     expect(watched.some((k) => k.startsWith("joulemon_self_cpu_joules_total"))).toBe(true)
+    // The idle energy charged under monitor.idlePolicy is kept too.
+    expect(watched.some((k) => k.startsWith("joulemon_container_cpu_idle_joules_total") && k.includes(CONTAINER_ID)))
+      .toBe(true)
     for (const key of watched) expect({ key, positive: (before.get(key) ?? 0) > 0 }).toEqual({ key, positive: true })
 
     // The first snapshot after the restart is its baseline: exactly the resumed counters.

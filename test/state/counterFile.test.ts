@@ -2,12 +2,14 @@ import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
 import { createHash } from "node:crypto"
 import { attribute, initialMonitorState, type MonitorState } from "../../src/monitor/attribute.js"
+import { initialIdleAllocation } from "../../src/monitor/idleAllocation.js"
 import {
   decodeCounterFile,
   encodeCounterFile,
   FORMAT_VERSION,
   payloadOf,
   type RejectReason,
+  resumeIdle,
   resumeState
 } from "../../src/state/counterFile.js"
 import { energy, J, node, proc, reading, SECOND, zoneMeta } from "../support/readings.js"
@@ -72,6 +74,25 @@ const reject = (text: string, who = owner): RejectReason => {
 describe("counter file — encode, decode, resume", () => {
   const state = history()
   const text = encodeCounterFile(payloadOf(state, zones), owner, 1_700_000_000_000)
+
+  it("keeps the idle allocation, resumed only under the policy it was saved with", () => {
+    const idle = {
+      policy: "cpu-share" as const,
+      containers: new Map([[CONTAINER, [12_345_678_901_234_567n, 7n]]]),
+      vms: new Map([["vm-1", [3n, 0n]]]),
+      pods: new Map([["pod-1", [12_345_678_901_234_567n, 7n]]]),
+      nodeLevel: [42n, 1n]
+    }
+    const decoded = decodeCounterFile(encodeCounterFile(payloadOf(state, zones, idle), owner, 0), owner)
+    if (Either.isLeft(decoded)) throw new Error(decoded.left.message)
+    expect(resumeIdle(decoded.right, zones, "cpu-share")).toEqual(idle)
+    // Under another policy the saved charges mean something else: a clean start.
+    expect(resumeIdle(decoded.right, zones, "equal")).toEqual(initialIdleAllocation("equal"))
+    // A file written without idle counters (older, or under none) still resumes, idle from 0.
+    const plain = decodeCounterFile(text, owner)
+    if (Either.isLeft(plain)) throw new Error(plain.left.message)
+    expect(resumeIdle(plain.right, zones, "cpu-share")).toEqual(initialIdleAllocation("cpu-share"))
+  })
 
   it("round-trips exactly: the resumed state has every saved counter", () => {
     const decoded = decodeCounterFile(text, owner)
