@@ -13,7 +13,7 @@ export const FLAG_SUMMARIES: Readonly<Record<string, string>> = {
   "monitor.max-terminated": "terminated workloads kept, top N by energy (default 500)",
   "monitor.parallelism": "reads run at once during a reading (default 8)",
   "monitor.state-dir": "checkpoint counters here across restarts (default off)",
-  "monitor.idle-policy": "charge idle energy to workloads: none, cpu-share, equal (default none)",
+  "monitor.idle-policy": "charge idle energy to workloads: none, cpu-share, equal, requests (default none)",
   "exporter.stdout": "print every reading to the terminal (default off)",
   "exporter.prometheus": "serve Prometheus metrics at /metrics (default on)",
   metrics: "metric levels: node, process, container, vm, pod (default all)",

@@ -189,7 +189,7 @@ const options = {
   monitorIdlePolicy: valued(
     "monitor.idle-policy",
     "POLICY",
-    "joulemon: how the node's idle energy is charged to workloads, in separate joulemon_*_cpu_idle_joules_total families: none (Kepler: idle stays at node level), cpu-share (like active energy, by CPU time), equal (the same part per running container and VM). YAML: monitor.idlePolicy. Default: none.",
+    "joulemon: how the node's idle energy is charged to workloads, in separate joulemon_*_cpu_idle_joules_total families: none (Kepler: idle stays at node level), cpu-share (like active energy, by CPU time), equal (the same part per running container and VM), requests (Kubernetes pods by their CPU requests). YAML: monitor.idlePolicy. Default: none.",
     asText
   ),
   exporterStdout: toggle(

@@ -15,9 +15,10 @@ export type LogFormat = (typeof LOG_FORMATS)[number]
 
 /**
  * How node idle energy is charged to workloads (monitor.idlePolicy): `none` keeps it at node
- * level (Kepler), `cpu-share` splits it like active energy, `equal` per running container and VM.
+ * level (Kepler), `cpu-share` splits it like active energy, `equal` per running container and
+ * VM, `requests` over Kubernetes pods by their CPU requests.
  */
-export const IDLE_POLICIES = ["none", "cpu-share", "equal"] as const
+export const IDLE_POLICIES = ["none", "cpu-share", "equal", "requests"] as const
 export type IdlePolicy = (typeof IDLE_POLICIES)[number]
 
 /** Where a refresh reads its files: a worker process (default), or joulemon's own thread. */

@@ -32,6 +32,19 @@ const noStatus: typeof PodStatus.Type = {
   ephemeralContainerStatuses: []
 }
 
+/** A container of the pod spec: only its CPU request is read (monitor.idlePolicy `requests`). */
+export const SpecContainer = Schema.Struct({
+  name: Schema.String,
+  resources: Schema.optionalWith(
+    Schema.Struct({
+      requests: Schema.optionalWith(Schema.Struct({ cpu: text }), { nullable: true, default: () => ({ cpu: "" }) })
+    }),
+    { nullable: true, default: () => ({ requests: { cpu: "" } }) }
+  )
+})
+
+export const PodSpec = Schema.Struct({ containers: list(SpecContainer) })
+
 export const Pod = Schema.Struct({
   metadata: Schema.Struct({
     uid: Schema.String,
@@ -39,6 +52,7 @@ export const Pod = Schema.Struct({
     namespace: text,
     resourceVersion: text
   }),
+  spec: Schema.optionalWith(PodSpec, { nullable: true, default: () => ({ containers: [] }) }),
   status: Schema.optionalWith(PodStatus, { nullable: true, default: () => noStatus })
 })
 export type Pod = typeof Pod.Type

@@ -29,14 +29,23 @@ export const enrichWithPods = (
 ): ResourceReading => {
   const containers = new Map<string, ContainerInfo>()
   const pods = new Map<string, PodInfo>()
+  const podCpuRequests = new Map<string, number>()
   for (const [id, container] of reading.containers) {
     const pod = found.get(id)
     if (pod === undefined) {
       containers.set(id, container)
       continue
     }
-    containers.set(id, { ...container, name: pod.containerName, podId: pod.podId })
-    if (!pods.has(pod.podId)) pods.set(pod.podId, { id: pod.podId, name: pod.podName, namespace: pod.namespace })
+    containers.set(id, {
+      ...container,
+      name: pod.containerName,
+      podId: pod.podId,
+      cpuRequestMillis: pod.cpuRequestMillis
+    })
+    if (!pods.has(pod.podId)) {
+      pods.set(pod.podId, { id: pod.podId, name: pod.podName, namespace: pod.namespace })
+      podCpuRequests.set(pod.podId, pod.podCpuRequestMillis)
+    }
   }
   const gone = new Set(reading.terminated.pods)
   for (const id of previousPods) if (!pods.has(id)) gone.add(id)
@@ -44,6 +53,7 @@ export const enrichWithPods = (
     ...reading,
     containers,
     pods,
+    podCpuRequests,
     terminated: { ...reading.terminated, pods: [...gone] }
   }
 }

@@ -12,6 +12,22 @@ export interface PodContainer {
   readonly namespace: string
   /** The name in the pod spec, which replaces the HOSTNAME-derived container name. */
   readonly containerName: string
+  /** The container's CPU request in millicores (0 when unset, or an init/ephemeral container). */
+  readonly cpuRequestMillis: number
+  /** Σ of the pod's regular containers' CPU requests, millicores. */
+  readonly podCpuRequestMillis: number
+}
+
+/**
+ * A Kubernetes CPU quantity in millicores: `250m`, `1`, `0.5`, `1.5e3m`… A value that is not a
+ * plain decimal with an optional `m` (or is negative) counts as no request: the request only
+ * weighs idle energy, and a pod must not be charged on a misread.
+ */
+export const cpuMillis = (quantity: string): number => {
+  const m = /^(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(m?)$/.exec(quantity.trim())
+  if (m === null) return 0
+  const value = Number(m[1]) * (m[2] === "m" ? 1 : 1000)
+  return Number.isFinite(value) && value > 0 ? Math.round(value) : 0
 }
 
 export type PodIndex = ReadonlyMap<string, PodContainer>
@@ -33,17 +49,28 @@ export const stripRuntimePrefix = (containerID: string): string => {
  */
 export const podContainers = (pod: Pod): Array<readonly [string, PodContainer]> => {
   const { uid, name, namespace } = pod.metadata
+  const requests = new Map(pod.spec.containers.map((c) => [c.name, cpuMillis(c.resources.requests.cpu)]))
+  let podCpuRequestMillis = 0
+  for (const r of requests.values()) podCpuRequestMillis += r
   const out: Array<readonly [string, PodContainer]> = []
   for (
-    const statuses of [
-      pod.status.containerStatuses,
-      pod.status.initContainerStatuses,
-      pod.status.ephemeralContainerStatuses
-    ]
+    const [statuses, regular] of [
+      [pod.status.containerStatuses, true],
+      [pod.status.initContainerStatuses, false],
+      [pod.status.ephemeralContainerStatuses, false]
+    ] as const
   ) {
     for (const status of statuses) {
       const id = stripRuntimePrefix(status.containerID.trim())
-      if (id !== "") out.push([id, { podId: uid, podName: name, namespace, containerName: status.name }])
+      if (id === "") continue
+      out.push([id, {
+        podId: uid,
+        podName: name,
+        namespace,
+        containerName: status.name,
+        cpuRequestMillis: regular ? (requests.get(status.name) ?? 0) : 0,
+        podCpuRequestMillis
+      }])
     }
   }
   return out

@@ -218,7 +218,7 @@ export const makePowerMonitorWith = (
                   : attributeGpu(current.gpuState, gpu.devices, gpuSamples, cpu.snapshot, gpuAttribution)
                 const idle = idlePolicy === "none"
                   ? undefined
-                  : allocateIdle(current.idle, cpu.snapshot, reading.processes)
+                  : allocateIdle(current.idle, cpu.snapshot, reading)
                 return {
                   state: cpu.state,
                   gpuState: g?.state ?? current.gpuState,

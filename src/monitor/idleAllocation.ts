@@ -6,7 +6,10 @@
  *
  * - `cpu-share`: idle splits like active, by CPU ticks; the share of processes outside every
  *   container and VM stays at node level;
- * - `equal`: one equal part per running container and per running VM outside a container.
+ * - `equal`: one equal part per running container and per running VM outside a container;
+ * - `requests`: Kubernetes pods by their CPU requests (Σ of the pod spec's containers), each
+ *   pod's part over its running containers by theirs (equally when none has one); VMs, other
+ *   containers and pods without requests are charged nothing, that idle stays at node level.
  *
  * A process belongs to its container if it has one, else to its VM, so a VM's qemu inside a
  * container (KubeVirt) is charged once. Pods = Σ their containers. Every interval, per zone,
@@ -15,7 +18,7 @@
  * touched: these are separate `joulemon_*_cpu_idle_joules_total` families.
  */
 import type { IdlePolicy } from "../config/Config.js"
-import type { ProcessInfo } from "../resource/types.js"
+import type { ProcessInfo, ResourceReading } from "../resource/types.js"
 import { splitLargestRemainder } from "./largestRemainder.js"
 import type { Snapshot, Workloads } from "./snapshot.js"
 
@@ -84,12 +87,30 @@ const carry = (
 const exportedIds = (w: Workloads<{ readonly id: string }>): Array<string> =>
   [...w.running, ...w.terminated].map((x) => x.id)
 
-export const allocateIdle = (
-  prev: IdleAllocation,
-  snapshot: Snapshot,
-  processes: ReadonlyArray<ProcessInfo>
-): IdleAllocation => {
+/** What of the reading the allocation uses: processes' ticks, and for `requests` the requests. */
+export type IdleInputs = Pick<ResourceReading, "processes" | "containers" | "podCpuRequests">
+
+/** `requests`: each running pod with a request, with its running containers and their weights. */
+const requestClaims = (snapshot: Snapshot, reading: IdleInputs) => {
+  const byPod = new Map<string, Array<{ readonly id: string; readonly request: number }>>()
+  for (const c of snapshot.containers.running) {
+    if (c.podId === "") continue
+    const list = byPod.get(c.podId) ?? []
+    list.push({ id: c.id, request: reading.containers.get(c.id)?.cpuRequestMillis ?? 0 })
+    byPod.set(c.podId, list)
+  }
+  return [...byPod.keys()].sort().flatMap((pod) => {
+    const weight = reading.podCpuRequests?.get(pod) ?? 0
+    const containers = (byPod.get(pod) ?? []).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    if (weight <= 0 || containers.length === 0) return []
+    const requested = containers.some((c) => c.request > 0)
+    return [{ weight, containers: containers.map((c) => ({ id: c.id, weight: requested ? c.request : 1 })) }]
+  })
+}
+
+export const allocateIdle = (prev: IdleAllocation, snapshot: Snapshot, reading: IdleInputs): IdleAllocation => {
   if (prev.policy === "none") return prev
+  const processes: ReadonlyArray<ProcessInfo> = reading.processes
   const zones = snapshot.zones.length
   // Claimants in a fixed order (kind, then id), so the split is the same whatever order the
   // processes came in.
@@ -117,9 +138,25 @@ export const allocateIdle = (
   const containers = new Map<string, Array<bigint>>()
   const vms = new Map<string, Array<bigint>>()
   const nodeLevel = Array.from({ length: zones }, (_, z) => prev.nodeLevel[z] ?? 0n)
+  const podClaims = prev.policy === "requests" ? requestClaims(snapshot, reading) : []
   snapshot.zones.forEach((zone, z) => {
     const idle = Number(zone.intervalEnergy - zone.intervalActiveEnergy)
     if (idle <= 0) return
+    if (prev.policy === "requests") {
+      // Pods by request, then each pod's part over its containers; the rest stays at node level.
+      const podParts = splitLargestRemainder(idle, podClaims.map((p) => p.weight))
+      let allocated = 0
+      podClaims.forEach((pod, i) => {
+        const containerParts = splitLargestRemainder(podParts[i] ?? 0, pod.containers.map((c) => c.weight))
+        pod.containers.forEach((c, k) => {
+          const part = containerParts[k] ?? 0
+          allocated += part
+          add(containers, c.id, prev.containers.get(c.id), z, zones, part)
+        })
+      })
+      nodeLevel[z] = (nodeLevel[z] ?? 0n) + BigInt(idle - allocated)
+      return
+    }
     const parts = splitLargestRemainder(idle, split)
     let allocated = 0
     claimants.forEach((e, i) => {

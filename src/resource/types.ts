@@ -52,6 +52,8 @@ export interface ContainerInfo {
   readonly runtime: ContainerRuntime
   /** Pod UID, "" when no pod is known (or Kubernetes is off). */
   readonly podId: string
+  /** Its CPU request from the pod spec, millicores; absent outside Kubernetes. */
+  readonly cpuRequestMillis?: number
 }
 
 export interface VmInfo {
@@ -92,6 +94,8 @@ export interface ResourceReading {
   readonly vms: ReadonlyMap<string, VmInfo>
   /** Pods with at least one running container, by UID (empty unless Kubernetes is on). */
   readonly pods: ReadonlyMap<string, PodInfo>
+  /** Σ of each pod's containers' CPU requests (pod spec), millicores; absent outside Kubernetes. */
+  readonly podCpuRequests?: ReadonlyMap<string, number>
   readonly terminated: TerminatedIds
   readonly stats: ScanStats
 }

@@ -100,6 +100,6 @@ describe("monitor.idlePolicy through the real binary", () => {
     started.push(r)
     const exit = await withTimeout(r.exited, 20_000, "process exit")
     expect(exit.code).not.toBe(0)
-    expect(r.output()).toContain("invalid monitor idle policy: \"fair\" (one of none, cpu-share, equal)")
+    expect(r.output()).toContain("invalid monitor idle policy: \"fair\" (one of none, cpu-share, equal, requests)")
   }, 30_000)
 })

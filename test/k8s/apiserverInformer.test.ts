@@ -184,7 +184,9 @@ describe("PodInformer, apiserver mode", () => {
             podId: podUids.web,
             podName: "web-6c7f9d8b5-q2w4e",
             namespace: "default",
-            containerName: "nginx"
+            containerName: "nginx",
+            cpuRequestMillis: 250,
+            podCpuRequestMillis: 300
           })
         )
         // Watch 1's events, then watch 2's after the drop.

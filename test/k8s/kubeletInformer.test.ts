@@ -7,7 +7,8 @@ import { freePort } from "../support/ports.js"
 import { containerIds, eventually, fixture, fixturePath, podUids } from "./fakeKube.js"
 import { errorsIn, kubeletWorld, startInformer, tempDir, tokenConnection, withCapturedLogs } from "./support.js"
 
-const web = { podId: podUids.web, podName: "web-6c7f9d8b5-q2w4e", namespace: "default" }
+// The fixture's requests: nginx 250m, log-shipper 50m (init and ephemeral containers: none).
+const web = { podId: podUids.web, podName: "web-6c7f9d8b5-q2w4e", namespace: "default", podCpuRequestMillis: 300 }
 
 /** kubelet-pods.json plus one pod whose container has `id`. */
 const withExtraPod = (id: string): string => {
@@ -29,15 +30,18 @@ describe("PodInformer, kubelet mode", () => {
       })
 
       const found = yield* informer.lookupAll(Object.values(containerIds))
-      expect(found.get(containerIds.nginx)).toEqual({ ...web, containerName: "nginx" })
-      expect(found.get(containerIds.logShipper)).toEqual({ ...web, containerName: "log-shipper" })
-      expect(found.get(containerIds.migrate)).toEqual({ ...web, containerName: "migrate" })
-      expect(found.get(containerIds.debugger)).toEqual({ ...web, containerName: "debugger-x7k2" })
+      expect(found.get(containerIds.nginx)).toEqual({ ...web, containerName: "nginx", cpuRequestMillis: 250 })
+      expect(found.get(containerIds.logShipper)).toEqual({ ...web, containerName: "log-shipper", cpuRequestMillis: 50 })
+      expect(found.get(containerIds.migrate)).toEqual({ ...web, containerName: "migrate", cpuRequestMillis: 0 })
+      expect(found.get(containerIds.debugger)).toEqual({ ...web, containerName: "debugger-x7k2", cpuRequestMillis: 0 })
       expect(found.get(containerIds.coredns)).toEqual({
         podId: podUids.coredns,
         podName: "coredns-5d78c9869d-7xk2p",
         namespace: "kube-system",
-        containerName: "coredns"
+        containerName: "coredns",
+        // "0.1" cores.
+        cpuRequestMillis: 100,
+        podCpuRequestMillis: 100
       })
       expect(found.get(containerIds.kubeProxy)?.podId).toBe(podUids.kubeProxy)
       // Only in lastState: the previous incarnation is not a running container.
@@ -48,7 +52,9 @@ describe("PodInformer, kubelet mode", () => {
           podId: podUids.joulemon,
           podName: "joulemon-8kq2z",
           namespace: "joulemon",
-          containerName: "joulemon"
+          containerName: "joulemon",
+          cpuRequestMillis: 0,
+          podCpuRequestMillis: 0
         })
       )
 
@@ -112,7 +118,9 @@ describe("PodInformer, kubelet mode", () => {
           podId: "0f0f0f0f-0000-4000-8000-000000000001",
           podName: "late-pod",
           namespace: "late",
-          containerName: "late"
+          containerName: "late",
+          cpuRequestMillis: 0,
+          podCpuRequestMillis: 0
         })
       )
       const requests = yield* world.kubelet.requests

@@ -32,7 +32,9 @@ const pc = (podId: string, podName: string, containerName: string): PodContainer
   podId,
   podName,
   namespace: "ns",
-  containerName
+  containerName,
+  cpuRequestMillis: 0,
+  podCpuRequestMillis: 0
 })
 
 /** A fake informer below the decorator, answering `readings` in turn (the last one repeats). */
@@ -70,10 +72,23 @@ describe("enrichWithPods", () => {
 
   it("gives found containers their pod and Kubernetes name; others keep theirs; pods hold every pod with a running container", () => {
     const out = enrichWithPods(base, found, new Set())
-    expect(out.containers.get("a")).toEqual({ id: "a", name: "app", runtime: "containerd", podId: "P" })
-    expect(out.containers.get("b")).toEqual({ id: "b", name: "sidecar", runtime: "containerd", podId: "P" })
+    expect(out.containers.get("a")).toEqual({
+      id: "a",
+      name: "app",
+      runtime: "containerd",
+      podId: "P",
+      cpuRequestMillis: 0
+    })
+    expect(out.containers.get("b")).toEqual({
+      id: "b",
+      name: "sidecar",
+      runtime: "containerd",
+      podId: "P",
+      cpuRequestMillis: 0
+    })
     expect(out.containers.get("s")).toEqual(containerOf("s", "sandbox"))
     expect([...out.pods.values()]).toEqual([{ id: "P", name: "web", namespace: "ns" }])
+    expect(out.podCpuRequests).toEqual(new Map([["P", 0]]))
     expect(out.terminated.pods).toEqual([])
     expect(out.processes).toBe(base.processes)
   })

@@ -6,7 +6,9 @@ const container = (podId: string, name: string): PodContainer => ({
   podId,
   podName: `pod-${podId}`,
   namespace: "ns",
-  containerName: name
+  containerName: name,
+  cpuRequestMillis: 0,
+  podCpuRequestMillis: 0
 })
 const index = (entries: Record<string, PodContainer>) => new Map(Object.entries(entries))
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Schema } from "effect"
 import { PodList } from "../../src/k8s/kubeObjects.js"
-import { indexPods, stripRuntimePrefix } from "../../src/k8s/podIndex.js"
+import { cpuMillis, indexPods, stripRuntimePrefix } from "../../src/k8s/podIndex.js"
 import { containerIds, fixture, podUids } from "./fakeKube.js"
 
 const decodePods = Schema.decodeUnknownSync(PodList)
@@ -48,7 +48,10 @@ describe("indexPods on a kubelet /pods body", () => {
       podId: podUids.web,
       podName: "web-6c7f9d8b5-q2w4e",
       namespace: "default",
-      containerName: "debugger-x7k2"
+      containerName: "debugger-x7k2",
+      // An ephemeral container has no request of its own; the pod's is Σ of its regular containers.
+      cpuRequestMillis: 0,
+      podCpuRequestMillis: 300
     })
     expect([...index.values()].some((c) => c.podId === podUids.report)).toBe(false)
   })
@@ -78,5 +81,12 @@ describe("indexPods on a kubelet /pods body", () => {
     })
     expect(indexPods(sparse.items).size).toBe(0)
     expect(decodePods({ items: null }).items).toEqual([])
+  })
+})
+
+describe("cpuMillis: Kubernetes CPU quantities", () => {
+  it("reads millicores and cores, and anything else as no request", () => {
+    expect(["250m", "1", "0.5", "2.25", "1e3m", " 100m "].map(cpuMillis)).toEqual([250, 1000, 500, 2250, 1000, 100])
+    expect(["", "-1", "abc", "1Ki", "m", "1.2.3", "NaN"].map(cpuMillis)).toEqual([0, 0, 0, 0, 0, 0, 0])
   })
 })

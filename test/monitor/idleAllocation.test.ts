@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest"
 import type { IdlePolicy } from "../../src/config/Config.js"
 import { allocateIdle, type IdleAllocation, initialIdleAllocation } from "../../src/monitor/idleAllocation.js"
 import type { Snapshot } from "../../src/monitor/snapshot.js"
+import type { ContainerInfo } from "../../src/resource/types.js"
 import { historyArbitrary, readingsOf, runHistory } from "../support/histories.js"
 
 const sum = (xs: Iterable<bigint>): bigint => {
@@ -17,15 +18,35 @@ const sum = (xs: Iterable<bigint>): bigint => {
   return t
 }
 
+/**
+ * CPU requests for the `requests` policy (the histories have none): containers c0…, c3… 0 m,
+ * c1…, c4… 100 m, c2…, c5… 200 m; pod-0 requests 500 m, pod-1 none (its idle stays at node level).
+ */
+const withRequests = (
+  containers: ReadonlyMap<string, ContainerInfo>,
+  pods: ReadonlyMap<string, number>
+) => ({
+  containers: new Map(
+    [...containers].map(([id, c]) => [id, { ...c, cpuRequestMillis: (Number(id.charAt(1)) % 3) * 100 }])
+  ),
+  podCpuRequests: pods
+})
+const defaultRequests = new Map([["pod-0", 500], ["pod-1", 0]])
+
 const allocations = (
   policy: IdlePolicy,
   h: Parameters<typeof runHistory>[0],
-  permute: <T>(xs: ReadonlyArray<T>) => ReadonlyArray<T> = (xs) => xs
+  permute: <T>(xs: ReadonlyArray<T>) => ReadonlyArray<T> = (xs) => xs,
+  podRequests: ReadonlyMap<string, number> = defaultRequests
 ): Array<{ snapshot: Snapshot; idle: IdleAllocation }> => {
   const readings = readingsOf(h)
   let idle = initialIdleAllocation(policy)
   return runHistory(h).map(({ snapshot }, i) => {
-    idle = allocateIdle(idle, snapshot, permute(readings[i]?.processes ?? []))
+    const r = readings[i]
+    idle = allocateIdle(idle, snapshot, {
+      processes: permute(r?.processes ?? []),
+      ...withRequests(r?.containers ?? new Map(), podRequests)
+    })
     return { snapshot, idle }
   })
 }
@@ -33,7 +54,7 @@ const allocations = (
 const reverse = <T>(xs: ReadonlyArray<T>): ReadonlyArray<T> => [...xs].reverse()
 
 describe("idle allocation", () => {
-  for (const policy of ["cpu-share", "equal"] as const) {
+  for (const policy of ["cpu-share", "equal", "requests"] as const) {
     it(`${policy}: containers + VMs + node level = node idle, exactly, at every interval and zone`, () => {
       fc.assert(
         fc.property(historyArbitrary, (h) => {
@@ -129,5 +150,19 @@ describe("idle allocation", () => {
     expect(sum(parts.map((p) => p ?? 0n))).toBe(5_000_000n)
     expect(Math.max(...parts.map(Number)) - Math.min(...parts.map(Number))).toBeLessThanOrEqual(1)
     expect(idle?.nodeLevel[0]).toBe(0n)
+  })
+
+  it("requests charges pods by their CPU requests and keeps the rest at node level", () => {
+    // Container 0 is in pod-0 (500 m), container 1 in pod-1 (none): all idle to container 0.
+    const [, second] = allocations("requests", handMade)
+    const idle = second?.idle
+    expect(idle?.pods.get("pod-0")?.[0]).toBe(5_000_000n)
+    expect(idle?.pods.get("pod-1")).toBeUndefined()
+    expect(idle?.vms.size).toBe(0)
+    expect(idle?.nodeLevel[0]).toBe(0n)
+    // No pod with a request: nothing is charged.
+    const [, none] = allocations("requests", handMade, undefined, new Map())
+    expect(none?.idle.containers.size).toBe(0)
+    expect(none?.idle.nodeLevel[0]).toBe(5_000_000n)
   })
 })
