@@ -139,6 +139,19 @@ export const allocateIdle = (prev: IdleAllocation, snapshot: Snapshot, reading: 
   const vms = new Map<string, Array<bigint>>()
   const nodeLevel = Array.from({ length: zones }, (_, z) => prev.nodeLevel[z] ?? 0n)
   const podClaims = prev.policy === "requests" ? requestClaims(snapshot, reading) : []
+  // Every workload that may be charged has its series from the start, also through intervals
+  // without idle energy (a saturated CPU books none).
+  const ensure = (into: Map<string, Array<bigint>>, id: string, before: ZoneEnergies | undefined) => {
+    if (!into.has(id)) into.set(id, Array.from({ length: zones }, (_, k) => before?.[k] ?? 0n))
+  }
+  if (prev.policy === "requests") {
+    for (const pod of podClaims) for (const c of pod.containers) ensure(containers, c.id, prev.containers.get(c.id))
+  } else {
+    for (const e of claimants) {
+      if (e.claimant.kind === "container") ensure(containers, e.claimant.id, prev.containers.get(e.claimant.id))
+      else ensure(vms, e.claimant.id, prev.vms.get(e.claimant.id))
+    }
+  }
   snapshot.zones.forEach((zone, z) => {
     const idle = Number(zone.intervalEnergy - zone.intervalActiveEnergy)
     if (idle <= 0) return
@@ -181,7 +194,7 @@ export const allocateIdle = (prev: IdleAllocation, snapshot: Snapshot, reading: 
     if (now === undefined) continue
     for (let z = 0; z < zones; z++) {
       const delta = (now[z] ?? 0n) - (before?.[z] ?? 0n)
-      if (delta > 0n) add(pods, c.podId, prev.pods.get(c.podId), z, zones, Number(delta))
+      add(pods, c.podId, prev.pods.get(c.podId), z, zones, Number(delta))
     }
   }
   carry(pods, prev.pods, exportedIds(snapshot.pods), zones)

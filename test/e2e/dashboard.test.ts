@@ -157,7 +157,7 @@ describe("the Grafana dashboard and the Prometheus rules against joulemon and a 
       config,
       [
         "cpu:\n  preferredMeters: [rapl]",
-        "monitor:\n  interval: 1s\n  staleness: 200ms",
+        "monitor:\n  interval: 1s\n  staleness: 200ms\n  idlePolicy: cpu-share",
         `kube:\n  enabled: true\n  config: ${kubeconfig}\n  nodeName: ${TEST_NODE}`,
         `experimental:\n  platform:\n    redfish:\n      enabled: true\n      configFile: ${bmcFile}\n  gpu:\n    enabled: true`,
         ""
