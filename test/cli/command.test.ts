@@ -1,53 +1,17 @@
 import { ValidationError } from "@effect/cli"
-import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Console, Duration, Effect, Exit, Option, Ref, Schema } from "effect"
+import { Duration, Effect, Exit, Option, Schema } from "effect"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { makeCli } from "../../src/cli/command.js"
 import { flagNames } from "../../src/cli/flags.js"
 import { defaultConfig } from "../../src/config/defaults.js"
-import type { LoadedConfig } from "../../src/config/load.js"
+import { failureOf, runCli } from "../support/cli.js"
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/config/", import.meta.url))
 const fixture = (name: string) => path.join(FIXTURES, name)
 const HOST = [`--host.sysfs=${fixture("host/sys")}`, `--host.procfs=${fixture("host/proc")}`]
-
-const stripAnsi = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "")
-
-interface CliRun {
-  readonly exit: Exit.Exit<void, unknown>
-  readonly loaded: Option.Option<LoadedConfig>
-  readonly stdout: string
-  readonly stderr: string
-}
-
-/** Runs the CLI as `joulemon <args>`, capturing what `run` receives and what is printed. */
-const runCli = (args: ReadonlyArray<string>) =>
-  Effect.gen(function*() {
-    const received = yield* Ref.make(Option.none<LoadedConfig>())
-    const stdout = yield* Ref.make<ReadonlyArray<string>>([])
-    const stderr = yield* Ref.make<ReadonlyArray<string>>([])
-    const base = yield* Effect.console
-    const line = (sink: Ref.Ref<ReadonlyArray<string>>) => (...parts: ReadonlyArray<unknown>) =>
-      Ref.update(sink, (lines) => [...lines, stripAnsi(parts.map(String).join(" "))])
-    const capture: Console.Console = { ...base, log: line(stdout), error: line(stderr) }
-
-    const cli = makeCli((loaded) => Ref.set(received, Option.some(loaded)))
-    const exit = yield* cli(["node", "joulemon", ...args]).pipe(
-      Effect.withConsole(capture),
-      Effect.provide(NodeContext.layer),
-      Effect.exit
-    )
-    return {
-      exit,
-      loaded: yield* Ref.get(received),
-      stdout: (yield* Ref.get(stdout)).join("\n"),
-      stderr: (yield* Ref.get(stderr)).join("\n")
-    } satisfies CliRun
-  })
 
 /** The LoadedConfig a successful run handed to `run`. */
 const loadedBy = (args: ReadonlyArray<string>) =>
@@ -56,12 +20,6 @@ const loadedBy = (args: ReadonlyArray<string>) =>
     expect(result.stderr).toBe("")
     expect(Exit.isSuccess(result.exit)).toBe(true)
     return Option.getOrThrow(result.loaded)
-  })
-
-const failureOf = (result: CliRun): unknown =>
-  Exit.match(result.exit, {
-    onSuccess: () => undefined,
-    onFailure: (cause) => Option.getOrUndefined(Cause.failureOption(cause))
   })
 
 describe("makeCli: running", () => {

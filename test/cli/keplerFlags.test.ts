@@ -18,19 +18,17 @@
  * One test then starts the real binary with all of them at once.
  */
 import { ValidationError } from "@effect/cli"
-import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Console, Duration, Effect, Exit, Option, Ref } from "effect"
+import { Duration, Effect, Exit, Option } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterEach } from "vitest"
-import { makeCli } from "../../src/cli/command.js"
 import { flagNames } from "../../src/cli/flags.js"
 import type { JoulemonConfig } from "../../src/config/Config.js"
 import { defaultConfig } from "../../src/config/defaults.js"
-import type { LoadedConfig } from "../../src/config/load.js"
 import { ROOT, type Running, startJoulemon, waitForOutput, withTimeout } from "../support/binary.js"
+import { failureOf, runCli } from "../support/cli.js"
 import { freePort } from "../support/ports.js"
 
 const fixture = (name: string) => path.join(ROOT, "test", "fixtures", "config", name)
@@ -45,36 +43,6 @@ const HWMON_RENAMED =
 const gpuIgnored = (flag: string) =>
   `--${flag} is ignored: it applies only when GPU power is on (experimental.gpu.enabled or --experimental.gpu.enabled), as in Kepler`
 
-interface CliRun {
-  readonly exit: Exit.Exit<void, unknown>
-  readonly loaded: Option.Option<LoadedConfig>
-  readonly stdout: string
-  readonly stderr: string
-}
-
-/** `joulemon <args>` through the real CLI, capturing what `run` receives and what goes to stderr. */
-const runCli = (args: ReadonlyArray<string>) =>
-  Effect.gen(function*() {
-    const received = yield* Ref.make(Option.none<LoadedConfig>())
-    const stdout = yield* Ref.make<ReadonlyArray<string>>([])
-    const stderr = yield* Ref.make<ReadonlyArray<string>>([])
-    const base = yield* Effect.console
-    const line = (sink: Ref.Ref<ReadonlyArray<string>>) => (...parts: ReadonlyArray<unknown>) =>
-      Ref.update(sink, (l) => [...l, parts.map(String).join(" ")])
-    const capture: Console.Console = { ...base, log: line(stdout), error: line(stderr) }
-    const exit = yield* makeCli((loaded) => Ref.set(received, Option.some(loaded)))(["node", "joulemon", ...args]).pipe(
-      Effect.withConsole(capture),
-      Effect.provide(NodeContext.layer),
-      Effect.exit
-    )
-    return {
-      exit,
-      loaded: yield* Ref.get(received),
-      stdout: (yield* Ref.get(stdout)).join("\n"),
-      stderr: (yield* Ref.get(stderr)).join("\n")
-    } satisfies CliRun
-  })
-
 /**
  * A successful run's LoadedConfig. The fixture host paths are added unless `args` set them
  * (a non-repeatable flag given twice is a usage error, in kingpin as in @effect/cli).
@@ -86,12 +54,6 @@ const loadedBy = (args: ReadonlyArray<string>) =>
     expect(result.stderr).toBe("")
     expect(Exit.isSuccess(result.exit)).toBe(true)
     return Option.getOrThrow(result.loaded)
-  })
-
-const failureOf = (result: CliRun): unknown =>
-  Exit.match(result.exit, {
-    onSuccess: () => undefined,
-    onFailure: (cause) => Option.getOrUndefined(Cause.failureOption(cause))
   })
 
 const withYaml = <A, E>(yaml: string, use: (file: string) => Effect.Effect<A, E>) =>
