@@ -7,7 +7,7 @@
  *
  *   node --expose-gc .bench-build/scripts/bench/churn.js [--size 2000] [--rounds 20] [--per-round 500]
  */
-import { Duration, Effect, Exit, Scope } from "effect"
+import { Duration, Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -16,6 +16,7 @@ import { makeFakeMeter } from "../../src/device/fakeMeter.js"
 import { makePowerMonitor } from "../../src/monitor/PowerMonitor.js"
 import { makeProcfsInformer } from "../../src/resource/procfsInformer.js"
 import { churnProcfsTree, generateProcfsTree } from "../lib/procfsTree.js"
+import { runBenchChild } from "./child.js"
 import { argValue, mib, round } from "./stats.js"
 
 const size = Number(argValue("--size") ?? 2000)
@@ -79,11 +80,4 @@ const program = Effect.gen(function*() {
   }
 })
 
-const scope = Effect.runSync(Scope.make())
-// A failure stays an unhandled rejection on purpose: Node prints it and exits non-zero.
-void Effect.runPromise(Scope.extend(program, scope))
-  .then((result) => console.log(JSON.stringify(result)))
-  .finally(() => {
-    Effect.runFork(Scope.close(scope, Exit.void))
-    fs.rmSync(dir, { recursive: true, force: true })
-  })
+runBenchChild(program, dir)

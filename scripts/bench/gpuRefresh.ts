@@ -11,7 +11,7 @@
  * reading alone (it runs beside the CPU scan, so it only adds what outlasts the scan), and the
  * attribution time without and with GPUs (that part is sequential).
  */
-import { Duration, Effect, Exit, Scope } from "effect"
+import { Duration, Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -24,6 +24,7 @@ import { noCheckpoint } from "../../src/state/Checkpoint.js"
 import { noTelemetry } from "../../src/telemetry/SelfMetrics.js"
 import { writeNvmlScript } from "../../test/support/fakeNvml.js"
 import { advanceProcfsTree, generateProcfsTree } from "../lib/procfsTree.js"
+import { runBenchChild } from "./child.js"
 import { argValue, summarize } from "./stats.js"
 
 const size = Number(argValue("--size") ?? 1000)
@@ -119,13 +120,4 @@ const program = Effect.gen(function*() {
   }
 })
 
-const scope = Effect.runSync(Scope.make())
-// A failure stays an unhandled rejection on purpose: Node prints it and exits non-zero.
-void Effect.runPromise(Scope.extend(program, scope))
-  .then((result) => {
-    console.log(JSON.stringify(result))
-  })
-  .finally(() => {
-    Effect.runFork(Scope.close(scope, Exit.void))
-    fs.rmSync(dir, { recursive: true, force: true })
-  })
+runBenchChild(program, dir)

@@ -7,7 +7,7 @@
  * Prints one JSON line. Steady state: before each timed refresh every process's ticks move
  * (worst case: every process gets a share). Run with --expose-gc for the heap figures.
  */
-import { Duration, Effect, Exit, Option, Scope } from "effect"
+import { Duration, Effect, Option } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -22,6 +22,7 @@ import { makePowerMonitor } from "../../src/monitor/PowerMonitor.js"
 import { makeProcfsInformer } from "../../src/resource/procfsInformer.js"
 import { makeSelfMetrics } from "../../src/telemetry/SelfMetrics.js"
 import { advanceProcfsTree, generateProcfsTree } from "../lib/procfsTree.js"
+import { runBenchChild } from "./child.js"
 import { argValue, mib, summarize } from "./stats.js"
 
 const size = Number(argValue("--size") ?? 10_000)
@@ -136,13 +137,4 @@ const program = Effect.gen(function*() {
   }
 })
 
-const scope = Effect.runSync(Scope.make())
-// A failure stays an unhandled rejection on purpose: Node prints it and exits non-zero.
-void Effect.runPromise(Scope.extend(program, scope))
-  .then((result) => {
-    console.log(JSON.stringify(result))
-  })
-  .finally(() => {
-    Effect.runFork(Scope.close(scope, Exit.void))
-    fs.rmSync(dir, { recursive: true, force: true })
-  })
+runBenchChild(program, dir)

@@ -258,9 +258,9 @@ export const makeNvmlMeter = (lib: NvmlLibrary, options: NvmlMeterOptions) =>
     const poolThreads = options.poolThreads ?? libuvPoolThreads()
     const maxInFlight = Math.max(1, poolThreads - 1)
 
-    // One promise for all devices, entered once: every Effect hop per NVML completion (a fiber
-    // and a timeout per device) costs a scheduler turn, and measured that way 8 GPUs took 2.8–5.4 ms
-    // against 0.6 ms for the same calls as plain promises (scripts/bench-gpu.ts).
+    // One promise for all devices, entered once: with an Effect fiber and timeout per device, 8
+    // fake-NVML GPUs took 2.8–5.4 ms a reading against 0.6 ms for the same calls as plain promises
+    // (measured in process), and `npm run bench:gpu` went from +2.6 ms a refresh to +0.9–1.1 ms.
     const readSlot = (slot: DeviceSlot, activity: ReadonlyMap<string, number> | undefined): Promise<GpuSample> => {
       if (slot.pending) {
         return Promise.resolve({
