@@ -49,7 +49,7 @@ const joules = (microjoules: bigint): string => (Number(microjoules) / 1e6).toFi
  * is at least inner = before₂ − after₁ and at most outer = after₂ − before₁ (all in mJ; joulemon
  * books µJ = mJ × 1000 exactly).
  */
-export const compareDevice = (
+const compareDevice = (
   device: GpuDeviceStats,
   first: { readonly before: Direct; readonly after: Direct },
   second: { readonly before: Direct; readonly after: Direct },

@@ -54,6 +54,21 @@ const claimantOf = (p: ProcessInfo): Claimant | undefined =>
     ? { kind: "vm", id: p.vmId }
     : undefined
 
+/** The row of `id`, created from its previous totals (or zeros) on first use this interval. */
+const ensure = (
+  into: Map<string, Array<bigint>>,
+  id: string,
+  before: ZoneEnergies | undefined,
+  zones: number
+): Array<bigint> => {
+  let row = into.get(id)
+  if (row === undefined) {
+    row = Array.from({ length: zones }, (_, k) => before?.[k] ?? 0n)
+    into.set(id, row)
+  }
+  return row
+}
+
 const add = (
   into: Map<string, Array<bigint>>,
   id: string,
@@ -62,11 +77,7 @@ const add = (
   zones: number,
   amount: number
 ) => {
-  let row = into.get(id)
-  if (row === undefined) {
-    row = Array.from({ length: zones }, (_, k) => before?.[k] ?? 0n)
-    into.set(id, row)
-  }
+  const row = ensure(into, id, before, zones)
   row[z] = (row[z] ?? 0n) + BigInt(amount)
 }
 
@@ -78,9 +89,8 @@ const carry = (
   zones: number
 ) => {
   for (const id of ids) {
-    if (into.has(id)) continue
     const before = previous.get(id)
-    if (before !== undefined) into.set(id, Array.from({ length: zones }, (_, k) => before[k] ?? 0n))
+    if (before !== undefined) ensure(into, id, before, zones)
   }
 }
 
@@ -108,31 +118,36 @@ const requestClaims = (snapshot: Snapshot, reading: IdleInputs) => {
   })
 }
 
-export const allocateIdle = (prev: IdleAllocation, snapshot: Snapshot, reading: IdleInputs): IdleAllocation => {
-  if (prev.policy === "none") return prev
-  const processes: ReadonlyArray<ProcessInfo> = reading.processes
-  const zones = snapshot.zones.length
-  // Claimants in a fixed order (kind, then id), so the split is the same whatever order the
-  // processes came in.
+/**
+ * `cpu-share` and `equal`: each container (or VM outside one) with a running process and its
+ * weight, in a fixed order (kind, then id) so the split is the same whatever order the processes
+ * came in; and the weight of the processes in neither, which stays at node level.
+ */
+const shareClaims = (policy: "cpu-share" | "equal", processes: ReadonlyArray<ProcessInfo>) => {
   const weights = new Map<string, { readonly claimant: Claimant; weight: number }>()
   let nodeLevelWeight = 0
   for (const p of processes) {
     const c = claimantOf(p)
     const ticks = Math.max(0, p.cpuTicksDelta)
     if (c === undefined) {
-      if (prev.policy === "cpu-share") nodeLevelWeight += ticks
+      if (policy === "cpu-share") nodeLevelWeight += ticks
       continue
     }
     const key = `${c.kind === "container" ? 0 : 1}:${c.id}`
     const entry = weights.get(key) ?? { claimant: c, weight: 0 }
-    entry.weight += prev.policy === "equal" ? (entry.weight === 0 ? 1 : 0) : ticks
+    entry.weight = policy === "equal" ? 1 : entry.weight + ticks
     weights.set(key, entry)
   }
-  const order = [...weights.keys()].sort()
-  const claimants = order.flatMap((k) => {
-    const e = weights.get(k)
-    return e === undefined ? [] : [e]
-  })
+  const claimants = [...weights.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e)
+  return { claimants, nodeLevelWeight }
+}
+
+export const allocateIdle = (prev: IdleAllocation, snapshot: Snapshot, reading: IdleInputs): IdleAllocation => {
+  if (prev.policy === "none") return prev
+  const zones = snapshot.zones.length
+  const { claimants, nodeLevelWeight } = prev.policy === "requests"
+    ? { claimants: [], nodeLevelWeight: 0 }
+    : shareClaims(prev.policy, reading.processes)
   const split = [...claimants.map((e) => e.weight), nodeLevelWeight]
 
   const containers = new Map<string, Array<bigint>>()
@@ -141,16 +156,12 @@ export const allocateIdle = (prev: IdleAllocation, snapshot: Snapshot, reading: 
   const podClaims = prev.policy === "requests" ? requestClaims(snapshot, reading) : []
   // Every workload that may be charged has its series from the start, also through intervals
   // without idle energy (a saturated CPU books none).
-  const ensure = (into: Map<string, Array<bigint>>, id: string, before: ZoneEnergies | undefined) => {
-    if (!into.has(id)) into.set(id, Array.from({ length: zones }, (_, k) => before?.[k] ?? 0n))
+  for (const pod of podClaims) {
+    for (const c of pod.containers) ensure(containers, c.id, prev.containers.get(c.id), zones)
   }
-  if (prev.policy === "requests") {
-    for (const pod of podClaims) for (const c of pod.containers) ensure(containers, c.id, prev.containers.get(c.id))
-  } else {
-    for (const e of claimants) {
-      if (e.claimant.kind === "container") ensure(containers, e.claimant.id, prev.containers.get(e.claimant.id))
-      else ensure(vms, e.claimant.id, prev.vms.get(e.claimant.id))
-    }
+  for (const { claimant: c } of claimants) {
+    if (c.kind === "container") ensure(containers, c.id, prev.containers.get(c.id), zones)
+    else ensure(vms, c.id, prev.vms.get(c.id), zones)
   }
   snapshot.zones.forEach((zone, z) => {
     const idle = Number(zone.intervalEnergy - zone.intervalActiveEnergy)
