@@ -32,14 +32,15 @@ export const CoreLive = PowerMonitorLive.pipe(
       // gain pod ids and Kubernetes names on this side.
       CollectorLive.pipe(Layer.annotateLogs("component", "collector")),
       BuildInfoLive,
-      SelfMetricsLive,
       CheckpointLive.pipe(Layer.annotateLogs("component", "checkpoint")),
       PlatformPowerLive.pipe(Layer.annotateLogs("component", "platform"))
     ).pipe(
       Layer.provideMerge(
-        Layer.merge(
+        Layer.mergeAll(
           CpuPowerMeterLive.pipe(Layer.annotateLogs("component", "device")),
-          GpuPowerMeterLive.pipe(Layer.annotateLogs("component", "gpu"))
+          GpuPowerMeterLive.pipe(Layer.annotateLogs("component", "gpu")),
+          // Below the collector: its pod informer reports its connection there.
+          SelfMetricsLive
         )
       )
     )

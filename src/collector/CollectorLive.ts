@@ -16,13 +16,18 @@ import { PodInformer } from "../k8s/PodInformer.js"
 import { ResourceInformerLive } from "../resource/procfsInformer.js"
 import { type ResourceError, ResourceInformer } from "../resource/ResourceInformer.js"
 import type { ResourceReading } from "../resource/types.js"
+import type { SelfMetrics } from "../telemetry/SelfMetrics.js"
 import { Collector, type CollectorError, inProcessCollector } from "./Collector.js"
 import { collectDeadlineFor, makeWorkerCollector } from "./workerCollector.js"
 
 /** Process start and a first full scan (every process's identity files) get this much more. */
 const START_ALLOWANCE = Duration.seconds(5)
 
-const inlineLayer: Layer.Layer<Collector, KubeConfigError | ResourceError, AppConfig | CpuPowerMeter | Fatal> = Layer
+const inlineLayer: Layer.Layer<
+  Collector,
+  KubeConfigError | ResourceError,
+  AppConfig | CpuPowerMeter | Fatal | SelfMetrics
+> = Layer
   .effect(
     Collector,
     Effect.gen(function*() {
@@ -58,12 +63,12 @@ const noPods = Effect.succeed((reading: ResourceReading) => Effect.succeed(readi
 export const CollectorLive: Layer.Layer<
   Collector,
   CollectorError | KubeConfigError | ResourceError,
-  AppConfig | CpuPowerMeter | Fatal
+  AppConfig | CpuPowerMeter | Fatal | SelfMetrics
 > = Layer.unwrapEffect(
   Effect.map(AppConfig, (config): Layer.Layer<
     Collector,
     CollectorError | KubeConfigError | ResourceError,
-    AppConfig | CpuPowerMeter | Fatal
+    AppConfig | CpuPowerMeter | Fatal | SelfMetrics
   > => {
     if (config.monitor.collector === "inline") return inlineLayer
     return config.kube.enabled

@@ -5,14 +5,16 @@
  *
  * Kubernetes being unreachable or refusing (401/403) never fails a lookup or the program: the
  * informer logs the problem with its fix (once per change), retries with backoff, and lookups
- * answer from what it last knew — nothing, before the first success.
+ * answer from what it last knew — nothing, before the first success. Its connection is exported as
+ * `joulemon_kube_informer_*` (SelfMetrics.ts), for alerts.
  */
 import { Context, Duration, Effect, Layer, type Scope } from "effect"
 import { AppConfig } from "../config/Config.js"
 import type { Fatal } from "../Fatal.js"
+import { SelfMetrics } from "../telemetry/SelfMetrics.js"
 import { makeApiserverInformer } from "./apiserverInformer.js"
 import { type KubeConfigError, resolveConnection } from "./connection.js"
-import { defaultRetryPolicy, makeHealthReporter } from "./informerHealth.js"
+import { defaultRetryPolicy, type InformerTelemetry, makeHealthReporter } from "./informerHealth.js"
 import { makeKubeHttp, makeKubeletHttp } from "./KubeHttp.js"
 import { makeKubeletInformer } from "./kubeletInformer.js"
 import { initialPodCache, lookIn } from "./podCache.js"
@@ -21,9 +23,13 @@ import { type PodInformerOptions, type PodInformerShape, singleLookup } from "./
 
 export type { PodInformerOptions, PodInformerShape } from "./PodInformerShape.js"
 
-/** Both HTTP clients and the informer of the configured mode, in the caller's scope. */
+/**
+ * Both HTTP clients and the informer of the configured mode, in the caller's scope; every
+ * success and failure also goes to `telemetry`.
+ */
 export const makePodInformer = (
-  options: PodInformerOptions
+  options: PodInformerOptions,
+  telemetry: InformerTelemetry
 ): Effect.Effect<PodInformerShape, never, Scope.Scope | Fatal> =>
   Effect.gen(function*() {
     const c = options.connection
@@ -38,7 +44,7 @@ export const makePodInformer = (
       auth: c.auth,
       requestTimeout: options.requestTimeout
     })
-    const health = yield* makeHealthReporter({ mode: options.mode, nodeName: options.nodeName })
+    const health = yield* makeHealthReporter({ mode: options.mode, nodeName: options.nodeName }, telemetry)
     yield* Effect.logInfo("pod informer: starting").pipe(
       Effect.annotateLogs({ mode: options.mode, node: options.nodeName, server: c.server, credentials: c.source })
     )
@@ -56,11 +62,15 @@ export const informerDefaults = {
 } as const
 
 export class PodInformer extends Context.Tag("joulemon/PodInformer")<PodInformer, PodInformerShape>() {
-  /** From `kube.*` of the configuration: in-cluster service account or `kube.config`. */
-  static readonly layer: Layer.Layer<PodInformer, KubeConfigError, AppConfig | Fatal> = Layer.scoped(
+  /**
+   * From `kube.*` of the configuration: in-cluster service account or `kube.config`; reports to
+   * SelfMetrics' `podInformer`.
+   */
+  static readonly layer: Layer.Layer<PodInformer, KubeConfigError, AppConfig | Fatal | SelfMetrics> = Layer.scoped(
     PodInformer,
     Effect.gen(function*() {
       const config = yield* AppConfig
+      const self = yield* SelfMetrics
       const connection = yield* resolveConnection(config.kube.config)
       return yield* makePodInformer({
         ...informerDefaults,
@@ -68,7 +78,7 @@ export class PodInformer extends Context.Tag("joulemon/PodInformer")<PodInformer
         nodeName: config.kube.nodeName,
         connection,
         pollInterval: config.kube.podInformer.pollInterval
-      })
+      }, self.podInformer)
     })
   )
 

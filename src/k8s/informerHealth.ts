@@ -4,9 +4,10 @@
  * A failing informer must not flood the log (it retries every few seconds for as long as the
  * problem lasts), yet every *new* problem must be visible with its fix. So a failure is logged
  * when its signature (status and endpoint) differs from the last one logged, and recovery is
- * logged once.
+ * logged once. Every failure and every success also goes to the informer's telemetry
+ * (`joulemon_kube_informer_*`, SelfMetrics.ts), which alerts read instead of the log.
  */
-import { Duration, Effect, Option, Ref, Schedule } from "effect"
+import { Clock, Duration, Effect, Option, Ref, Schedule } from "effect"
 import type { KubeRequestError } from "./KubeHttp.js"
 
 /** What the failed request was for; the RBAC rule to grant depends on it. */
@@ -73,12 +74,52 @@ export const failureSignature = (error: KubeRequestError): string => {
   return error.status === 0 ? `0 ${endpoint} ${error.reason}` : `${error.status} ${endpoint}`
 }
 
+/**
+ * Why a request to Kubernetes failed, as few values as an alert needs (the log has the detail):
+ * - unauthorized: 401, or no credentials to present (the token file cannot be read);
+ * - forbidden: 403, an RBAC rule is missing;
+ * - unreachable: no answer (connection refused or reset, TLS, DNS, timeout);
+ * - decode: an answer joulemon cannot read (not JSON, not the expected object or watch event);
+ * - other: any other status (404 for kube.nodeName, 5xx, a Node without an InternalIP).
+ */
+export const INFORMER_ERROR_REASONS = ["unauthorized", "forbidden", "unreachable", "decode", "other"] as const
+export type InformerErrorReason = (typeof INFORMER_ERROR_REASONS)[number]
+
+/** The KubeHttp.ts reasons of answers that came but could not be read. */
+const UNDECODABLE = ["unreadable body", "unexpected body", "undecodable watch event"]
+
+export const errorReason = (error: KubeRequestError): InformerErrorReason => {
+  if (error.status === 0) {
+    return error.reason.startsWith("cannot read the bearer token") ? "unauthorized" : "unreachable"
+  }
+  if (error.status === 401) return "unauthorized"
+  if (error.status === 403) return "forbidden"
+  if (UNDECODABLE.some((prefix) => error.reason.startsWith(prefix))) return "decode"
+  return "other"
+}
+
+/** Where the informer's health goes besides the log: SelfMetrics' `podInformer`. */
+export interface InformerTelemetry {
+  /** A request succeeded at `atMillis` (Unix time): the informer is connected. */
+  readonly connected: (atMillis: number) => Effect.Effect<void>
+  /** A request failed: the informer is not connected. Called for every failure, logged or not. */
+  readonly failed: (reason: InformerErrorReason) => Effect.Effect<void>
+}
+
+export const noInformerTelemetry: InformerTelemetry = {
+  connected: () => Effect.void,
+  failed: () => Effect.void
+}
+
 export interface HealthReporter {
   readonly failed: (error: KubeRequestError, target: RequestTarget) => Effect.Effect<void>
   readonly succeeded: Effect.Effect<void>
 }
 
-export const makeHealthReporter = (context: { readonly mode: string; readonly nodeName: string }) =>
+export const makeHealthReporter = (
+  context: { readonly mode: string; readonly nodeName: string },
+  telemetry: InformerTelemetry
+) =>
   Effect.gen(function*() {
     /** None while healthy; the signature of the last failure logged otherwise. */
     const lastFailure = yield* Ref.make<Option.Option<string>>(Option.none())
@@ -86,6 +127,7 @@ export const makeHealthReporter = (context: { readonly mode: string; readonly no
     const failed = (error: KubeRequestError, target: RequestTarget): Effect.Effect<void> =>
       Effect.gen(function*() {
         yield* Ref.set(connected, false)
+        yield* telemetry.failed(errorReason(error))
         const signature = failureSignature(error)
         const previous = yield* Ref.getAndSet(lastFailure, Option.some(signature))
         if (Option.isSome(previous) && previous.value === signature) return
@@ -103,6 +145,7 @@ export const makeHealthReporter = (context: { readonly mode: string; readonly no
         )
       })
     const succeeded = Effect.gen(function*() {
+      yield* telemetry.connected(yield* Clock.currentTimeMillis)
       const wasConnected = yield* Ref.getAndSet(connected, true)
       const previous = yield* Ref.getAndSet(lastFailure, Option.none())
       if (!wasConnected) {

@@ -13,6 +13,7 @@ import { AppConfig } from "../config/Config.js"
 import type { Fatal } from "../Fatal.js"
 import { ResourceInformer, type ResourceInformerShape } from "../resource/ResourceInformer.js"
 import type { ContainerInfo, PodInfo, ResourceReading } from "../resource/types.js"
+import type { SelfMetrics } from "../telemetry/SelfMetrics.js"
 import type { KubeConfigError } from "./connection.js"
 import type { PodContainer } from "./podIndex.js"
 import { PodInformer } from "./PodInformer.js"
@@ -96,10 +97,13 @@ export const withPods: Layer.Layer<ResourceInformer, never, ResourceInformer | P
  * is built). Use it in place of the plain informer:
  * `PodAttributionLive.pipe(Layer.provide(ResourceInformerLive))`.
  */
-export const PodAttributionLive: Layer.Layer<ResourceInformer, KubeConfigError, ResourceInformer | AppConfig | Fatal> =
-  Layer.unwrapEffect(
-    Effect.map(AppConfig, (config) =>
-      config.kube.enabled
-        ? withPods.pipe(Layer.provide(PodInformer.layer))
-        : Layer.effect(ResourceInformer, ResourceInformer))
-  )
+export const PodAttributionLive: Layer.Layer<
+  ResourceInformer,
+  KubeConfigError,
+  ResourceInformer | AppConfig | Fatal | SelfMetrics
+> = Layer.unwrapEffect(
+  Effect.map(AppConfig, (config) =>
+    config.kube.enabled
+      ? withPods.pipe(Layer.provide(PodInformer.layer))
+      : Layer.effect(ResourceInformer, ResourceInformer))
+)

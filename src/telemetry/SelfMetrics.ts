@@ -1,5 +1,6 @@
 /**
- * joulemon's own metrics (`joulemon_*`): how its refreshes, scrapes and sensors behave.
+ * joulemon's own metrics (`joulemon_*`): how its refreshes, scrapes and sensors behave, and,
+ * with Kubernetes on, whether the pod informer is connected.
  *
  * Counters and the refresh histogram are prom-client objects owned by this service (built per
  * Layer, so tests get independent instances). prom-client updates are synchronous, so
@@ -9,8 +10,9 @@
 import { Context, Effect, Layer } from "effect"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import client from "prom-client"
-import { AppConfig } from "../config/Config.js"
+import { AppConfig, type PodInformerMode } from "../config/Config.js"
 import type { ExpositionFormat } from "../exporter/prometheus/render.js"
+import { INFORMER_ERROR_REASONS, type InformerTelemetry } from "../k8s/informerHealth.js"
 import type { Snapshot } from "../monitor/snapshot.js"
 import { EVENT_LOOP_LAG_NAMES, registerEventLoopLag } from "./eventLoopLag.js"
 
@@ -29,6 +31,8 @@ export const noTelemetry: MonitorTelemetry = {
 
 export interface SelfMetricsShape extends MonitorTelemetry {
   readonly scraped: (format: ExpositionFormat) => Effect.Effect<void>
+  /** What the pod informer reports; does nothing when Kubernetes is off (no informer runs then). */
+  readonly podInformer: InformerTelemetry
   /** The registry holding these metrics in the given format. */
   readonly registry: (format: ExpositionFormat) => client.Registry<client.RegistryContentType>
 }
@@ -41,6 +45,11 @@ const REFRESH_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 export interface SelfMetricsOptions {
   /** `exporter.prometheus.debugCollectors`: "go" and "process" enable prom-client's runtime metrics. */
   readonly debugCollectors: ReadonlyArray<string>
+  /**
+   * `kube.podInformer.mode` when `kube.enabled`: the `joulemon_kube_informer_*` families exist
+   * only then, so that a machine without Kubernetes exports no informer to alert on.
+   */
+  readonly podInformerMode?: PodInformerMode | undefined
 }
 
 /**
@@ -80,10 +89,41 @@ const addDebugCollectors = (
   }
 }
 
+/**
+ * The pod informer's connection. `up` starts at 0: until the first answer from Kubernetes the
+ * informer knows no pod. Every reason starts at 0, so that `increase()` sees the first error.
+ */
+const makeInformerMetrics = (registers: Array<client.Registry<client.RegistryContentType>>, mode: PodInformerMode) => {
+  const up = new client.Gauge({
+    name: "joulemon_kube_informer_up",
+    help:
+      "1 when the pod informer's last request to Kubernetes (the kubelet's /pods, or the API server's pod list and watch) succeeded, 0 when it failed or none has succeeded yet; while 0, new containers get no pod labels. mode is kube.podInformer.mode",
+    labelNames: ["mode"],
+    registers
+  })
+  up.set({ mode }, 0)
+  const errors = new client.Counter({
+    name: "joulemon_kube_informer_errors_total",
+    help:
+      "Failed requests of the pod informer to Kubernetes, by reason: unauthorized (401 or unreadable token), forbidden (403, RBAC), unreachable (no answer, TLS, timeout), decode (unreadable answer), other (404, 5xx); the log has the URL and the fix",
+    labelNames: ["reason"],
+    registers
+  })
+  for (const reason of INFORMER_ERROR_REASONS) errors.inc({ reason }, 0)
+  const lastSuccess = new client.Gauge({
+    name: "joulemon_kube_informer_last_success_timestamp_seconds",
+    help:
+      "When the pod informer last got an answer from Kubernetes (Unix time; 0 before the first): each poll in kubelet mode, each list and watch opened in apiserver mode",
+    registers
+  })
+  return { up, errors, lastSuccess, mode }
+}
+
 /** One format's registry and metric objects. */
 const makeMetricSet = (
   registry: client.Registry<client.RegistryContentType>,
-  debugCollectors: ReadonlyArray<string>
+  debugCollectors: ReadonlyArray<string>,
+  podInformerMode: PodInformerMode | undefined
 ) => {
   const registers = [registry]
   const refreshDuration = new client.Histogram({
@@ -149,8 +189,9 @@ const makeMetricSet = (
       this.set(process.memoryUsage.rss())
     }
   })
+  const informer = podInformerMode === undefined ? undefined : makeInformerMetrics(registers, podInformerMode)
   addDebugCollectors(registry, debugCollectors)
-  return { refreshDuration, refreshes, refreshErrors, joins, scrapes, vanished, unreadable, scanned }
+  return { refreshDuration, refreshes, refreshErrors, joins, scrapes, vanished, unreadable, scanned, informer }
 }
 
 export const makeSelfMetrics = (options: SelfMetricsOptions): SelfMetricsShape => {
@@ -160,7 +201,9 @@ export const makeSelfMetrics = (options: SelfMetricsOptions): SelfMetricsShape =
   // Separate metric objects per format: in OpenMetrics mode prom-client renames a counter
   // object in place (drops `_total` from `metric.name`), which would corrupt the Prometheus
   // text of a metric shared by both registries after the first OpenMetrics scrape.
-  const sets = [makeMetricSet(prometheus, options.debugCollectors), makeMetricSet(openmetrics, options.debugCollectors)]
+  const sets = [prometheus, openmetrics].map((registry) =>
+    makeMetricSet(registry, options.debugCollectors, options.podInformerMode)
+  )
   const each = (f: (set: ReturnType<typeof makeMetricSet>) => void) => Effect.sync(() => sets.forEach(f))
 
   return {
@@ -175,11 +218,29 @@ export const makeSelfMetrics = (options: SelfMetricsOptions): SelfMetricsShape =
     failed: (stage) => each((m) => m.refreshErrors.inc({ stage })),
     joined: each((m) => m.joins.inc()),
     scraped: (format) => each((m) => m.scrapes.inc({ format })),
+    podInformer: {
+      connected: (atMillis) =>
+        each(({ informer }) => {
+          if (informer === undefined) return
+          informer.up.set({ mode: informer.mode }, 1)
+          informer.lastSuccess.set(atMillis / 1000)
+        }),
+      failed: (reason) =>
+        each(({ informer }) => {
+          if (informer === undefined) return
+          informer.up.set({ mode: informer.mode }, 0)
+          informer.errors.inc({ reason })
+        })
+    },
     registry: (format) => (format === "openmetrics" ? openmetrics : prometheus)
   }
 }
 
 export const SelfMetricsLive: Layer.Layer<SelfMetrics, never, AppConfig> = Layer.effect(
   SelfMetrics,
-  Effect.map(AppConfig, (config) => makeSelfMetrics({ debugCollectors: config.exporter.prometheus.debugCollectors }))
+  Effect.map(AppConfig, (config) =>
+    makeSelfMetrics({
+      debugCollectors: config.exporter.prometheus.debugCollectors,
+      podInformerMode: config.kube.enabled ? config.kube.podInformer.mode : undefined
+    }))
 )

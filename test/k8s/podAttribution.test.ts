@@ -14,6 +14,7 @@ import {
 import type { Snapshot, ZoneValues } from "../../src/monitor/snapshot.js"
 import { ResourceInformer } from "../../src/resource/ResourceInformer.js"
 import type { ContainerInfo, ProcessInfo, ResourceReading } from "../../src/resource/types.js"
+import { SelfMetricsLive } from "../../src/telemetry/SelfMetrics.js"
 import { testConfig } from "../support/config.js"
 import { energy, node, proc, reading, SECOND, zoneMeta } from "../support/readings.js"
 import { containerIds, podUids } from "./fakeKube.js"
@@ -134,6 +135,7 @@ describe("PodAttributionLive", () => {
       const context = yield* Layer.build(
         PodAttributionLive.pipe(
           Layer.provide(innerInformer([only])),
+          Layer.provide(SelfMetricsLive),
           Layer.provide(
             Layer.succeed(AppConfig, testConfig({ kube: { enabled: false, config: "/nonexistent/kubeconfig" } }))
           ),
@@ -149,6 +151,7 @@ describe("PodAttributionLive", () => {
         Layer.build(
           PodAttributionLive.pipe(
             Layer.provide(innerInformer([reading(node(0, 0, true), [])])),
+            Layer.provide(SelfMetricsLive),
             Layer.provide(
               Layer.succeed(AppConfig, testConfig({ kube: { enabled: true, config: "/nonexistent/kubeconfig" } }))
             ),

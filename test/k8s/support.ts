@@ -5,6 +5,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { FatalLive } from "../../src/Fatal.js"
 import type { KubeConnection } from "../../src/k8s/connection.js"
+import { type InformerTelemetry, noInformerTelemetry } from "../../src/k8s/informerHealth.js"
 import { informerDefaults, makePodInformer, type PodInformerOptions } from "../../src/k8s/PodInformer.js"
 import {
   captureLogs,
@@ -45,10 +46,11 @@ export const tokenConnection = (server: string, tokenFile: string): KubeConnecti
   source: "test"
 })
 
-/** Starts an informer in the test's scope. */
+/** Starts an informer in the test's scope, reporting its connection to `telemetry`. */
 export const startInformer = (
-  options: Omit<PodInformerOptions, keyof typeof testOptions> & Partial<PodInformerOptions>
-) => makePodInformer({ ...testOptions, ...options }).pipe(Effect.provide(FatalLive))
+  options: Omit<PodInformerOptions, keyof typeof testOptions> & Partial<PodInformerOptions>,
+  telemetry: InformerTelemetry = noInformerTelemetry
+) => makePodInformer({ ...testOptions, ...options }, telemetry).pipe(Effect.provide(FatalLive))
 
 /**
  * Runs `body` with every log line captured, as the program's one logger would see them (the
