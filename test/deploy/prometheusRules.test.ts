@@ -68,7 +68,7 @@ describe("deploy/prometheus rules", () => {
       "JoulemonZoneReadErrors",
       "JoulemonZoneGlitches",
       "JoulemonUnattributedEnergyHigh",
-      "JoulemonPodAttributionMissing"
+      "JoulemonPodInformerDisconnected"
     ])
     for (const a of alerts) {
       expect(a["labels"], String(a["alert"])).toMatchObject({
