@@ -12,6 +12,8 @@ import type { LoadedConfig } from "./config/load.js"
 import { Fatal, FatalLive } from "./Fatal.js"
 import { ignoreHangup } from "./hangup.js"
 import { loggerLayer } from "./logging.js"
+import { CommandNotStarted } from "./measure/command.js"
+import { MeasureFinished } from "./measure/measure.js"
 
 /** A typed failure's own message; the pretty trace only for a defect (a bug). */
 const describeCause = (cause: Cause.Cause<unknown>): string => {
@@ -43,11 +45,18 @@ const run = (loaded: LoadedConfig) =>
     Effect.provide(loggerLayer(loaded.config))
   )
 
-/** 1 for any failure, except `joulemon doctor`'s own status (1 degraded, 2 could not start). */
+/**
+ * 1 for any failure, except `joulemon doctor`'s own status (1 degraded, 2 could not start) and
+ * `joulemon measure`'s: the command's status, or 126/127 when it could not be run.
+ */
 const exitCode = (exit: Exit.Exit<unknown, unknown>): number => {
   if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) return 0
   const failure = Cause.failureOption(exit.cause)
-  return failure._tag === "Some" && failure.value instanceof DoctorFindings ? failure.value.exitCode : 1
+  if (failure._tag === "None") return 1
+  const error = failure.value
+  return error instanceof DoctorFindings || error instanceof MeasureFinished || error instanceof CommandNotStarted
+    ? error.exitCode
+    : 1
 }
 
 makeCli(run)(process.argv).pipe(

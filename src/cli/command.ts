@@ -1,9 +1,10 @@
 /**
  * The `joulemon` command: flags → `loadConfig` → the caller's `run`. `joulemon` with no
  * arguments runs the exporter with the defaults; `joulemon doctor` checks what the exporter's
- * startup depends on. `--help` is ours (help.ts); `--version` and `--completions
+ * startup depends on; `joulemon measure -- CMD…` runs one command and reports its energy. `--help` is ours (help.ts); `--version` and `--completions
  * bash|zsh|fish` come from @effect/cli.
  */
+import * as Args from "@effect/cli/Args"
 import type * as CliApp from "@effect/cli/CliApp"
 import * as CliConfig from "@effect/cli/CliConfig"
 import * as Command from "@effect/cli/Command"
@@ -11,11 +12,14 @@ import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
 import type * as Usage from "@effect/cli/Usage"
 import * as ValidationError from "@effect/cli/ValidationError"
-import { Console, Data, Effect, Either } from "effect"
+import { Console, Data, Duration, Effect, Either, Option } from "effect"
 import type { ConfigError } from "../config/ConfigError.js"
+import { formatDuration, parseGoDuration, toDuration } from "../config/duration.js"
 import { type FlagOverrides, loadConfig, type LoadedConfig } from "../config/load.js"
 import { runDoctor } from "../doctor/doctor.js"
 import { renderHuman, renderJson } from "../doctor/report.js"
+import type { CommandNotStarted } from "../measure/command.js"
+import { MEASURE_OUTPUTS, type MeasureFailed, type MeasureFinished, runMeasure } from "../measure/measure.js"
 import { normalizeArgs, unknownFlag } from "./argv.js"
 import { colourConsole, colourWanted, type TerminalInfo } from "./colour.js"
 import { commandLine, flagNames } from "./flags.js"
@@ -31,10 +35,17 @@ const DOCTOR_SUMMARY = "checks everything joulemon's startup depends on, each pa
 const DOCTOR_DESCRIPTION =
   "Checks everything joulemon's startup depends on — kernel, powercap/RAPL and energy_uj permissions, hwmon, the meter that would be used and why, /proc access, cgroups and runtimes, VM detection, Kubernetes and Redfish reachability, the GPU library, overlapping zones — and prints each as passed, warned or failed with the exact fix. Reads the same config file and flags as the daemon. Exit status: 0 all good, 1 measurement would be degraded, 2 joulemon could not start."
 
+const MEASURE_SUMMARY = "runs one command and reports the energy it caused: node per zone, the command's share, watts"
+
+const MEASURE_DESCRIPTION =
+  "Runs CMD with ARGS (after `--`) and reports, on stderr when it exits, the energy it caused, like `perf stat` for joules: the wall time; the node's energy per zone over the run (total, active, idle) and its average watts; the share attributed to the command's process tree — the command and every process descended from it, children that exited included — by the same exact attribution the exporter uses (its processes' attributed active energy; idle energy stays with the node); and whether the figures were measured by sensors or estimated by the `model` meter. The command's stdin, stdout and stderr are joulemon's; SIGINT, SIGTERM and SIGHUP are forwarded to it. Reads the same config file and flags as the daemon (its meter, host.procfs, host.sysfs, monitor.collector); it serves nothing and writes no checkpoint. A process is attributed CPU time up to the last reading that saw it, so a short-lived process or the command's last fraction of an interval may be missed: the report compares the CPU time the attribution saw with the kernel's account of the tree. Exit status: the command's (128 + the signal's number if it died of one); 126 or 127 when it could not be run; 1 for joulemon's own errors."
+
+const DEFAULT_MEASURE_INTERVAL = Duration.millis(500)
+
 const SHORT_DESCRIPTION = "measures this machine's energy and attributes it to processes, containers, VMs and pods"
 
 const SHORT_FOOTER = [
-  "More: `joulemon help flags` (every flag in full), `joulemon help <flag>` (one flag), `joulemon help doctor`.",
+  "More: `joulemon help flags` (every flag in full), `joulemon help <flag>` (one flag), `joulemon help doctor`, `joulemon help measure`.",
   "`joulemon --version` prints the version; `joulemon --completions bash|zsh|fish` prints a shell completion script."
 ]
 
@@ -46,6 +57,8 @@ interface CommandDocs {
   readonly rootUsage: Usage.Usage
   readonly doctorBody: HelpDoc.HelpDoc
   readonly doctorUsage: Usage.Usage
+  readonly measureBody: HelpDoc.HelpDoc
+  readonly measureUsage: Usage.Usage
 }
 
 /**
@@ -56,9 +69,9 @@ const helpFor = (
   args: ReadonlyArray<string>,
   valued: ReadonlyArray<string>,
   version: string,
-  { doctorBody, doctorUsage, rootBody, rootUsage }: CommandDocs
+  { doctorBody, doctorUsage, measureBody, measureUsage, rootBody, rootUsage }: CommandDocs
 ): Either.Either<string, string> | undefined => {
-  const subcommands = [{ name: "doctor", summary: DOCTOR_SUMMARY }]
+  const subcommands = [{ name: "doctor", summary: DOCTOR_SUMMARY }, { name: "measure", summary: MEASURE_SUMMARY }]
   const short = {
     root: renderShortHelp({
       title: "joulemon",
@@ -80,6 +93,19 @@ const helpFor = (
       subcommands: [],
       footer: [
         "Exit status: 0 all good, 1 measurement would be degraded, 2 joulemon could not start. `joulemon help doctor` says more."
+      ]
+    }),
+    measure: renderShortHelp({
+      title: "joulemon measure",
+      version,
+      description: MEASURE_SUMMARY,
+      usage: "[FLAGS] [--interval DURATION] [--output human|json] -- CMD [ARGS...]",
+      options: measureBody,
+      summaries: FLAG_SUMMARIES,
+      subcommands: [],
+      footer: [
+        "The report goes to stderr; the command's output is untouched. Exit status: the command's (128 + signal if it died of one).",
+        "`joulemon help measure` says what each figure means."
       ]
     })
   }
@@ -107,16 +133,32 @@ const helpFor = (
         }, SHOW_BUILT_INS)
       )
     }
-    const entry = flagEntry(doctorBody, name)
+    if (name === "measure") {
+      return Either.right(
+        renderHelp({
+          title: "joulemon measure",
+          version,
+          usage: measureUsage,
+          body: measureBody,
+          subcommands: [],
+          footer: [MEASURE_JSON_SHAPE, ...FULL_FOOTER]
+        }, SHOW_BUILT_INS)
+      )
+    }
+    const entry = flagEntry(measureBody, name) ?? flagEntry(doctorBody, name)
     return entry === undefined
       ? Either.left(
-        `joulemon help: no topic ${JSON.stringify(name)}; topics: flags, doctor, or a flag's name such as kube.enable`
+        `joulemon help: no topic ${
+          JSON.stringify(name)
+        }; topics: flags, doctor, measure, or a flag's name such as kube.enable`
       )
       : Either.right(HelpDoc.toAnsiText(entry))
   }
-  const request = helpRequest(args, valued, ["doctor"])
+  const request = helpRequest(args, valued, ["doctor", "measure"])
   if (request === undefined) return undefined
-  return Either.right(request.subcommand === "doctor" ? short.doctor : short.root)
+  return Either.right(
+    request.subcommand === "doctor" ? short.doctor : request.subcommand === "measure" ? short.measure : short.root
+  )
 }
 
 /** One violation a line, so a long list stays readable in a terminal or `kubectl logs`. */
@@ -144,6 +186,38 @@ const overlay = (parent: FlagOverrides, own: FlagOverrides): FlagOverrides => {
 
 const DOCTOR_OUTPUTS = ["human", "json"] as const
 
+const MEASURE_JSON_SHAPE =
+  "--output json prints one JSON document (formatVersion 1): command, pid, exit {code, signal, status}, wallSeconds, windowSeconds (first to last reading), intervalSeconds, readings, failedReadings, meter {name, kind: measured|estimated, paths}, zones [{name, path, estimated, nodeJoules, nodeActiveJoules, nodeIdleJoules, commandJoules, shareOfActive, nodeWatts, commandWatts}], processes {attributed, seen, attributedCpuSeconds, kernelCpuSeconds}. README.md documents each field."
+
+/** `--interval`: a Go duration above 0; the error names the flag and the value. */
+const measureInterval = Options.text("interval").pipe(
+  Options.withPseudoName("DURATION"),
+  Options.withDescription(
+    `Time between readings while the command runs, a Go duration (${
+      formatDuration(DEFAULT_MEASURE_INTERVAL)
+    } when not given; the daemon's monitor.interval is not used). A reading is also taken just before the command starts and just after it exits. Shorter catches more of short-lived children, at the cost of a process-table scan per reading.`
+  ),
+  Options.optional,
+  Options.mapEffect(Option.match({
+    onNone: () => Effect.succeed(DEFAULT_MEASURE_INTERVAL),
+    onSome: (text) =>
+      Either.match(parseGoDuration(text), {
+        onLeft: (message) => Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--interval: ${message}`))),
+        onRight: (nanos) =>
+          nanos > 0n
+            ? Effect.succeed(toDuration(nanos))
+            : Effect.fail(
+              ValidationError.invalidValue(
+                HelpDoc.p(`--interval: must be more than 0, got ${JSON.stringify(text)}`)
+              )
+            )
+      })
+  }))
+)
+
+/** `joulemon measure` given no command: what to write instead. */
+export const MISSING_COMMAND =
+  "joulemon measure: no command given; usage: joulemon measure [FLAGS] -- CMD [ARGS...] (e.g. joulemon measure -- sleep 1)"
 const currentTerminal = Effect.sync(
   (): TerminalInfo => ({
     stdoutIsTTY: process.stdout.isTTY === true,
@@ -153,6 +227,9 @@ const currentTerminal = Effect.sync(
 )
 
 const SHOW_BUILT_INS = CliConfig.make({ showBuiltIns: false })
+
+/** How `joulemon measure` ends other than with status 0. */
+type MeasureErrors = MeasureFinished | MeasureFailed | CommandNotStarted
 
 /**
  * Builds the CLI around `run`. The returned function takes `process.argv` as it is (runtime and
@@ -167,7 +244,7 @@ export const makeCli = <E, R>(run: (loaded: LoadedConfig) => Effect.Effect<void,
   argv: ReadonlyArray<string>
 ): Effect.Effect<
   void,
-  E | ConfigError | ValidationError.ValidationError | DoctorFindings,
+  E | ConfigError | ValidationError.ValidationError | DoctorFindings | MeasureErrors,
   R | CliApp.CliApp.Environment
 > =>
   Effect.gen(function*() {
@@ -188,7 +265,7 @@ const cliProgram = <E, R>(
   base: Console.Console
 ): Effect.Effect<
   void,
-  E | ConfigError | ValidationError.ValidationError | DoctorFindings,
+  E | ConfigError | ValidationError.ValidationError | DoctorFindings | MeasureErrors,
   R | CliApp.CliApp.Environment
 > =>
   Effect.gen(function*() {
@@ -225,10 +302,52 @@ const cliProgram = <E, R>(
         }
       }).pipe(Effect.withConsole(base))).pipe(Command.withDescription(DOCTOR_DESCRIPTION))
 
-    const command = root.pipe(Command.withSubcommands([doctor]))
+    const measureOptions = {
+      commandLine,
+      interval: measureInterval,
+      output: Options.choice("output", MEASURE_OUTPUTS).pipe(
+        Options.withDescription(
+          "human: a few lines for a person; json: one JSON document (formatVersion 1), the shape in `joulemon help measure`. Either goes to stderr."
+        ),
+        Options.withDefault("human")
+      )
+    }
+    const measureArgs = Args.text({ name: "CMD" }).pipe(
+      Args.withDescription(
+        "The command to run and its arguments, after `--` (so its own flags are not read as joulemon's)."
+      ),
+      Args.repeated
+    )
+    const measure = Command.make(
+      "measure",
+      { ...measureOptions, command: measureArgs },
+      ({ command: words, commandLine: own, interval, output }) =>
+        Effect.gen(function*() {
+          const [file, ...rest] = words
+          if (file === undefined) {
+            yield* Console.error(MISSING_COMMAND)
+            return yield* Effect.fail(ValidationError.invalidValue(HelpDoc.p(MISSING_COMMAND)))
+          }
+          const parent = yield* root
+          const configFile = own.configFile ?? parent.commandLine.configFile
+          const flags = overlay(parent.commandLine.flags, own.flags)
+          const loaded = yield* loadConfig(configFile, flags).pipe(
+            Effect.tapError((error) =>
+              Console.error(formatConfigError(error))
+            )
+          )
+          yield* runMeasure(
+            loaded,
+            { command: [file, ...rest], interval, output, logLevel: flags.logLevel },
+            (text) => Console.error(text)
+          )
+        }).pipe(Effect.withConsole(base))
+    ).pipe(Command.withDescription(MEASURE_DESCRIPTION))
+
+    const command = root.pipe(Command.withSubcommands([doctor, measure]))
 
     const version = yield* packageVersion
-    const names = { ...flagNames, valued: [...flagNames.valued, "output"] }
+    const names = { ...flagNames, valued: [...flagNames.valued, "output", "interval"] }
     const args = yield* Either.match(
       normalizeArgs(argv.slice(2), names),
       {
@@ -249,7 +368,9 @@ const cliProgram = <E, R>(
       rootBody: Command.getHelp(root, SHOW_BUILT_INS),
       rootUsage: Command.getUsage(root),
       doctorBody: Command.getHelp(doctor, SHOW_BUILT_INS),
-      doctorUsage: Command.getUsage(doctor)
+      doctorUsage: Command.getUsage(doctor),
+      measureBody: Command.getHelp(measure, SHOW_BUILT_INS),
+      measureUsage: Command.getUsage(measure)
     })
     if (helpText !== undefined) {
       if (Either.isRight(helpText)) {

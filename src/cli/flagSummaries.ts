@@ -32,5 +32,6 @@ export const FLAG_SUMMARIES: Readonly<Record<string, string>> = {
   "experimental.gpu.enabled": "NVIDIA GPU power through NVML (default off)",
   "experimental.gpu.idle-power": "GPU idle watts, with GPU power on (default 0: detect)",
   "experimental.gpu.dcgm-endpoint": "dcgm-exporter URL for MIG splits, with GPU power on",
-  output: "report format: human or json (default human)"
+  output: "report format: human or json (default human)",
+  interval: "measure: time between readings while the command runs (default 500ms)"
 }
