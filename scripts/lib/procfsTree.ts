@@ -2,7 +2,9 @@
  * Synthetic /proc trees for tests and benchmarks: N processes with realistic `stat` lines
  * (52 fields, comms with spaces and parentheses), `comm`, `cmdline`, `environ`, cgroup files
  * of every container runtime joulemon recognises (cgroup v1 and v2 layouts), qemu VMs,
- * kernel threads (no `exe` link), `exe` symlinks, `/proc/stat` and `cpuinfo`.
+ * kernel threads (no `exe` link), `exe` symlinks, `/proc/stat` and `cpuinfo` — and, when asked
+ * (`cgroupfs`), each container's cgroup CPU usage file (v2 `cpu.stat`, v1 `cpuacct.usage`) at the
+ * path its processes' cgroup files name, holding its processes' CPU time plus short-lived work.
  *
  * The tree also returns what a correct informer must find in it (`expected*`), so tests can
  * check a scan of thousands of processes against ground truth, and `advanceProcfsTree`
@@ -57,8 +59,22 @@ export interface CpuLine {
   readonly steal: number
 }
 
+/** A container's cgroup usage files and what they hold (`GenerateOptions.cgroupfs`). */
+export interface SyntheticCgroup {
+  /** Usage files under the cgroup mount: v2 `cpu.stat` (µs) and/or v1 `cpuacct.usage` (ns). */
+  readonly files: ReadonlyArray<{ readonly file: string; readonly version: 1 | 2 }>
+  /** The cgroup's total usage, µs: its processes' ticks × 10,000 plus `shortLivedUsec`. */
+  readonly usageUsec: number
+  /** Usage of processes that never appear in the tree (started and exited between scans). */
+  readonly shortLivedUsec: number
+}
+
 export interface ProcfsTree {
   readonly dir: string
+  /** The cgroup mount the usage files are under; absent when none were written. */
+  readonly cgroupfs?: string
+  /** Per container id; empty when `cgroupfs` is absent. */
+  readonly cgroups: ReadonlyMap<string, SyntheticCgroup>
   /** Sorted by pid. */
   readonly processes: ReadonlyArray<SyntheticProcess>
   readonly expectedContainers: ReadonlyMap<string, ExpectedContainer>
@@ -75,6 +91,8 @@ export interface GenerateOptions {
   readonly seed: number
   /** Logical CPUs in `stat` and `cpuinfo` (default 4). */
   readonly cpus?: number
+  /** Write each container's cgroup usage files under this directory (a `<sysfs>/fs/cgroup`). */
+  readonly cgroupfs?: string
 }
 
 const REGULAR_COMMS = [
@@ -132,32 +150,104 @@ const cgroupFile = (lines: ReadonlyArray<string>): string => lines.join("\n") + 
 const v1 = (pathFor: (controller: string) => string): string =>
   cgroupFile(V1_CONTROLLERS.map((c) => `${c}:${pathFor(c)}`))
 
-/** A cgroup file placing a process in container `id` of `runtime`; v1 or v2 by coin flip. */
-const containerCgroup = (rng: PCGRandom, runtime: SyntheticRuntime, id: string, podUid: string): string => {
+/**
+ * A cgroup file placing a process in container `id` of `runtime` (v1 or v2 by coin flip), and
+ * where that container's usage file is under the cgroup mount.
+ */
+const containerCgroup = (
+  rng: PCGRandom,
+  runtime: SyntheticRuntime,
+  id: string,
+  podUid: string
+): { readonly file: string; readonly usage: { readonly file: string; readonly version: 1 | 2 } } => {
   const cgroupV2 = rng.integer(2) === 0
   const podSlice = `kubepods-burstable-pod${podUid.replaceAll("-", "_")}.slice`
+  const inV2 = (dir: string, leaf = "") => ({
+    file: cgroupFile([`0::${dir}${leaf}`]),
+    usage: { file: `${dir}/cpu.stat`, version: 2 as const }
+  })
+  const inV1 = (cpuDir: string, pathFor: (controller: string) => string) => ({
+    file: v1(pathFor),
+    usage: { file: `/cpu,cpuacct${cpuDir}/cpuacct.usage`, version: 1 as const }
+  })
   switch (runtime) {
     case "docker":
       return cgroupV2
-        ? cgroupFile([`0::/system.slice/docker-${id}.scope`])
-        : v1((c) => (c === "1:name=systemd" ? `/system.slice/docker-${id}.scope` : `/docker/${id}`))
+        ? inV2(`/system.slice/docker-${id}.scope`)
+        : inV1(`/docker/${id}`, (c) => (c === "1:name=systemd" ? `/system.slice/docker-${id}.scope` : `/docker/${id}`))
     case "containerd":
       // Plain containerd (nerdctl) and the CRI plugin under Kubernetes' systemd driver.
       return cgroupV2
-        ? cgroupFile([`0::/kubepods.slice/kubepods-burstable.slice/${podSlice}/cri-containerd-${id}.scope`])
-        : v1(() => `/containerd/${id}`)
-    case "crio":
-      return cgroupV2
-        ? cgroupFile([`0::/kubepods.slice/kubepods-burstable.slice/${podSlice}/crio-${id}.scope`])
-        : v1(() => `/kubepods.slice/kubepods-burstable.slice/${podSlice}/crio-${id}.scope`)
+        ? inV2(`/kubepods.slice/kubepods-burstable.slice/${podSlice}/cri-containerd-${id}.scope`)
+        : inV1(`/containerd/${id}`, () => `/containerd/${id}`)
+    case "crio": {
+      const dir = `/kubepods.slice/kubepods-burstable.slice/${podSlice}/crio-${id}.scope`
+      return cgroupV2 ? inV2(dir) : inV1(dir, () => dir)
+    }
     case "podman":
+      // Rootless podman v2 puts the processes in a `container` child of the container's scope.
       return cgroupV2
-        ? cgroupFile([`0::/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-${id}.scope/container`])
-        : v1(() => `/machine.slice/libpod-${id}.scope`)
-    case "kubernetes":
+        ? inV2(`/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-${id}.scope`, "/container")
+        : inV1(`/machine.slice/libpod-${id}.scope`, () => `/machine.slice/libpod-${id}.scope`)
+    case "kubernetes": {
       // The cgroupfs driver's layout: no runtime in the path, only the pod and the id.
-      return v1(() => `/kubepods/burstable/pod${podUid}/${id}`)
+      const dir = `/kubepods/burstable/pod${podUid}/${id}`
+      return inV1(dir, () => dir)
+    }
   }
+}
+
+const USEC_PER_TICK = 10_000
+
+/** Writes a container's usage files (atomically, so a concurrent reader never sees half a file). */
+const writeCgroupUsage = (cgroupfs: string, cgroup: SyntheticCgroup): void => {
+  for (const { file, version } of cgroup.files) {
+    const target = path.join(cgroupfs, file)
+    fs.mkdirSync(path.dirname(target), { recursive: true })
+    const text = version === 2
+      ? `usage_usec ${cgroup.usageUsec}\nuser_usec ${Math.floor(cgroup.usageUsec / 2)}\nsystem_usec ${
+        Math.ceil(cgroup.usageUsec / 2)
+      }\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n`
+      : `${cgroup.usageUsec * 1000 + 417}\n`
+    fs.writeFileSync(`${target}.tmp`, text)
+    fs.renameSync(`${target}.tmp`, target)
+  }
+}
+
+/**
+ * Each container's cgroup: what its processes used since the previous step (a new process its
+ * whole lifetime; one that left keeps what it used in the cgroup, as the kernel does) plus
+ * short-lived work a separate random stream decides (so trees without cgroups keep the same
+ * processes for the same seed): none for about half the containers, else up to 3 ticks' worth,
+ * not a whole number of ticks.
+ */
+const cgroupsFor = (
+  processes: ReadonlyArray<SyntheticProcess>,
+  before: ReadonlyArray<SyntheticProcess>,
+  locations: ReadonlyMap<string, ReadonlyArray<SyntheticCgroup["files"][number]>>,
+  previous: ReadonlyMap<string, SyntheticCgroup>,
+  rng: PCGRandom
+): Map<string, SyntheticCgroup> => {
+  const earlier = new Map(before.map((p) => [`${p.pid}:${p.startTime}`, p.utime + p.stime]))
+  const used = new Map<string, number>()
+  for (const p of processes) {
+    if (p.containerId === "") continue
+    const ticks = p.utime + p.stime - (earlier.get(`${p.pid}:${p.startTime}`) ?? 0)
+    used.set(p.containerId, (used.get(p.containerId) ?? 0) + ticks)
+  }
+  const out = new Map<string, SyntheticCgroup>()
+  for (const [id, files] of locations) {
+    const ticks = used.get(id)
+    if (ticks === undefined) continue
+    const last = previous.get(id)
+    const extra = rng.integer(2) === 0 ? 0 : rng.integer(3 * USEC_PER_TICK)
+    out.set(id, {
+      files,
+      usageUsec: (last?.usageUsec ?? 0) + ticks * USEC_PER_TICK + extra,
+      shortLivedUsec: (last?.shortLivedUsec ?? 0) + extra
+    })
+  }
+  return out
 }
 
 const regularCgroup = (rng: PCGRandom, pid: number): string =>
@@ -241,6 +331,7 @@ export const generateProcfsTree = (dir: string, options: GenerateOptions): Procf
   const processes: Array<SyntheticProcess> = []
   const expectedContainers = new Map<string, ExpectedContainer>()
   const expectedVms = new Map<string, ExpectedVm>()
+  const locations = new Map<string, ReadonlyArray<SyntheticCgroup["files"][number]>>()
   let pid = 0
   let startTime = 5
   // The container being filled: its remaining process slots, so containers hold several pids.
@@ -295,13 +386,10 @@ export const generateProcfsTree = (dir: string, options: GenerateOptions): Procf
       }
       processes.push(p)
       const env = open.hostname === "" ? BASE_ENV : [...BASE_ENV, `HOSTNAME=${open.hostname}`]
-      writeProcess(
-        dir,
-        p,
-        containerCgroup(rng, open.runtime, open.id, open.podUid),
-        nul([comm, "-c", "/etc/app.conf"]),
-        nul(env)
-      )
+      const placed = containerCgroup(rng, open.runtime, open.id, open.podUid)
+      writeProcess(dir, p, placed.file, nul([comm, "-c", "/etc/app.conf"]), nul(env))
+      // The container's cgroup is where its first process's cgroup file says (as joulemon reads it).
+      if (!locations.has(open.id)) locations.set(open.id, [placed.usage])
       const seen = expectedContainers.get(open.id)
       expectedContainers.set(open.id, {
         runtime: open.runtime,
@@ -394,7 +482,13 @@ export const generateProcfsTree = (dir: string, options: GenerateOptions): Procf
     steal: 0
   }
   fs.writeFileSync(path.join(dir, "stat"), procStatFile(cpu, cpuCount, 0))
-  return { dir, processes, expectedContainers, expectedVms, cpu, cpuCount, generation: 0 }
+  const cgroupfs = options.cgroupfs
+  if (cgroupfs === undefined) {
+    return { dir, cgroups: new Map(), processes, expectedContainers, expectedVms, cpu, cpuCount, generation: 0 }
+  }
+  const cgroups = cgroupsFor(processes, [], locations, new Map(), new PCGRandom(options.seed, 0xc9))
+  for (const c of cgroups.values()) writeCgroupUsage(cgroupfs, c)
+  return { dir, cgroupfs, cgroups, processes, expectedContainers, expectedVms, cpu, cpuCount, generation: 0 }
 }
 
 export interface AdvanceOptions {
@@ -419,10 +513,19 @@ export const advanceProcfsTree = (tree: ProcfsTree, options: AdvanceOptions = {}
     fs.writeFileSync(path.join(tree.dir, String(p.pid), "stat"), statLine(next))
     return next
   })
+  const cgroups = nextCgroups(tree, processes, generation)
+  // The node also ran the containers' short-lived work.
+  let shortLived = 0
+  for (const [id, c] of cgroups) shortLived += c.shortLivedUsec - (tree.cgroups.get(id)?.shortLivedUsec ?? 0)
   const c = tree.cpu
-  const cpu: CpuLine = { ...c, user: c.user + busy, system: c.system + 1, idle: c.idle + 100 * tree.cpuCount }
+  const cpu: CpuLine = {
+    ...c,
+    user: c.user + busy + Math.floor(shortLived / USEC_PER_TICK),
+    system: c.system + 1,
+    idle: c.idle + 100 * tree.cpuCount
+  }
   fs.writeFileSync(path.join(tree.dir, "stat"), procStatFile(cpu, tree.cpuCount, generation))
-  return { ...tree, processes, cpu, generation }
+  return { ...tree, processes, cpu, generation, cgroups }
 }
 
 export interface ChurnOptions {
@@ -451,6 +554,7 @@ export const churnProcfsTree = (tree: ProcfsTree, options: ChurnOptions): Procfs
   let pid = tree.processes.reduce((max, p) => Math.max(max, p.pid), 0)
   let startTime = tree.processes.reduce((max, p) => Math.max(max, p.startTime), 0)
   const born: Array<SyntheticProcess> = []
+  const bornIn = new Map<string, ReadonlyArray<SyntheticCgroup["files"][number]>>()
   for (let n = 0; n < options.births; n++) {
     pid += 1 + rng.integer(3)
     startTime += 1 + rng.integer(50)
@@ -469,8 +573,36 @@ export const churnProcfsTree = (tree: ProcfsTree, options: ChurnOptions): Procfs
       vmId: ""
     }
     const cgroup = inContainer ? cgroupFile([`0::/system.slice/docker-${containerId}.scope`]) : regularCgroup(rng, pid)
+    if (inContainer) {
+      bornIn.set(containerId, [{ file: `/system.slice/docker-${containerId}.scope/cpu.stat`, version: 2 }])
+    }
     writeProcess(tree.dir, p, cgroup, nul([p.comm, `--n=${n}`]), nul(BASE_ENV))
     born.push(p)
   }
-  return { ...tree, processes: [...kept, ...born].sort((a, b) => a.pid - b.pid), generation }
+  const processes = [...kept, ...born].sort((a, b) => a.pid - b.pid)
+  return { ...tree, processes, generation, cgroups: nextCgroups(tree, processes, generation, bornIn) }
+}
+
+/**
+ * The cgroups after a step: containers still running keep their files and add their processes'
+ * new ticks and more short-lived work (`tree` is the tree before the step); a container whose last process left loses its cgroup
+ * directory (as the runtime removes it); `born` are new containers' locations.
+ */
+const nextCgroups = (
+  tree: ProcfsTree,
+  processes: ReadonlyArray<SyntheticProcess>,
+  generation: number,
+  born: ReadonlyMap<string, ReadonlyArray<SyntheticCgroup["files"][number]>> = new Map()
+): ReadonlyMap<string, SyntheticCgroup> => {
+  const cgroupfs = tree.cgroupfs
+  if (cgroupfs === undefined) return tree.cgroups
+  const locations = new Map([...tree.cgroups].map(([id, c]) => [id, c.files]))
+  for (const [id, files] of born) locations.set(id, files)
+  const next = cgroupsFor(processes, tree.processes, locations, tree.cgroups, new PCGRandom(generation, 0xc9))
+  for (const [id, c] of tree.cgroups) {
+    if (next.has(id)) continue
+    for (const { file } of c.files) fs.rmSync(path.dirname(path.join(cgroupfs, file)), { recursive: true, force: true })
+  }
+  for (const c of next.values()) writeCgroupUsage(cgroupfs, c)
+  return next
 }

@@ -14,6 +14,7 @@ export const FLAG_SUMMARIES: Readonly<Record<string, string>> = {
   "monitor.parallelism": "reads run at once during a reading (default 8)",
   "monitor.state-dir": "checkpoint counters here across restarts (default off)",
   "monitor.idle-policy": "charge idle energy to workloads: none, cpu-share, equal, requests (default none)",
+  "monitor.short-lived": "book work of processes that lived between readings: none, cgroup (default none)",
   "exporter.stdout": "print every reading to the terminal (default off)",
   "exporter.prometheus": "serve Prometheus metrics at /metrics (default on)",
   metrics: "metric levels: node, process, container, vm, pod (default all)",

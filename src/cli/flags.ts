@@ -192,6 +192,12 @@ const options = {
     "joulemon: how the node's idle energy is charged to workloads, in separate joulemon_*_cpu_idle_joules_total families: none (Kepler: idle stays at node level), cpu-share (like active energy, by CPU time), equal (the same part per running container and VM), requests (Kubernetes pods by their CPU requests). YAML: monitor.idlePolicy. Default: none.",
     asText
   ),
+  monitorShortLived: valued(
+    "monitor.short-lived",
+    "MODE",
+    "joulemon: how CPU time of processes that started and exited between two readings is accounted: none (Kepler: active energy is split over the processes seen at both readings), cgroup (each container's cgroup CPU usage under host.sysfs/fs/cgroup, v1 or v2, is read; what its seen processes do not cover is booked to the container as short-lived work, in joulemon_container_short_lived_joules_total, and /proc/stat active time nobody accounts for stays at node level in joulemon_unattributed_joules_total). YAML: monitor.shortLived. Default: none.",
+    asText
+  ),
   exporterStdout: toggle(
     "exporter.stdout",
     "Print every reading to the terminal. YAML: exporter.stdout.enabled. Default: off."
@@ -302,6 +308,7 @@ export const flagNames: FlagNames = {
     "monitor.parallelism",
     "monitor.state-dir",
     "monitor.idle-policy",
+    "monitor.short-lived",
     "metrics",
     "web.config-file",
     "web.listen-address",
@@ -359,6 +366,7 @@ export const commandLine: Options.Options<CommandLine> = Options.all(options).pi
         monitorParallelism: Option.getOrUndefined(o.monitorParallelism),
         monitorStateDir: Option.getOrUndefined(o.monitorStateDir),
         monitorIdlePolicy: Option.getOrUndefined(o.monitorIdlePolicy),
+        monitorShortLived: Option.getOrUndefined(o.monitorShortLived),
         exporterStdout: Option.getOrUndefined(o.exporterStdout),
         exporterPrometheus: Option.getOrUndefined(o.exporterPrometheus),
         // Kepler ORs repeated --metrics together; the canonical list is that union.

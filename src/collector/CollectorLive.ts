@@ -13,7 +13,7 @@ import type { Fatal } from "../Fatal.js"
 import type { KubeConfigError } from "../k8s/connection.js"
 import { makePodEnricher, PodAttributionLive } from "../k8s/podAttribution.js"
 import { PodInformer } from "../k8s/PodInformer.js"
-import { ResourceInformerLive } from "../resource/procfsInformer.js"
+import { cgroupfsOption, ResourceInformerLive } from "../resource/procfsInformer.js"
 import { type ResourceError, ResourceInformer } from "../resource/ResourceInformer.js"
 import type { ResourceReading } from "../resource/types.js"
 import type { SelfMetrics } from "../telemetry/SelfMetrics.js"
@@ -50,6 +50,7 @@ const workerLayer = <R>(
         meterName: meter.name,
         settings: meterSettingsFrom(config),
         parallelism: config.monitor.parallelism,
+        ...cgroupfsOption(config),
         deadline,
         startDeadline: Duration.sum(deadline, START_ALLOWANCE),
         enrich: yield* enrich

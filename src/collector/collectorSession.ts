@@ -37,7 +37,8 @@ export const openSession = (init: Init): Effect.Effect<CollectorSession, WorkerS
     const scanner = yield* makeProcfsScanner({
       procfs: init.settings.procfs,
       parallelism: init.parallelism,
-      ...(seed === undefined ? {} : { seed })
+      ...(seed === undefined ? {} : { seed }),
+      ...(init.cgroupfs === null ? {} : { cgroupfs: init.cgroupfs })
     }).pipe(Effect.mapError((e) => new WorkerSetupError({ reason: e.message })))
 
     const collect = (skip: ReadonlyArray<number>, skipZones: ReadonlyArray<string>) => {

@@ -79,12 +79,25 @@ export const CpuTimesWire = Schema.Struct({
   cpuCount: Schema.Number
 })
 
+/** A running container's cgroup usage sample (resource/types.ts ContainerCgroup), with its id. */
+export const ContainerCgroupWire = Schema.Struct({
+  id: Schema.String,
+  version: Schema.Literal(1, 2),
+  hierarchy: Schema.String,
+  path: Schema.String,
+  usageUsec: Schema.Number,
+  ticks: Schema.NullOr(Schema.Number)
+})
+export type ContainerCgroupWire = typeof ContainerCgroupWire.Type
+
 /** What a fresh worker starts from, so that it books deltas against what was already booked. */
 export const CollectorSeed = Schema.Struct({
   processes: ProcessColumns,
   containers: Schema.Array(ContainerWire),
   vms: Schema.Array(VmWire),
-  cpu: Schema.NullOr(CpuTimesWire)
+  cpu: Schema.NullOr(CpuTimesWire),
+  /** The last cgroup samples, so the successor's first cgroup deltas cover the missed interval. */
+  cgroups: Schema.Array(ContainerCgroupWire)
 })
 export type CollectorSeed = typeof CollectorSeed.Type
 
@@ -128,6 +141,8 @@ export class Init extends Schema.TaggedRequest<Init>()("Init", {
     meter: Schema.Literal(...METER_NAMES),
     settings: MeterSettings,
     parallelism: Schema.Number,
+    /** The cgroup mount when `monitor.shortLived` is `cgroup`; null reads no cgroup. */
+    cgroupfs: Schema.NullOr(Schema.String),
     seed: Schema.NullOr(CollectorSeed)
   }
 }) {}
@@ -167,6 +182,8 @@ export const CollectResult = Schema.Struct({
     processesVanished: Schema.Number,
     unreadableFiles: Schema.Number
   }),
+  /** Null unless `monitor.shortLived` is `cgroup`. */
+  cgroups: Schema.NullOr(Schema.Array(ContainerCgroupWire)),
   /** Files to log as unreadable (first time per process and file); the monitor logs them. */
   unreadable: Schema.Array(
     Schema.Struct({ pid: Schema.Number, key: Schema.String, file: ProcFileWire, reason: Schema.String })

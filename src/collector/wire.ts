@@ -7,8 +7,8 @@ import type { InformerState } from "../resource/assembleReading.js"
 import type { Classification } from "../resource/classify.js"
 import type { TrackedProcess } from "../resource/procfsScan.js"
 import type { CpuTimes } from "../resource/procStat.js"
-import type { ContainerInfo, ProcessInfo, ResourceReading, VmInfo } from "../resource/types.js"
-import { type CollectorSeed, PROCESS_TYPES, type ProcessColumns } from "./protocol.js"
+import type { ContainerCgroup, ContainerInfo, ProcessInfo, ResourceReading, VmInfo } from "../resource/types.js"
+import { type CollectorSeed, type ContainerCgroupWire, PROCESS_TYPES, type ProcessColumns } from "./protocol.js"
 
 export const processesToColumns = (processes: ReadonlyArray<ProcessInfo>): ProcessColumns => {
   const n = processes.length
@@ -74,7 +74,18 @@ export interface ReadingWire {
     readonly vms: ReadonlyArray<string>
   }
   readonly stats: ResourceReading["stats"]
+  readonly cgroups: ReadonlyArray<ContainerCgroupWire> | null
 }
+
+const cgroupsToWire = (cgroups: ReadonlyMap<string, ContainerCgroup>): Array<ContainerCgroupWire> =>
+  [...cgroups].map(([id, c]) => ({ id, ...c }))
+
+const cgroupsFromWire = (cgroups: ReadonlyArray<ContainerCgroupWire>): Map<string, ContainerCgroup> =>
+  new Map(
+    cgroups.map((
+      { hierarchy, id, path, ticks, usageUsec, version }
+    ) => [id, { version, hierarchy, path, usageUsec, ticks }])
+  )
 
 export const readingToWire = (r: ResourceReading): ReadingWire => ({
   node: r.node,
@@ -82,7 +93,8 @@ export const readingToWire = (r: ResourceReading): ReadingWire => ({
   containers: [...r.containers.values()],
   vms: [...r.vms.values()],
   terminated: { processes: r.terminated.processes, containers: r.terminated.containers, vms: r.terminated.vms },
-  stats: r.stats
+  stats: r.stats,
+  cgroups: r.cgroups === undefined ? null : cgroupsToWire(r.cgroups)
 })
 
 export const readingFromWire = (w: ReadingWire): ResourceReading => ({
@@ -97,7 +109,8 @@ export const readingFromWire = (w: ReadingWire): ResourceReading => ({
     vms: w.terminated.vms,
     pods: []
   },
-  stats: w.stats
+  stats: w.stats,
+  ...(w.cgroups === null ? {} : { cgroups: cgroupsFromWire(w.cgroups) })
 })
 
 /** The last good reading, as the state a replacement worker starts from. */
@@ -105,7 +118,8 @@ export const seedFrom = (reading: ResourceReading, cpu: CpuTimes | null): Collec
   processes: processesToColumns(reading.processes),
   containers: [...reading.containers.values()].map((c) => ({ ...c, podId: "" })),
   vms: [...reading.vms.values()],
-  cpu
+  cpu,
+  cgroups: reading.cgroups === undefined ? [] : cgroupsToWire(reading.cgroups)
 })
 
 const classificationOf = (
@@ -138,8 +152,11 @@ export const informerStateFromSeed = (seed: CollectorSeed, procfs: string): Info
       info: known,
       statPath: `${procfs}/${info.pid}/stat`,
       statComm: Buffer.from(info.comm, "utf8").toString("latin1"),
-      classification: classificationOf(info, containers, vms)
+      classification: classificationOf(info, containers, vms),
+      // The containers' cgroups come with the seed's cgroup samples.
+      cgroup: undefined
     })
   }
-  return { processes, cpu: seed.cpu ?? undefined, containers, vms, logged: new Map() }
+  const cgroups = cgroupsFromWire(seed.cgroups)
+  return { processes, cpu: seed.cpu ?? undefined, containers, vms, logged: new Map(), cgroups }
 }

@@ -44,6 +44,8 @@ export interface WorkerCollectorOptions {
   readonly meterName: MeterName
   readonly settings: MeterSettings
   readonly parallelism: number
+  /** The cgroup mount when `monitor.shortLived` is `cgroup` (procfsInformer.ts cgroupfsOption). */
+  readonly cgroupfs?: string
   /** How long one collection may take before the worker is declared stuck. */
   readonly deadline: Duration.Duration
   /** The same for a new worker's start and first collection (process start, cold caches). */
@@ -226,6 +228,7 @@ export const makeWorkerCollector = (
             meter: options.meterName,
             settings: options.settings,
             parallelism: options.parallelism,
+            cgroupfs: options.cgroupfs ?? null,
             seed: start === null ? null : seedFrom(start.reading, start.cpu)
           })
         ),

@@ -21,6 +21,15 @@ export type LogFormat = (typeof LOG_FORMATS)[number]
 export const IDLE_POLICIES = ["none", "cpu-share", "equal", "requests"] as const
 export type IdlePolicy = (typeof IDLE_POLICIES)[number]
 
+/**
+ * How CPU time that no scanned process shows is accounted (monitor.shortLived): `none` splits
+ * active energy over the processes seen at two scans (Kepler); `cgroup` also reads each
+ * container's cgroup CPU usage, books what its seen processes do not cover to that container as
+ * short-lived work, and leaves the rest of /proc/stat's active time as an explicit node residual.
+ */
+export const SHORT_LIVED_MODES = ["none", "cgroup"] as const
+export type ShortLivedMode = (typeof SHORT_LIVED_MODES)[number]
+
 /** Where a refresh reads its files: a worker process (default), or joulemon's own thread. */
 export const COLLECTOR_MODES = ["worker", "inline"] as const
 export type CollectorMode = (typeof COLLECTOR_MODES)[number]
@@ -76,6 +85,8 @@ export interface JoulemonConfig {
     readonly stateDir: string
     /** joulemon: how node idle energy is charged to containers, VMs and pods (none = Kepler). */
     readonly idlePolicy: IdlePolicy
+    /** joulemon: `cgroup` books work of processes that lived between two scans (none = Kepler). */
+    readonly shortLived: ShortLivedMode
   }
   readonly cpu: {
     readonly preferredMeters: ReadonlyArray<MeterName>

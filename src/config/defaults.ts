@@ -21,7 +21,8 @@ export const defaultConfig: JoulemonConfig = {
     maxPlausibleWatts: 5000,
     collector: "worker",
     stateDir: "",
-    idlePolicy: "none"
+    idlePolicy: "none",
+    shortLived: "none"
   },
   cpu: {
     preferredMeters: ["rapl", "hwmon", "model"],

@@ -46,6 +46,8 @@ export interface FlagOverrides {
   readonly monitorStateDir?: string | undefined
   /** --monitor.idle-policy (joulemon) */
   readonly monitorIdlePolicy?: string | undefined
+  /** --monitor.short-lived (joulemon) */
+  readonly monitorShortLived?: string | undefined
   /** --exporter.stdout / --no-exporter.stdout */
   readonly exporterStdout?: boolean | undefined
   /** --exporter.prometheus / --no-exporter.prometheus */
@@ -99,7 +101,8 @@ export const flagsToPatch = (flags: FlagOverrides): ConfigPatch => ({
     maxTerminated: flags.monitorMaxTerminated,
     parallelism: flags.monitorParallelism,
     stateDir: flags.monitorStateDir,
-    idlePolicy: flags.monitorIdlePolicy
+    idlePolicy: flags.monitorIdlePolicy,
+    shortLived: flags.monitorShortLived
   },
   exporter: {
     stdout: { enabled: flags.exporterStdout },

@@ -161,7 +161,9 @@ export const FileConfig = section({
       /** joulemon */
       stateDir: optional(Str),
       /** joulemon */
-      idlePolicy: optional(Str)
+      idlePolicy: optional(Str),
+      /** joulemon */
+      shortLived: optional(Str)
     })
   ),
   cpu: optional(

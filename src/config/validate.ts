@@ -19,7 +19,8 @@ import {
   LOG_LEVELS,
   METER_NAMES,
   METRICS_LEVELS,
-  POD_INFORMER_MODES
+  POD_INFORMER_MODES,
+  SHORT_LIVED_MODES
 } from "./Config.js"
 import { ConfigError } from "./ConfigError.js"
 import { dcgmEndpointProblems } from "./dcgmEndpoint.js"
@@ -112,6 +113,16 @@ export const checkValues = (raw: RawConfig): Either.Either<JoulemonConfig, Reado
     "none",
     raw.monitor.idlePolicy,
     `invalid monitor idle policy: ${JSON.stringify(raw.monitor.idlePolicy)} (one of ${IDLE_POLICIES.join(", ")})`
+  )
+
+  const shortLived = enumeration(
+    "monitor.shortLived",
+    SHORT_LIVED_MODES,
+    "none",
+    raw.monitor.shortLived,
+    `invalid monitor short-lived accounting: ${JSON.stringify(raw.monitor.shortLived)} (one of ${
+      SHORT_LIVED_MODES.join(", ")
+    })`
   )
 
   const preferredMeters = raw.cpu.preferredMeters.flatMap((meter, i) => {
@@ -228,7 +239,8 @@ export const checkValues = (raw: RawConfig): Either.Either<JoulemonConfig, Reado
       interval: toDuration(interval),
       staleness: toDuration(staleness),
       collector,
-      idlePolicy
+      idlePolicy,
+      shortLived
     },
     cpu: { ...raw.cpu, preferredMeters },
     exporter: { ...raw.exporter, prometheus: { ...raw.exporter.prometheus, metricsLevel } },

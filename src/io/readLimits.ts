@@ -51,3 +51,9 @@ export const SYSFS_ATTRIBUTE_LIMIT = 64 * KiB
  * above any hand-written config and keeps a mistaken path (a log, an image) from being parsed.
  */
 export const CONFIG_FILE_LIMIT = 1 * MiB
+
+/**
+ * A cgroup CPU-usage file (v2 `cpu.stat`, v1 `cpuacct.usage`): a dozen `key value` lines or one
+ * number. kernfs shows them through seq_file, which a page holds; 64 KiB as for sysfs.
+ */
+export const CGROUP_ATTRIBUTE_LIMIT = 64 * KiB

@@ -7,8 +7,12 @@
  * - active energy splits over running processes by their integer CPU-tick deltas with the
  *   largest-remainder method (ties to the lower pid), so Σ processes = active − unattributed
  *   exactly; with no CPU-using process the whole active energy is `unattributed`;
+ * - with `monitor.shortLived: cgroup` (shortLived.ts) the split also weighs each container's
+ *   short-lived ticks (its cgroup's usage beyond its seen processes) and the node residual (the
+ *   rest of /proc/stat's active ticks), so Σ processes + Σ short-lived + unattributed = active;
  * - containers, VMs and pods are sums of their members' interval energy, never computed
- *   independently, so every level adds up to the µJ;
+ *   independently, so every level adds up to the µJ (a container's members include its
+ *   short-lived share);
  * - watts = interval energy / the zone's interval seconds (0 when nothing was booked).
  */
 import type { ContainerInfo, PodInfo, ProcessInfo, ResourceReading, VmInfo } from "../resource/types.js"
@@ -17,6 +21,7 @@ import type { GpuSnapshot } from "./gpuAttribution.js"
 import type { IdleAllocation } from "./idleAllocation.js"
 import { splitLargestRemainder } from "./largestRemainder.js"
 import { initialZoneState, stepZone, type ZoneMeta, type ZoneSample, type ZoneState } from "./nodeEnergy.js"
+import { nextShortLivedTotals, type ShortLivedTotals, type ShortLivedWeights, shortLivedWeights } from "./shortLived.js"
 import type {
   ContainerWorkload,
   NodeZone,
@@ -67,6 +72,8 @@ export interface MonitorState {
    * running self processes, so a respawned collector worker does not take its energy with it.
    */
   readonly selfEnergy: ReadonlyArray<bigint>
+  /** Short-lived energy of running containers and pods; absent unless `monitor.shortLived` is `cgroup`. */
+  readonly shortLived?: ShortLivedTotals | undefined
   readonly terminated: {
     readonly processes: ReadonlyArray<ProcessWorkload>
     readonly containers: ReadonlyArray<ContainerWorkload>
@@ -117,16 +124,29 @@ export const attribute = (
     return { meta, ...step }
   })
 
-  // 2. Split each zone's active energy over processes by CPU-tick deltas.
+  // 2. Split each zone's active energy over processes by CPU-tick deltas (then the short-lived
+  // containers and the node residual, when cgroups are read).
+  const cgroups = input.resources.cgroups
+  const unseen: ShortLivedWeights | undefined = cgroups === undefined
+    ? undefined
+    : shortLivedWeights(processes, cgroups, node.activeTicks)
   const weights = processes.map((p) => p.cpuTicksDelta)
+  if (unseen !== undefined) {
+    for (const c of unseen.containers) weights.push(c.ticks)
+    weights.push(unseen.residualTicks)
+  }
   const shares: Array<Array<number>> = steps.map((step) => splitLargestRemainder(Number(step.active), weights))
   const hasWeight = weights.some((w) => w > 0)
+  const residualAt = weights.length - 1
 
   const zoneStates: Array<ZoneState> = []
   const nodeZones: Array<NodeZone> = []
-  for (const step of steps) {
+  for (let z = 0; z < steps.length; z++) {
+    const step = steps[z]
+    if (step === undefined) continue
     const meta = step.meta
-    const unattributed = hasWeight ? 0n : step.active
+    const residual = unseen === undefined ? 0n : BigInt(shares[z]?.[residualAt] ?? 0)
+    const unattributed = hasWeight ? residual : step.active
     const s: ZoneState = {
       ...step.state,
       energyTotal: step.state.energyTotal + step.booked,
@@ -197,7 +217,18 @@ export const attribute = (
     if (p.vmId !== "") addToGroup(vmGroups, p.vmId, interval, p.cpuTicksDelta, zoneCount)
   }
 
-  // 4. Containers = Σ their processes.
+  // Short-lived shares join their container's group like one more member.
+  const shortLivedInterval = new Map<string, ReadonlyArray<number>>()
+  if (unseen !== undefined) {
+    unseen.containers.forEach((c, j) => {
+      const at = processes.length + j
+      const share = steps.map((_, z) => shares[z]?.[at] ?? 0)
+      shortLivedInterval.set(c.containerId, share)
+      addToGroup(containerGroups, c.containerId, share, c.ticks, zoneCount)
+    })
+  }
+
+  // 4. Containers = Σ their processes (and short-lived share).
   const podGroups = new Map<string, GroupAccumulator>()
   const containerMap = new Map<string, ContainerWorkload>()
   const containerTicks = new Map<string, number>()
@@ -268,6 +299,19 @@ export const attribute = (
     pods: trackTerminated(base.pods, gone(prev.pods, terminatedIds.pods, podMap), (w) => w.id, tracker)
   }
 
+  const shortLived = cgroups === undefined ? undefined : nextShortLivedTotals(
+    prev.shortLived,
+    shortLivedInterval,
+    cgroups,
+    [...containerMap.values()],
+    new Set(podMap.keys()),
+    {
+      containers: terminated.containers.map((c) => c.id),
+      pods: terminated.pods.map((p) => p.id)
+    },
+    zoneCount
+  )
+
   const sequence = prev.sequence + 1
   const snapshot: Snapshot = new FrozenSnapshot(
     input.timestamp,
@@ -280,7 +324,10 @@ export const attribute = (
     new FrozenWorkloads([...vmMap.values()], terminated.vms),
     new FrozenWorkloads([...podMap.values()], terminated.pods),
     Object.freeze(selfEnergy),
-    input.resources.stats
+    input.resources.stats,
+    undefined,
+    undefined,
+    shortLived
   )
   return {
     snapshot,
@@ -293,7 +340,8 @@ export const attribute = (
       podMap,
       containerTicks,
       snapshot.selfEnergy,
-      terminated
+      terminated,
+      shortLived
     )
   }
 }
@@ -323,7 +371,8 @@ class MonitorStateRecord implements MonitorState {
     readonly pods: ReadonlyMap<string, PodWorkload>,
     readonly containerTicks: ReadonlyMap<string, number>,
     readonly selfEnergy: ReadonlyArray<bigint>,
-    readonly terminated: MonitorState["terminated"]
+    readonly terminated: MonitorState["terminated"],
+    readonly shortLived: ShortLivedTotals | undefined
   ) {}
 }
 
@@ -341,7 +390,8 @@ class FrozenSnapshot implements Snapshot {
     readonly selfEnergy: ReadonlyArray<bigint>,
     readonly scan: Snapshot["scan"],
     readonly gpu?: GpuSnapshot,
-    readonly idle?: IdleAllocation
+    readonly idle?: IdleAllocation,
+    readonly shortLived?: ShortLivedTotals
   ) {
     Object.freeze(this)
   }
@@ -365,7 +415,8 @@ export const withParts = (
     s.selfEnergy,
     s.scan,
     parts.gpu ?? s.gpu,
-    parts.idle ?? s.idle
+    parts.idle ?? s.idle,
+    s.shortLived
   )
 
 const perSecond = (microjoules: bigint, seconds: number): number =>

@@ -6,6 +6,7 @@
 import type { ContainerRuntime, Hypervisor, ProcessType, ScanStats } from "../resource/types.js"
 import type { GpuSnapshot } from "./gpuAttribution.js"
 import type { IdleAllocation } from "./idleAllocation.js"
+import type { ShortLivedTotals } from "./shortLived.js"
 
 /** Why a zone did or did not book energy this interval. */
 export type ZoneStatus =
@@ -118,6 +119,8 @@ export interface Snapshot {
   readonly gpu?: GpuSnapshot | undefined
   /** Idle energy charged to containers, VMs and pods (`monitor.idlePolicy`); absent under `none`. */
   readonly idle?: IdleAllocation | undefined
+  /** Short-lived energy of containers and pods (`monitor.shortLived: cgroup`); absent under `none`. */
+  readonly shortLived?: ShortLivedTotals | undefined
 }
 
 export const MICRO = 1_000_000

@@ -3,12 +3,13 @@
  * `ResourceReading` and the next state. Pure: the same inputs give the same reading, whatever
  * the parallelism or the directory listing order that produced the outcomes.
  */
+import { type CgroupRef, type CgroupUsage, ticksBetween } from "./cgroupUsage.js"
 import type { Classification } from "./classify.js"
 import type { ScanOutcome, TrackedProcess } from "./procfsScan.js"
 import type { ProcFile } from "./procReader.js"
 import type { CpuTimes } from "./procStat.js"
 import { cpuDelta } from "./procStat.js"
-import type { ContainerInfo, NodeCpuReading, ProcessInfo, ResourceReading, VmInfo } from "./types.js"
+import type { ContainerCgroup, ContainerInfo, NodeCpuReading, ProcessInfo, ResourceReading, VmInfo } from "./types.js"
 
 export interface InformerState {
   /** Running processes of the last refresh, by pid. */
@@ -26,6 +27,11 @@ export interface InformerState {
    * unreadable), so each (process, file) is logged once; dropped when the process goes.
    */
   readonly logged: ReadonlyMap<string, ReadonlySet<ProcFile>>
+  /**
+   * Running containers' cgroups and their last usage sample (`monitor.shortLived: cgroup`);
+   * a container whose usage could not be read has none, so its next sample is a baseline.
+   */
+  readonly cgroups: ReadonlyMap<string, ContainerCgroup>
 }
 
 export const initialInformerState: InformerState = {
@@ -33,7 +39,61 @@ export const initialInformerState: InformerState = {
   cpu: undefined,
   containers: new Map(),
   vms: new Map(),
-  logged: new Map()
+  logged: new Map(),
+  cgroups: new Map()
+}
+
+/** What the scan read of running containers' cgroups: where each is, and its usage now. */
+export interface CgroupSample {
+  readonly refs: ReadonlyMap<string, CgroupRef>
+  readonly usage: ReadonlyMap<string, CgroupUsage>
+}
+
+/**
+ * The cgroup each running container's usage is read from: the one already known, else the
+ * first member (in pid order) whose cgroup file named it. Pure, so the scan can read the
+ * usage files of exactly these before assembling.
+ */
+export const containerCgroupRefs = (
+  prev: InformerState,
+  outcomes: ReadonlyArray<ScanOutcome>
+): Map<string, CgroupRef> => {
+  const refs = new Map<string, CgroupRef>()
+  for (const outcome of outcomes) {
+    if (outcome === undefined || outcome._tag !== "Running") continue
+    const id = outcome.process.info.containerId
+    if (id === "" || refs.has(id)) continue
+    const ref = prev.cgroups.get(id) ?? outcome.process.cgroup
+    if (ref !== undefined) refs.set(id, ref)
+  }
+  return refs
+}
+
+/**
+ * Each running container's cgroup usage against its previous sample. A container new this
+ * scan books its cgroup's whole usage, as a process seen for the first time books its whole
+ * lifetime; a known container without a previous sample (unreadable last time) is a baseline.
+ */
+const cgroupReadings = (
+  prev: InformerState,
+  containers: ReadonlyMap<string, ContainerInfo>,
+  sample: CgroupSample
+): Map<string, ContainerCgroup> => {
+  const out = new Map<string, ContainerCgroup>()
+  for (const id of [...containers.keys()].sort()) {
+    const ref = sample.refs.get(id)
+    const usage = sample.usage.get(id)
+    if (ref === undefined || usage === undefined || !("usec" in usage)) continue
+    const before = prev.cgroups.get(id)
+    const sameCgroup = before !== undefined && before.path === ref.path && before.usageUsec <= usage.usec
+    const ticks = sameCgroup
+      ? ticksBetween(before.usageUsec, usage.usec)
+      : prev.containers.has(id)
+      ? null
+      : ticksBetween(0, usage.usec)
+    out.set(id, { version: ref.version, hierarchy: ref.hierarchy, path: ref.path, usageUsec: usage.usec, ticks })
+  }
+  return out
 }
 
 /** An unreadable file to log now: the first time it is seen for this process. */
@@ -73,7 +133,9 @@ const gone = <K>(before: Iterable<K>, now: { has: (k: K) => boolean }): Array<K>
 export const assembleReading = (
   prev: InformerState,
   cpu: CpuTimes,
-  outcomes: ReadonlyArray<ScanOutcome>
+  outcomes: ReadonlyArray<ScanOutcome>,
+  /** Absent unless `monitor.shortLived` is `cgroup`. */
+  cgroupSample?: CgroupSample
 ): Assembled => {
   const processes: Array<ProcessInfo> = []
   const tracked = new Map<number, TrackedProcess>()
@@ -138,6 +200,7 @@ export const assembleReading = (
     if (tracked.get(p.info.pid)?.info.key !== p.info.key) terminatedProcesses.push(p.info.key)
   }
 
+  const cgroups = cgroupSample === undefined ? undefined : cgroupReadings(prev, containers, cgroupSample)
   const reading: ResourceReading = {
     node: nodeReading(prev.cpu, cpu),
     processes,
@@ -150,7 +213,12 @@ export const assembleReading = (
       vms: gone(prev.vms.keys(), vms).sort(),
       pods: []
     },
-    stats: { processesScanned: outcomes.length, processesVanished: vanished, unreadableFiles }
+    stats: { processesScanned: outcomes.length, processesVanished: vanished, unreadableFiles },
+    ...(cgroups === undefined ? {} : { cgroups })
   }
-  return { reading, next: { processes: tracked, cpu, containers, vms, logged }, toLog }
+  return {
+    reading,
+    next: { processes: tracked, cpu, containers, vms, logged, cgroups: cgroups ?? prev.cgroups },
+    toLog
+  }
 }

@@ -8,7 +8,15 @@
  */
 import { Effect, Layer, Ref } from "effect"
 import { AppConfig } from "../config/Config.js"
-import { assembleReading, type InformerState, initialInformerState, type UnreadableEvent } from "./assembleReading.js"
+import {
+  assembleReading,
+  type CgroupSample,
+  containerCgroupRefs,
+  type InformerState,
+  initialInformerState,
+  type UnreadableEvent
+} from "./assembleReading.js"
+import { type CgroupUsage, readCgroupUsage, usageFile } from "./cgroupUsage.js"
 import { readCpuInfo } from "./cpuinfo.js"
 import {
   makeScanContext,
@@ -31,6 +39,11 @@ export interface ProcfsInformerOptions {
   readonly reader?: ProcReader
   /** Where a replacement collector worker resumes (collector/wire.ts); a fresh start otherwise. */
   readonly seed?: InformerState
+  /**
+   * The cgroup mount (`<host.sysfs>/fs/cgroup`) when `monitor.shortLived` is `cgroup`: every
+   * running container's cgroup usage is read there each scan. Absent: no cgroup is read.
+   */
+  readonly cgroupfs?: string
 }
 
 /** One scan: the reading, plus what the collector worker sends back beside it. */
@@ -133,6 +146,35 @@ const scanSlice = (
 const expectedWithoutPrivileges = (file: ProcFile): boolean =>
   file === "environ" || file === "cmdline" || file === "exe"
 
+/** Reads the usage of every running container's cgroup (one small file each). */
+const readCgroupSample = (
+  ctx: ScanContext,
+  cgroupfs: string,
+  prev: InformerState,
+  outcomes: ReadonlyArray<ScanOutcome>
+): CgroupSample => {
+  const refs = containerCgroupRefs(prev, outcomes)
+  const usage = new Map<string, CgroupUsage>()
+  for (const [id, ref] of refs) usage.set(id, readCgroupUsage(ctx.reader, ctx.scratch, cgroupfs, ref))
+  return { refs, usage }
+}
+
+/**
+ * A cgroup usage that could not be read leaves that container without a short-lived share this
+ * interval (its next sample is a baseline). ENOENT is the container stopping during the scan;
+ * anything else is worth a debug line (it recurs every scan, so not a warning).
+ */
+const logCgroupFailures = (cgroupfs: string, sample: CgroupSample | undefined): Effect.Effect<void> =>
+  sample === undefined ? Effect.void : Effect.forEach(sample.usage, ([id, usage]) => {
+    const ref = sample.refs.get(id)
+    if (!("error" in usage) || usage.error === "ENOENT" || ref === undefined) return Effect.void
+    return Effect.logDebug(
+      `cannot read the CPU usage of container ${id}'s cgroup at ${
+        usageFile(cgroupfs, ref)
+      } (${usage.error}); no short-lived share this interval`
+    )
+  }, { discard: true })
+
 const logUnreadable = (event: UnreadableEvent): Effect.Effect<void> => {
   const message =
     `cannot read ${event.file} of process ${event.pid} (${event.reason}); reporting it with what was readable`
@@ -165,7 +207,12 @@ export const makeProcfsScanner = (options: ProcfsInformerOptions): Effect.Effect
         const end = Math.min(pids.length, start + slice)
         yield* Effect.sync(() => scanSlice(ctx, prev.processes, skip, pids, start, end, outcomes, skippedListed))
       }
-      const { next, reading, toLog } = assembleReading(prev, cpu, outcomes)
+      const cgroupfs = options.cgroupfs
+      const cgroups = cgroupfs === undefined
+        ? undefined
+        : yield* Effect.sync(() => readCgroupSample(ctx, cgroupfs, prev, outcomes))
+      if (cgroupfs !== undefined) yield* logCgroupFailures(cgroupfs, cgroups)
+      const { next, reading, toLog } = assembleReading(prev, cpu, outcomes, cgroups)
       yield* Ref.set(state, next)
       yield* Effect.annotateCurrentSpan({
         processes: reading.processes.length,
@@ -182,6 +229,12 @@ export const makeProcfsScanner = (options: ProcfsInformerOptions): Effect.Effect
   })
 
 const NOTHING_SKIPPED: ReadonlySet<number> = new Set()
+
+/** The scanner option that turns cgroup reading on, from `monitor.shortLived`. */
+export const cgroupfsOption = (
+  config: { readonly host: { readonly sysfs: string }; readonly monitor: { readonly shortLived: string } }
+): { readonly cgroupfs?: string } =>
+  config.monitor.shortLived === "cgroup" ? { cgroupfs: `${config.host.sysfs}/fs/cgroup` } : {}
 
 /** Logs what a scan found unreadable, through the caller's logger. */
 export const logUnreadableFiles = (events: ReadonlyArray<UnreadableEvent>): Effect.Effect<void> =>
@@ -203,6 +256,11 @@ export const ResourceInformerLive: Layer.Layer<ResourceInformer, ResourceError, 
   ResourceInformer,
   Effect.flatMap(
     AppConfig,
-    (config) => makeProcfsInformer({ procfs: config.host.procfs, parallelism: config.monitor.parallelism })
+    (config) =>
+      makeProcfsInformer({
+        procfs: config.host.procfs,
+        parallelism: config.monitor.parallelism,
+        ...cgroupfsOption(config)
+      })
   )
 )

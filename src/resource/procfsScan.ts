@@ -24,6 +24,7 @@
  * reported unchanged and idle, so its counters continue when the file reads again.
  */
 import { PID_ARGS_LIMIT, PID_CGROUP_LIMIT, PID_COMM_LIMIT } from "../io/readLimits.js"
+import { type CgroupRef, cpuCgroupOf } from "./cgroupUsage.js"
 import { type Classification, classifyProcess, splitNul } from "./classify.js"
 import { emptyPidStatFields, parsePidStat, type PidStatFields, sameBytes } from "./pidStat.js"
 import { errorCode, mayBeGone, type ProcFile, type ProcReader, ScratchBuffer } from "./procReader.js"
@@ -37,6 +38,8 @@ export interface TrackedProcess {
   /** The comm field of the last `stat` read, as latin1 char codes (byte-exact). */
   readonly statComm: string
   readonly classification: Classification
+  /** A container process's container cgroup (cgroupUsage.ts), from its cgroup file. */
+  readonly cgroup: CgroupRef | undefined
 }
 
 export interface UnreadableFile {
@@ -176,6 +179,7 @@ interface Identity {
   readonly comm: string
   readonly exe: string
   readonly classification: Classification
+  readonly cgroup: CgroupRef | undefined
 }
 
 /** comm, exe and the classification inputs. `statComm` stands in for an unreadable comm. */
@@ -198,10 +202,12 @@ const readIdentity = (
   // When `comm` is unreadable the same name is in stat (decoded as the kernel wrote it: UTF-8).
   const unreadableComm = unreadable.some((u) => u.file === "comm")
   const comm = unreadableComm ? Buffer.from(statComm, "latin1").toString("utf8") : commFile.trim()
+  const classification = classifyProcess({ cgroup, cmdline: splitNul(cmdline), environ: splitNul(environ) })
   return {
     comm,
     exe,
-    classification: classifyProcess({ cgroup, cmdline: splitNul(cmdline), environ: splitNul(environ) })
+    classification,
+    cgroup: classification.type === "container" ? cpuCgroupOf(cgroup, classification.container.id) : undefined
   }
 }
 
@@ -237,7 +243,8 @@ const withTicks = (p: TrackedProcess, cpuTicksTotal: number, cpuTicksDelta: numb
   info: processInfo(p.info, p.info.comm, p.info.exe, p.classification, cpuTicksTotal, cpuTicksDelta, false),
   statPath: p.statPath,
   statComm: p.statComm,
-  classification: p.classification
+  classification: p.classification,
+  cgroup: p.cgroup
 })
 
 const running = (process: TrackedProcess, unreadable: ReadonlyArray<UnreadableFile>): ScanOutcome => ({
@@ -271,7 +278,7 @@ const identify = (ctx: ScanContext, pid: number, statPath: string): ScanOutcome 
     cpuTicks,
     true
   )
-  return running({ info, statPath, statComm, classification: c }, unreadable)
+  return running({ info, statPath, statComm, classification: c, cgroup: identity.cgroup }, unreadable)
 }
 
 /** Still listed but its stat says nothing usable: kept as it was, having used no CPU we can see. */
@@ -315,7 +322,7 @@ const scanKnown = (ctx: ScanContext, pid: number, known: TrackedProcess): ScanOu
   if (identity === GONE) return VANISHED
   const c = identity.classification
   const info = processInfo(known.info, identity.comm, identity.exe, c, cpuTicks, delta, false)
-  return running({ info, statPath: known.statPath, statComm, classification: c }, unreadable)
+  return running({ info, statPath: known.statPath, statComm, classification: c, cgroup: identity.cgroup }, unreadable)
 }
 
 /** A process not to be read (its files hung a previous scan): reported as last seen, idle. */

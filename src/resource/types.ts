@@ -84,6 +84,22 @@ export interface ScanStats {
   readonly unreadableFiles: number
 }
 
+/** A running container's cgroup CPU usage (`monitor.shortLived: cgroup`). */
+export interface ContainerCgroup {
+  readonly version: 1 | 2
+  /** v1: the hierarchy's directory (e.g. `cpu,cpuacct`); "" for v2. */
+  readonly hierarchy: string
+  /** The container's cgroup, relative to the cgroup mount. */
+  readonly path: string
+  /** The cgroup's total usage at this scan, µs. */
+  readonly usageUsec: number
+  /**
+   * Ticks the cgroup used since the previous scan (its whole usage when the container is new);
+   * null when there is no earlier sample to subtract (the usage could not be read last time).
+   */
+  readonly ticks: number | null
+}
+
 export interface ResourceReading {
   readonly node: NodeCpuReading
   /** Running processes, sorted by pid. */
@@ -98,6 +114,11 @@ export interface ResourceReading {
   readonly podCpuRequests?: ReadonlyMap<string, number>
   readonly terminated: TerminatedIds
   readonly stats: ScanStats
+  /**
+   * Running containers whose cgroup usage was read this scan, by id; absent unless
+   * `monitor.shortLived` is `cgroup` (then present, possibly empty).
+   */
+  readonly cgroups?: ReadonlyMap<string, ContainerCgroup>
 }
 
 /** One logical CPU of /proc/cpuinfo, for `kepler_node_cpu_info`. */

@@ -63,15 +63,21 @@ const PodCounters = Schema.Struct({
   terminated: Schema.Boolean
 })
 
-const IdleEntry = Schema.Struct({ id: Schema.String, energy: Energies })
+const EnergyEntry = Schema.Struct({ id: Schema.String, energy: Energies })
 
 /** The idle energy charged under `monitor.idlePolicy`; absent under `none` and in older files. */
 const IdleCounters = Schema.Struct({
   policy: Schema.String,
   nodeLevel: Energies,
-  containers: Schema.Array(IdleEntry),
-  vms: Schema.Array(IdleEntry),
-  pods: Schema.Array(IdleEntry)
+  containers: Schema.Array(EnergyEntry),
+  vms: Schema.Array(EnergyEntry),
+  pods: Schema.Array(EnergyEntry)
+})
+
+/** Short-lived energy (`monitor.shortLived: cgroup`); absent under `none` and in older files. */
+const ShortLivedCounters = Schema.Struct({
+  containers: Schema.Array(EnergyEntry),
+  pods: Schema.Array(EnergyEntry)
 })
 
 export const CounterPayload = Schema.Struct({
@@ -81,7 +87,8 @@ export const CounterPayload = Schema.Struct({
   vms: Schema.Array(VmCounters),
   pods: Schema.Array(PodCounters),
   // Optional, so files written before it existed still resume (same format version).
-  idle: Schema.optional(IdleCounters)
+  idle: Schema.optional(IdleCounters),
+  shortLived: Schema.optional(ShortLivedCounters)
 })
 export type CounterPayload = typeof CounterPayload.Type
 
@@ -168,12 +175,16 @@ export const payloadOf = (
     ],
     vms: [...[...state.vms.values()].map((v) => vm(v, false)), ...state.terminated.vms.map((v) => vm(v, true))],
     pods: [...[...state.pods.values()].map((p) => pod(p, false)), ...state.terminated.pods.map((p) => pod(p, true))],
-    ...(idle === undefined || idle.policy === "none" ? {} : { idle: idleCountersOf(idle) })
+    ...(idle === undefined || idle.policy === "none" ? {} : { idle: idleCountersOf(idle) }),
+    ...(state.shortLived === undefined
+      ? {}
+      : { shortLived: { containers: entries(state.shortLived.containers), pods: entries(state.shortLived.pods) } })
   }
 }
 
+const entries = (m: ReadonlyMap<string, ReadonlyArray<bigint>>) => [...m].map(([id, energy]) => ({ id, energy }))
+
 const idleCountersOf = (idle: IdleAllocation): typeof IdleCounters.Type => {
-  const entries = (m: ReadonlyMap<string, ReadonlyArray<bigint>>) => [...m].map(([id, energy]) => ({ id, energy }))
   return {
     policy: idle.policy,
     nodeLevel: idle.nodeLevel,
@@ -353,6 +364,12 @@ export const resumeState = (payload: CounterPayload, zones: ReadonlyArray<ZoneMe
     vms,
     pods,
     selfEnergy: realign(payload.selfEnergy),
-    terminated: { processes: [], containers: terminatedContainers, vms: terminatedVms, pods: terminatedPods }
+    terminated: { processes: [], containers: terminatedContainers, vms: terminatedVms, pods: terminatedPods },
+    ...(payload.shortLived === undefined ? {} : {
+      shortLived: {
+        containers: new Map(payload.shortLived.containers.map((e) => [e.id, realign(e.energy)])),
+        pods: new Map(payload.shortLived.pods.map((e) => [e.id, realign(e.energy)]))
+      }
+    })
   }
 }

@@ -145,7 +145,8 @@ describe("loadConfig: layering (defaults ← file ← flags)", () => {
           maxPlausibleWatts: 900.5,
           collector: "inline",
           stateDir: "/var/lib/joulemon-test",
-          idlePolicy: "equal"
+          idlePolicy: "equal",
+          shortLived: "none"
         },
         cpu: { preferredMeters: ["hwmon", "model"], model: { idleWattsPerCpu: 1.25, busyWattsPerCpu: 4 } },
         rapl: { zones: ["package", "dram"] },

@@ -127,6 +127,21 @@ describe("PowerMonitor over the procfs informer", () => {
       expect(inline.at(-1)?.zones.every((z) => z.activeEnergyTotal > 0n)).toBe(true)
       expect(withoutTimestamp(worker)).toEqual(withoutTimestamp(inline))
     }), 60_000)
+
+  it.scoped(
+    "produces identical snapshots through the worker and in process with cgroup short-lived accounting",
+    () =>
+      Effect.gen(function*() {
+        const parent = fs.mkdtempSync(path.join(os.tmpdir(), "joulemon-paths-"))
+        yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(parent, { recursive: true, force: true })))
+        const inline = yield* Effect.scoped(snapshotsThrough(path.join(parent, "run"), "inline", true))
+        const worker = yield* Effect.scoped(snapshotsThrough(path.join(parent, "run"), "worker", true))
+        expect(inline.at(-1)?.shortLived?.containers.size).toBeGreaterThan(40)
+        expect([...(inline.at(-1)?.shortLived?.containers.values() ?? [])].some((e) => (e[0] ?? 0n) > 0n)).toBe(true)
+        expect(withoutTimestamp(worker)).toEqual(withoutTimestamp(inline))
+      }),
+    60_000
+  )
 })
 
 /** The worker runs in real time (its own process); only the monitor is on the TestClock. */
@@ -158,15 +173,16 @@ const raplTree = (dir: string) => {
   return { sysfs: path.join(dir, "sys"), set }
 }
 
-const snapshotsThrough = (dir: string, path_: "inline" | "worker") =>
+const snapshotsThrough = (dir: string, path_: "inline" | "worker", cgroups = false) =>
   Effect.gen(function*() {
     fs.mkdirSync(dir)
     yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
-    let tree = generateProcfsTree(path.join(dir, "proc"), { processes: 600, seed: 99 })
+    const cgroupfs = cgroups ? { cgroupfs: path.join(dir, "sys", "fs", "cgroup") } : {}
+    let tree = generateProcfsTree(path.join(dir, "proc"), { processes: 600, seed: 99, ...cgroupfs })
     const rapl = raplTree(dir)
     const meter = yield* makeRaplMeter(rapl.sysfs, [])
     const collector = path_ === "inline"
-      ? inProcessCollector(meter, yield* makeProcfsInformer({ procfs: tree.dir, parallelism: 4 }), 4)
+      ? inProcessCollector(meter, yield* makeProcfsInformer({ procfs: tree.dir, parallelism: 4, ...cgroupfs }), 4)
       : yield* makeWorkerCollector({
         meter,
         meterName: "rapl",
@@ -180,6 +196,7 @@ const snapshotsThrough = (dir: string, path_: "inline" | "worker") =>
           chipRules: []
         },
         parallelism: 4,
+        ...cgroupfs,
         // On the TestClock these never fire; the worker answers in real time.
         deadline: Duration.seconds(60),
         startDeadline: Duration.seconds(60),

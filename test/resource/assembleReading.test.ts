@@ -35,7 +35,8 @@ const tracked = (
   },
   statPath: `/proc/${pid}/stat`,
   statComm: `p${pid}`,
-  classification
+  classification,
+  cgroup: undefined
 })
 
 const running = (p: TrackedProcess, unreadable: ReadonlyArray<UnreadableFile> = []): ScanOutcome => ({

@@ -24,6 +24,7 @@ import { platformFamilies } from "./platformFamilies.js"
 import { pulledOneByOne } from "./pulledStream.js"
 import { contentTypeOf, exposition, negotiateFormat } from "./render.js"
 import { snapshotSelfFamilies } from "./selfFamilies.js"
+import { shortLivedFamilies } from "./shortLivedFamilies.js"
 import { buildInfoFamily, cpuInfoFamily, meterInfoFamily } from "./staticFamilies.js"
 
 export const acceptsGzip = (acceptEncoding: string | undefined): boolean =>
@@ -76,6 +77,7 @@ export const makeMetricsHandler = Effect.gen(function*() {
           ...gpuInfoFamilies(snapshot.value, config.kube.nodeName),
           ...gpuFamilies(snapshot.value, levels, config.kube.nodeName),
           ...idleFamilies(snapshot.value, levels, config.kube.nodeName),
+          ...shortLivedFamilies(snapshot.value, levels, config.kube.nodeName),
           ...snapshotSelfFamilies(snapshot.value)
         ]
         : [...staticFamilies]

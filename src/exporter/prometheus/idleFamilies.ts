@@ -4,38 +4,12 @@
  * the policy as a label. Kepler's families are untouched; nothing is exported under `none`.
  */
 import type { MetricsLevel } from "../../config/Config.js"
-import type { ZoneEnergies } from "../../monitor/idleAllocation.js"
-import type { Snapshot, Workloads } from "../../monitor/snapshot.js"
+import type { Snapshot } from "../../monitor/snapshot.js"
 import { joules } from "../../monitor/snapshot.js"
 import type { MetricFamily, Sample } from "./families.js"
+import { workloadZoneRows } from "./workloadRows.js"
 
 type Level = "container" | "vm" | "pod"
-
-const rowsOf = <W extends { readonly id: string }>(
-  s: Snapshot,
-  workloads: Workloads<W>,
-  energies: ReadonlyMap<string, ZoneEnergies>,
-  identity: (w: W) => ReadonlyArray<string>,
-  policy: string,
-  nodeName: string
-): Iterable<Sample> => ({
-  *[Symbol.iterator]() {
-    const seen = new Set<string>()
-    for (const [state, list] of [["running", workloads.running], ["terminated", workloads.terminated]] as const) {
-      for (const w of list) {
-        // A terminated entry with a running one's id (a restarted container) is the running one.
-        if (seen.has(w.id)) continue
-        seen.add(w.id)
-        const energy = energies.get(w.id)
-        if (energy === undefined) continue
-        const id = identity(w)
-        for (const [z, zone] of s.zones.entries()) {
-          yield { labels: [...id, state, zone.name, policy, nodeName], value: joules(energy[z] ?? 0n) }
-        }
-      }
-    }
-  }
-})
 
 const family = (level: Level, identityNames: ReadonlyArray<string>, samples: Iterable<Sample>): MetricFamily => ({
   name: `joulemon_${level}_cpu_idle_joules_total`,
@@ -72,21 +46,21 @@ export const idleFamilies = (
     out.push(family(
       "container",
       ["container_id", "container_name", "runtime", "pod_id"],
-      rowsOf(s, s.containers, idle.containers, (c) => [c.id, c.name, c.runtime, c.podId], policy, nodeName)
+      workloadZoneRows(s, s.containers, idle.containers, (c) => [c.id, c.name, c.runtime, c.podId], [policy, nodeName])
     ))
   }
   if (levels.has("vm")) {
     out.push(family(
       "vm",
       ["vm_id", "vm_name", "hypervisor"],
-      rowsOf(s, s.vms, idle.vms, (v) => [v.id, v.name, v.hypervisor], policy, nodeName)
+      workloadZoneRows(s, s.vms, idle.vms, (v) => [v.id, v.name, v.hypervisor], [policy, nodeName])
     ))
   }
   if (levels.has("pod")) {
     out.push(family(
       "pod",
       ["pod_id", "pod_name", "pod_namespace"],
-      rowsOf(s, s.pods, idle.pods, (p) => [p.id, p.name, p.namespace], policy, nodeName)
+      workloadZoneRows(s, s.pods, idle.pods, (p) => [p.id, p.name, p.namespace], [policy, nodeName])
     ))
   }
   return out

@@ -46,7 +46,7 @@ export const snapshotSelfFamilies = (s: Snapshot): Array<MetricFamily> => [
   perZone(
     s,
     "joulemon_unattributed_joules_total",
-    "Active energy booked while no process used CPU (kept at node level instead of vanishing)",
+    "Active energy no workload was charged with, kept at node level instead of vanishing: the whole active energy of an interval in which no process used CPU, and with monitor.shortLived cgroup the share of /proc/stat active time that neither a seen process nor a container cgroup accounts for",
     "counter",
     (z) => joules(z.unattributedEnergyTotal)
   ),
