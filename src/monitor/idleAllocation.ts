@@ -20,6 +20,7 @@
 import type { IdlePolicy } from "../config/Config.js"
 import type { ProcessInfo, ResourceReading } from "../resource/types.js"
 import { splitLargestRemainder } from "./largestRemainder.js"
+import { type ShortLivedWeights, shortLivedWeights } from "./shortLived.js"
 import type { Snapshot, Workloads } from "./snapshot.js"
 
 export type { IdlePolicy }
@@ -98,7 +99,9 @@ const exportedIds = (w: Workloads<{ readonly id: string }>): Array<string> =>
   [...w.running, ...w.terminated].map((x) => x.id)
 
 /** What of the reading the allocation uses: processes' ticks, and for `requests` the requests. */
-export type IdleInputs = Pick<ResourceReading, "processes" | "containers" | "podCpuRequests">
+export type IdleInputs = Pick<ResourceReading, "processes" | "containers" | "podCpuRequests" | "cgroups"> & {
+  readonly node: Pick<ResourceReading["node"], "activeTicks">
+}
 
 /** `requests`: each running pod with a request, with its running containers and their weights. */
 const requestClaims = (snapshot: Snapshot, reading: IdleInputs) => {
@@ -121,9 +124,15 @@ const requestClaims = (snapshot: Snapshot, reading: IdleInputs) => {
 /**
  * `cpu-share` and `equal`: each container (or VM outside one) with a running process and its
  * weight, in a fixed order (kind, then id) so the split is the same whatever order the processes
- * came in; and the weight of the processes in neither, which stays at node level.
+ * came in; and the weight of the processes in neither, which stays at node level. Under
+ * `monitor.shortLived: cgroup`, cpu-share weighs CPU time as the active split does: a
+ * container's short-lived ticks are its own, the node residual's stay at node level.
  */
-const shareClaims = (policy: "cpu-share" | "equal", processes: ReadonlyArray<ProcessInfo>) => {
+const shareClaims = (
+  policy: "cpu-share" | "equal",
+  processes: ReadonlyArray<ProcessInfo>,
+  unseen: ShortLivedWeights | undefined
+) => {
   const weights = new Map<string, { readonly claimant: Claimant; weight: number }>()
   let nodeLevelWeight = 0
   for (const p of processes) {
@@ -138,6 +147,13 @@ const shareClaims = (policy: "cpu-share" | "equal", processes: ReadonlyArray<Pro
     entry.weight = policy === "equal" ? 1 : entry.weight + ticks
     weights.set(key, entry)
   }
+  if (policy === "cpu-share" && unseen !== undefined) {
+    for (const c of unseen.containers) {
+      const entry = weights.get(`0:${c.containerId}`)
+      if (entry !== undefined) entry.weight += c.ticks
+    }
+    nodeLevelWeight += unseen.residualTicks
+  }
   const claimants = [...weights.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e)
   return { claimants, nodeLevelWeight }
 }
@@ -147,7 +163,13 @@ export const allocateIdle = (prev: IdleAllocation, snapshot: Snapshot, reading: 
   const zones = snapshot.zones.length
   const { claimants, nodeLevelWeight } = prev.policy === "requests"
     ? { claimants: [], nodeLevelWeight: 0 }
-    : shareClaims(prev.policy, reading.processes)
+    : shareClaims(
+      prev.policy,
+      reading.processes,
+      reading.cgroups === undefined
+        ? undefined
+        : shortLivedWeights(reading.processes, reading.cgroups, reading.node.activeTicks)
+    )
   const split = [...claimants.map((e) => e.weight), nodeLevelWeight]
 
   const containers = new Map<string, Array<bigint>>()

@@ -45,6 +45,7 @@ const allocations = (
     const r = readings[i]
     idle = allocateIdle(idle, snapshot, {
       processes: permute(r?.processes ?? []),
+      node: { activeTicks: r?.node.activeTicks ?? 0 },
       ...withRequests(r?.containers ?? new Map(), podRequests)
     })
     return { snapshot, idle }

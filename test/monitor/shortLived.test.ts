@@ -17,6 +17,7 @@ import {
   type ProcfsTree
 } from "../../scripts/lib/procfsTree.js"
 import { attribute, initialMonitorState } from "../../src/monitor/attribute.js"
+import { allocateIdle, initialIdleAllocation } from "../../src/monitor/idleAllocation.js"
 import type { ZoneMeta } from "../../src/monitor/nodeEnergy.js"
 import { makePowerMonitor, type MonitorOptions } from "../../src/monitor/PowerMonitor.js"
 import type { Snapshot } from "../../src/monitor/snapshot.js"
@@ -137,9 +138,10 @@ const cgroup = (ticks: number | null): ContainerCgroup => ({
 const reading = (
   processes: ReadonlyArray<ProcessInfo>,
   activeTicks: number,
-  cgroups: ReadonlyMap<string, ContainerCgroup> | undefined
+  cgroups: ReadonlyMap<string, ContainerCgroup> | undefined,
+  totalTicks = activeTicks
 ): ResourceReading => ({
-  node: { first: false, activeTicks, totalTicks: activeTicks, usageRatio: 1, cpuCount: 1 },
+  node: { first: false, activeTicks, totalTicks, usageRatio: activeTicks / totalTicks, cpuCount: 1 },
   processes,
   containers: new Map([
     ["c1", { id: "c1", name: "one", runtime: "docker", podId: "pod" }],
@@ -192,6 +194,17 @@ describe("the short-lived split", () => {
     expect(s.shortLived?.containers.get("c1")).toEqual([0n])
     expect(s.zones[0]?.unattributedEnergyTotal).toBe(0n)
     expect(s.containers.running.find((c) => c.id === "c1")?.energy[0]).toBe(400_000n)
+  })
+
+  it("cpu-share idle weighs a container's short-lived ticks as its own and the residual at node level", () => {
+    const r = reading(processes, 120, new Map([["c1", cgroup(60)], ["c2", cgroup(15)]]), 240)
+    const s = run(r, 1_200_000n)
+    expect((s.zones[0]?.intervalEnergy ?? 0n) - (s.zones[0]?.intervalActiveEnergy ?? 0n)).toBe(600_000n)
+    const idle = allocateIdle(initialIdleAllocation("cpu-share"), s, r)
+    // Claims: c1 40 seen + 20 short-lived, c2 20; node level: pid 30's 20 + the residual's 20.
+    expect(idle.containers.get("c1")).toEqual([300_000n])
+    expect(idle.containers.get("c2")).toEqual([100_000n])
+    expect(idle.nodeLevel).toEqual([200_000n])
   })
 
   it("is Kepler's split when cgroups are not read: no residual, no short-lived totals", () => {

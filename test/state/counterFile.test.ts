@@ -94,6 +94,22 @@ describe("counter file — encode, decode, resume", () => {
     expect(resumeIdle(plain.right, zones, "cpu-share")).toEqual(initialIdleAllocation("cpu-share"))
   })
 
+  it("keeps the short-lived totals (monitor.shortLived: cgroup); an older file resumes without them", () => {
+    const shortLived = {
+      containers: new Map([[CONTAINER, [9_007_199_254_740_993n, 5n]], [GONE, [1n, 0n]]]),
+      pods: new Map([["pod-1", [9_007_199_254_740_993n, 5n]]])
+    }
+    const decoded = decodeCounterFile(
+      encodeCounterFile(payloadOf({ ...state, shortLived }, zones), owner, 0),
+      owner
+    )
+    if (Either.isLeft(decoded)) throw new Error(decoded.left.message)
+    expect(resumeState(decoded.right, zones).shortLived).toEqual(shortLived)
+    const plain = decodeCounterFile(text, owner)
+    if (Either.isLeft(plain)) throw new Error(plain.left.message)
+    expect(resumeState(plain.right, zones).shortLived).toBeUndefined()
+  })
+
   it("round-trips exactly: the resumed state has every saved counter", () => {
     const decoded = decodeCounterFile(text, owner)
     expect(Either.isRight(decoded)).toBe(true)
