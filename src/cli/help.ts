@@ -135,9 +135,12 @@ export interface OptionLine {
   readonly flag: string
 }
 
-/** One line per option; `--x` and `--no-x` become `--[no-]x`. */
+/**
+ * One line per option; `--x` and `--no-x` become `--[no-]x`. Arguments (`<CMD>...`) are left
+ * out: the usage line shows them.
+ */
 export const optionLines = (doc: HelpDoc.HelpDoc): ReadonlyArray<OptionLine> => {
-  const usages = optionEntries(doc).map(([span]) => spanText(span).trim())
+  const usages = optionEntries(doc).map(([span]) => spanText(span).trim()).filter((usage) => usage.startsWith("-"))
   const flags = new Set(usages.map(flagOf))
   return usages.flatMap((usage): ReadonlyArray<OptionLine> => {
     const flag = flagOf(usage)

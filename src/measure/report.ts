@@ -176,6 +176,8 @@ export const outcomeOf = (
 export const renderJson = (report: MeasureReport): string => JSON.stringify(report, null, 2)
 
 const fixed = (value: number, digits: number) => value.toFixed(digits)
+const joulesText = (j: number) => `${fixed(j, 3).padStart(10)} J`
+const wattsText = (w: number) => `${fixed(w, 2).padStart(7)} W`
 
 const quoteWord = (
   word: string
@@ -190,13 +192,14 @@ export const renderHuman = (report: MeasureReport): string => {
     ? `ESTIMATED by the ${report.meter.name} meter (${report.meter.paths.join(", ")}), not measured`
     : `measured by the ${report.meter.name} meter (${report.meter.paths.join(", ")})`
   const width = Math.max(4, ...report.zones.map((z) => z.name.length))
-  const zoneLines = report.zones.map((z) =>
-    `  ${z.name.padEnd(width)}  ${fixed(z.nodeJoules, 3).padStart(10)} J  (active ${
+  const zoneLines = report.zones.flatMap((z) => [
+    `  ${z.name.padEnd(width)}  node    ${joulesText(z.nodeJoules)}  ${wattsText(z.nodeWatts)}  (active ${
       fixed(z.nodeActiveJoules, 3)
-    } J, idle ${fixed(z.nodeIdleJoules, 3)} J)  ${fixed(z.nodeWatts, 2)} W   command ${fixed(z.commandJoules, 3)} J  ${
-      fixed(z.commandWatts, 2)
-    } W  ${fixed(z.shareOfActive * 100, 1)}% of active`
-  )
+    } J, idle ${fixed(z.nodeIdleJoules, 3)} J)`,
+    `  ${"".padEnd(width)}  command ${joulesText(z.commandJoules)}  ${wattsText(z.commandWatts)}  ${
+      fixed(z.shareOfActive * 100, 1)
+    }% of the node's active energy`
+  ])
   const p = report.processes
   const cpu = p.kernelCpuSeconds === null
     ? `${fixed(p.attributedCpuSeconds, 2)} s CPU seen by the attribution`

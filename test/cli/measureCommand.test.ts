@@ -12,6 +12,7 @@ describe("joulemon measure through the CLI", () => {
       expect(short.stdout).toContain("joulemon measure")
       expect(short.stdout).toMatch(/--interval DURATION\s+measure: time between readings/)
       expect(short.stdout).toContain("-- CMD [ARGS...]")
+      expect(short.stdout).not.toMatch(/^ {2}<CMD>/m)
       const full = yield* runCli(["help", "measure"])
       expect(full.stdout).toContain("share attributed to the command's process tree")
       expect(full.stdout).toContain("formatVersion 1")
