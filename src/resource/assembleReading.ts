@@ -51,19 +51,21 @@ export interface CgroupSample {
 
 /**
  * The cgroup each running container's usage is read from: the one already known, else the
- * first member (in pid order) whose cgroup file named it. Pure, so the scan can read the
- * usage files of exactly these before assembling.
+ * first member (in pid order) whose cgroup file names one that `resolve` places in the host's
+ * tree (cgroupNamespace.ts). The scan reads the usage files of exactly these before assembling.
  */
 export const containerCgroupRefs = (
   prev: InformerState,
-  outcomes: ReadonlyArray<ScanOutcome>
+  outcomes: ReadonlyArray<ScanOutcome>,
+  resolve: (asSeen: CgroupRef) => CgroupRef | undefined
 ): Map<string, CgroupRef> => {
   const refs = new Map<string, CgroupRef>()
   for (const outcome of outcomes) {
     if (outcome === undefined || outcome._tag !== "Running") continue
     const id = outcome.process.info.containerId
     if (id === "" || refs.has(id)) continue
-    const ref = prev.cgroups.get(id) ?? outcome.process.cgroup
+    const asSeen = outcome.process.cgroup
+    const ref = prev.cgroups.get(id) ?? (asSeen === undefined ? undefined : resolve(asSeen))
     if (ref !== undefined) refs.set(id, ref)
   }
   return refs

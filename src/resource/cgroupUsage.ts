@@ -20,17 +20,21 @@ export interface CgroupRef {
   readonly version: 1 | 2
   /** v1: the hierarchy's directory (its controller list, e.g. `cpu,cpuacct`); "" for v2. */
   readonly hierarchy: string
-  /** Starts with "/"; cut after the path component that names the container. */
+  /**
+   * Starts with "/"; cut after the path component that names the container. As the process's
+   * cgroup file says it, it may start with `/..` (relative to joulemon's cgroup namespace);
+   * resolved (cgroupNamespace.ts) before any file is read.
+   */
   readonly path: string
 }
 
 /**
  * The path cut after the component holding `containerId`, or undefined when the id is not in
- * it or the path climbs out of joulemon's cgroup namespace (`/../…`: the container's cgroup is
- * then not under joulemon's mount, and no file there is the container's).
+ * it. A path that climbs out of joulemon's cgroup namespace (`/../…`) is kept as it is:
+ * cgroupNamespace.ts resolves it against the host's tree.
  */
 const containerPath = (path: string, containerId: string): string | undefined => {
-  if (!path.startsWith("/") || path.includes("/..")) return undefined
+  if (!path.startsWith("/")) return undefined
   const at = path.lastIndexOf(containerId)
   if (at === -1) return undefined
   const end = path.indexOf("/", at + containerId.length)

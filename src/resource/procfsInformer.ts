@@ -16,6 +16,7 @@ import {
   initialInformerState,
   type UnreadableEvent
 } from "./assembleReading.js"
+import { makeNamespaceRoots, type NamespaceRoots } from "./cgroupNamespace.js"
 import { type CgroupUsage, readCgroupUsage, usageFile } from "./cgroupUsage.js"
 import { readCpuInfo } from "./cpuinfo.js"
 import {
@@ -146,14 +147,18 @@ const scanSlice = (
 const expectedWithoutPrivileges = (file: ProcFile): boolean =>
   file === "environ" || file === "cmdline" || file === "exe"
 
-/** Reads the usage of every running container's cgroup (one small file each). */
+/**
+ * Reads the usage of every running container's cgroup (one small file each), at its path in
+ * the host's tree. A container whose path cannot be resolved there is left out.
+ */
 const readCgroupSample = (
   ctx: ScanContext,
   cgroupfs: string,
+  roots: NamespaceRoots,
   prev: InformerState,
   outcomes: ReadonlyArray<ScanOutcome>
 ): CgroupSample => {
-  const refs = containerCgroupRefs(prev, outcomes)
+  const refs = containerCgroupRefs(prev, outcomes, roots.resolve)
   const usage = new Map<string, CgroupUsage>()
   for (const [id, ref] of refs) usage.set(id, readCgroupUsage(ctx.reader, ctx.scratch, cgroupfs, ref))
   return { refs, usage }
@@ -192,6 +197,7 @@ export const makeProcfsScanner = (options: ProcfsInformerOptions): Effect.Effect
     yield* readCpuTimes(procfs)
     const cpuInfo = yield* readCpuInfo(procfs)
     const state = yield* Ref.make(options.seed ?? initialInformerState)
+    const roots = makeNamespaceRoots(ctx.reader, ctx.scratch, procfs, options.cgroupfs ?? "")
     // The scratch buffer and the state belong to one refresh at a time.
     const lock = yield* Effect.makeSemaphore(1)
 
@@ -210,7 +216,7 @@ export const makeProcfsScanner = (options: ProcfsInformerOptions): Effect.Effect
       const cgroupfs = options.cgroupfs
       const cgroups = cgroupfs === undefined
         ? undefined
-        : yield* Effect.sync(() => readCgroupSample(ctx, cgroupfs, prev, outcomes))
+        : yield* Effect.sync(() => readCgroupSample(ctx, cgroupfs, roots, prev, outcomes))
       if (cgroupfs !== undefined) yield* logCgroupFailures(cgroupfs, cgroups)
       const { next, reading, toLog } = assembleReading(prev, cpu, outcomes, cgroups)
       yield* Ref.set(state, next)

@@ -53,6 +53,11 @@ describe("cpuCgroupOf", () => {
     })
   })
 
+  it("a path outside joulemon's cgroup namespace is kept as written, for cgroupNamespace.ts to resolve", () => {
+    expect(cpuCgroupOf(`0::/../../system.slice/docker-${ID}.scope/init.scope\n`, ID)?.path)
+      .toBe(`/../../system.slice/docker-${ID}.scope`)
+  })
+
   it("a hybrid host (v1 controllers and the v2 line) reads v2", () => {
     const file = `3:cpu,cpuacct:/docker/${ID}\n0::/system.slice/docker-${ID}.scope\n`
     expect(cpuCgroupOf(file, ID)?.version).toBe(2)
@@ -60,7 +65,6 @@ describe("cpuCgroupOf", () => {
 
   it.each([
     ["the id is in no line", `0::/system.slice/docker-${OTHER}.scope\n`],
-    ["outside joulemon's cgroup namespace", `0::/../../system.slice/docker-${ID}.scope\n`],
     ["a v1 file without cpuacct", `12:memory:/docker/${ID}\n1:name=systemd:/docker/${ID}\n`],
     ["no cgroup lines at all", "garbage\n"],
     ["empty", ""]
