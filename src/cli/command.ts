@@ -45,8 +45,7 @@ const DEFAULT_MEASURE_INTERVAL = Duration.millis(500)
 const SHORT_DESCRIPTION = "measures this machine's energy and attributes it to processes, containers, VMs and pods"
 
 const SHORT_FOOTER = [
-  "More: `joulemon help flags` (every flag in full), `joulemon help <flag>` (one flag), `joulemon help doctor`, `joulemon help measure`.",
-  "`joulemon --version` prints the version; `joulemon --completions bash|zsh|fish` prints a shell completion script."
+  "More: `joulemon help flags` (every flag in full), `joulemon help <flag>`, `joulemon help doctor`, `joulemon help measure`; `joulemon --version`; `joulemon --completions bash|zsh|fish` (a shell completion script)."
 ]
 
 const FULL_FOOTER = ["`joulemon --help` is the one-screen summary; `joulemon help <flag>` shows one flag."]

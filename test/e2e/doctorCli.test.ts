@@ -78,7 +78,7 @@ describe("joulemon doctor (binary)", () => {
 })
 
 describe("joulemon --help and --completions (binary)", () => {
-  it("--help piped: one screen, no escape characters, no placeholder text, every flag optional, doctor listed", async () => {
+  it("--help piped: one screen, no escape characters, no placeholder text, every flag optional, doctor and measure listed", async () => {
     const { code, output } = await runToEnd(["--help"])
     expect(code).toBe(0)
     expect(output).not.toContain("\u001b")
@@ -90,7 +90,8 @@ describe("joulemon --help and --completions (binary)", () => {
       /^ {2}--metrics LEVEL\.\.\. {14}metric levels: node, process, container, vm, pod \(default all\)$/m
     )
     expect(output).toMatch(/^ {2}--\[no-\]kube\.enable {14}attribute energy to Kubernetes pods \(default off\)$/m)
-    expect(output).toMatch(/^ {2}doctor {2}checks everything/m)
+    expect(output).toMatch(/^ {2}doctor {3}checks everything/m)
+    expect(output).toMatch(/^ {2}measure {2}runs one command and reports the energy it caused/m)
   })
 
   it("help flags: the full texts, repeatable flags in brackets, no placeholder", async () => {
