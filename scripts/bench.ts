@@ -21,7 +21,7 @@
  *             /healthz latency through the stuck refresh and the worker's replacement, the
  *             time /readyz takes to report it, and how long SIGTERM takes to exit
  *
- * Options: --quick (1k and 10k only, shorter daemon runs), --only refresh|daemon|idle|churn|health|gpu|stuck,
+ * Options: --quick (1k and 10k only, shorter daemon runs), --only refresh|daemon|idle|churn|health|gpu|stuck|shortlived,
  * --sizes 1000,10000. Prints a table, then one JSON line, and writes bench-results/<time>.json.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process"
@@ -368,6 +368,21 @@ const gpuSection = async () => {
   )
 }
 
+const shortLivedSection = async () => {
+  line("\n== what monitor.shortLived: cgroup adds to a refresh (10,000 processes, their containers' cgroups) ==")
+  const r = child("shortLivedRefresh.js", ["--runs", quick ? "15" : "40"]) as {
+    readonly containers: number
+    readonly refreshMsWithout: { readonly median: number }
+    readonly refreshMsWithCgroups: { readonly median: number }
+    readonly addedMs: number
+  }
+  results["shortlived"] = r
+  line(
+    `refresh median without cgroups ${r.refreshMsWithout.median} ms, reading ${r.containers} containers' cgroups ` +
+      `${r.refreshMsWithCgroups.median} ms: added ${r.addedMs} ms`
+  )
+}
+
 const stuckSection = async () => {
   line("\n== a `stat` that never answers (a hung FUSE mount), 1,000 processes, interval 1s ==")
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "joulemon-bench-stuck-"))
@@ -504,6 +519,7 @@ if (wants("churn")) churnSection()
 if (wants("health")) await healthSection()
 if (wants("gpu")) await gpuSection()
 if (wants("stuck")) await stuckSection()
+if (wants("shortlived")) await shortLivedSection()
 
 fs.mkdirSync(path.join(ROOT, "bench-results"), { recursive: true })
 const file = path.join(ROOT, "bench-results", `${String(results["date"]).replace(/[:.]/g, "-")}.json`)
