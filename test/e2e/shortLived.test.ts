@@ -1,7 +1,9 @@
 /**
- * monitor.shortLived through the real binary (issue 13): two containers — one in a cgroup v2
- * scope, one in a cgroup v1 cpuacct hierarchy — whose cgroups used more CPU than the processes
- * joulemon sees (work that started and exited between two readings). Their short-lived energy is
+ * monitor.shortLived through the real binary (issue 13): containers — in a cgroup v2 scope, in
+ * a cgroup v1 cpuacct hierarchy, and one whose only visible process is an idle shell while its
+ * children spawn and exit between every reading — whose cgroups used more CPU than the processes
+ * joulemon sees. The last gets its whole cgroup CPU time and the energy of a process as busy as
+ * its children were. Their short-lived energy is
  * in joulemon_container_short_lived_joules_total, Kepler's container family is Σ its processes +
  * that share, and Σ processes + Σ short-lived + joulemon_unattributed_joules_total is the node's
  * active energy, to the µJ, over the worker collector. An unknown mode stops joulemon at start.
@@ -18,6 +20,7 @@ import { type RaplTree, startRaplTree } from "../support/raplTree.js"
 
 const V2 = "a".repeat(64)
 const V1 = "b".repeat(64)
+const JOBS = "d".repeat(64)
 let rapl: RaplTree
 let tree: ProcTree
 let tmp = ""
@@ -30,9 +33,15 @@ const writeAtomically = (file: string, text: string) => {
 }
 
 /**
- * Per round: /proc/stat 30 active ticks; seen processes 10 (v2 container) + 5 (v1 container)
- * + 5 (no container); unseen work 5 ticks in the v2 cgroup and 3 in the v1 one; 2 ticks nobody's.
+ * Per round: /proc/stat 40 active ticks; seen processes 10 (v2 container) + 5 (v1 container)
+ * + 5 (no container) + 0 (the jobs container's shell); unseen work 5 ticks in the v2 cgroup, 3 in
+ * the v1 one and 10 in the jobs one; 2 ticks nobody's.
  */
+const cpuAt = (n: number) => ({
+  ...cpuAfterRounds(0),
+  user: cpuAfterRounds(0).user + 40 * n,
+  idle: cpuAfterRounds(0).idle + 10 * n
+})
 let round = 0
 const advance = () => {
   round++
@@ -55,7 +64,20 @@ const advance = () => {
     cgroup: `4:memory:/docker/${V1}\n3:cpu,cpuacct:/docker/${V1}\n1:name=systemd:/system.slice/docker-${V1}.scope\n`
   })
   tree.setProcess({ pid: 101, comm: "cron", utime: 5 * round, stime: 0, startTime: 301, exe: "/usr/sbin/cron" })
+  tree.setProcess({
+    pid: 103,
+    comm: "sh",
+    utime: 1,
+    stime: 0,
+    startTime: 303,
+    exe: "/bin/sh",
+    cgroup: `0::/system.slice/docker-${JOBS}.scope\n`
+  })
   const cgroupfs = path.join(rapl.sysfs, "fs", "cgroup")
+  writeAtomically(
+    path.join(cgroupfs, "system.slice", `docker-${JOBS}.scope`, "cpu.stat"),
+    `usage_usec ${(1 + 10 * round) * 10_000}\n`
+  )
   writeAtomically(
     path.join(cgroupfs, "system.slice", `docker-${V2}.scope`, "cpu.stat"),
     `usage_usec ${(10 + 5) * round * 10_000 + 1234}\nuser_usec 0\nsystem_usec 0\n`
@@ -64,7 +86,7 @@ const advance = () => {
     path.join(cgroupfs, "cpu,cpuacct", "docker", V1, "cpuacct.usage"),
     `${(5 + 3) * round * 10_000_000 + 999}\n`
   )
-  tree.setCpu(cpuAfterRounds(round))
+  tree.setCpu(cpuAt(round))
 }
 
 const micro = (joules: number): bigint => BigInt(Math.round(joules * 1e6))
@@ -81,7 +103,7 @@ const total = (samples: ReadonlyArray<ParsedSample>, name: string, labels: Recor
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "joulemon-short-lived-"))
   rapl = startRaplTree({ package: 50 })
-  tree = makeProcTree(cpuAfterRounds(0))
+  tree = makeProcTree(cpuAt(0))
   advance()
 })
 
@@ -127,7 +149,21 @@ describe("monitor.shortLived through the real binary", () => {
       expect(Number(shortLived) / Number(process)).toBeCloseTo(ratio, 1)
     }
     expect(residual).toBeGreaterThan(0n)
-    expect(Number(residual) / Number(active)).toBeCloseTo(2 / 30, 1)
+    expect(Number(residual) / Number(active)).toBeCloseTo(2 / 40, 1)
+
+    // The jobs container: its whole cgroup CPU time (the shell's tick and every child's), and as
+    // much energy as pid 100, which used as many ticks in every interval (the largest-remainder
+    // split can round each of their shares differently by 1 µJ per interval).
+    const jobs = { container_id: JOBS }
+    const seconds = matching(samples, "kepler_container_cpu_seconds_total", { ...jobs, state: "running" })
+    expect(seconds.map((s) => s.value)).toEqual([(1 + 10 * round) / 100])
+    const jobsEnergy = one(samples, "kepler_container_cpu_joules_total", { ...zone, ...jobs })
+    const busy = one(samples, "kepler_process_cpu_joules_total", { ...zone, pid: "100" })
+    expect(jobsEnergy).toBeGreaterThan(0n)
+    const gap = jobsEnergy - busy
+    expect(gap >= -4n && gap <= 4n, `${jobsEnergy} vs ${busy}`).toBe(true)
+    expect(one(samples, "joulemon_container_short_lived_joules_total", { ...zone, ...jobs, state: "running" }))
+      .toBe(jobsEnergy)
   }, 60_000)
 
   it("refuses a mode it does not know, naming the key and the choices", async () => {
