@@ -23,12 +23,13 @@ afterEach(() => {
 })
 
 /** joulemon with stdout and stderr apart (the report must stay off stdout). */
-const startMeasure = (args: ReadonlyArray<string>): Run => {
+const startMeasure = (args: ReadonlyArray<string>, input?: string): Run => {
   const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src", "main.ts"), ...args], {
     cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     env: { ...process.env, NODE_OPTIONS: "" }
   })
+  if (input !== undefined) child.stdin?.end(input)
   let out = ""
   let err = ""
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()))
@@ -42,8 +43,8 @@ const startMeasure = (args: ReadonlyArray<string>): Run => {
 }
 
 /** Runs to the end; the bound is for a hang, not a speed test. */
-const measureToEnd = async (args: ReadonlyArray<string>) => {
-  const r = startMeasure(args)
+const measureToEnd = async (args: ReadonlyArray<string>, input?: string) => {
+  const r = startMeasure(args, input)
   const { code } = await withTimeout(r.exited, 60_000, "joulemon measure exit")
   return { code, stdout: r.stdout(), stderr: r.stderr() }
 }
@@ -149,7 +150,7 @@ describe("joulemon measure (binary)", () => {
     expect(report.processes.kernelCpuSeconds).toBeGreaterThanOrEqual(report.processes.attributedCpuSeconds - 0.02)
   }, 90_000)
 
-  it("the command's stdout passes through unchanged; the report is on stderr", async () => {
+  it("the command's stdin and stdout pass through unchanged; the report is on stderr", async () => {
     // Octal escapes, so the report's echo of the command line cannot contain the output.
     const { code, stderr, stdout } = await measureToEnd([
       "measure",
@@ -161,7 +162,11 @@ describe("joulemon measure (binary)", () => {
     expect(stdout).toBe("line one\n  two, indented\n\nfour: \u00e9t\u00e9\n")
     expect(stderr).toContain("joulemon measure: printf")
     expect(stderr).not.toContain("line one")
-  }, 90_000)
+    // stdin too: what joulemon is given, the command reads.
+    const piped = await measureToEnd(["measure", "--", "cat"], "from stdin\n")
+    expect(piped.stdout).toBe("from stdin\n")
+    expect(piped.code).toBe(0)
+  }, 120_000)
 
   it("SIGTERM to joulemon is forwarded: the command gets it, the report is printed, exit 143", async () => {
     const script = [
