@@ -57,3 +57,18 @@ export const CONFIG_FILE_LIMIT = 1 * MiB
  * number. kernfs shows them through seq_file, which a page holds; 64 KiB as for sysfs.
  */
 export const CGROUP_ATTRIBUTE_LIMIT = 64 * KiB
+
+/**
+ * The web config file (`web.configFile`, exporter-toolkit YAML): a few hundred bytes with a
+ * bcrypt hash per user; 1 MiB would hold thousands of users. Read at start and, with TLS,
+ * every minute (certificate rotation), so a mistaken path must not be parsed each time.
+ */
+export const WEB_CONFIG_LIMIT = 1 * MiB
+
+/**
+ * A PEM file the web config names (`cert_file`, `key_file`, `client_ca_file`). A certificate
+ * or key is 1–4 KiB of PEM and a chain a few of them; the largest real one is a CA bundle, and
+ * the whole public-CA bundle Debian ships (ca-certificates.crt, 144 CAs) is about 215 KiB.
+ * 1 MiB holds four times that.
+ */
+export const PEM_FILE_LIMIT = 1 * MiB

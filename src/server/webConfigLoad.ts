@@ -3,7 +3,8 @@
  * and CA it points at. Every problem found is reported at once, each naming the file and key.
  */
 import { Clock, Data, Effect, Either, Option } from "effect"
-import * as fs from "node:fs/promises"
+import { readBoundedText, ReadRefused } from "../io/boundedRead.js"
+import { PEM_FILE_LIMIT, WEB_CONFIG_LIMIT } from "../io/readLimits.js"
 import { validateUsers } from "./basicAuth.js"
 import { planTls, tlsEnabled, type TlsMaterial, type TlsPlan } from "./tls.js"
 import { parseWebConfigFile, type WebConfigFile, type WebConfigProblem } from "./webConfigFile.js"
@@ -30,7 +31,28 @@ export interface WebSettings {
   readonly warnings: ReadonlyArray<string>
 }
 
-const describeReadError = (e: unknown): string => {
+/** What a size limit covers, for the error: "the web config" or "a PEM file". */
+interface Bound {
+  readonly limit: number
+  readonly what: string
+}
+
+const WEB_CONFIG_BOUND: Bound = { limit: WEB_CONFIG_LIMIT, what: "the web config" }
+const PEM_BOUND: Bound = { limit: PEM_FILE_LIMIT, what: "a PEM file" }
+
+const MiB = 1024 * 1024
+const limitText = (bound: Bound): string =>
+  `the ${bound.limit / MiB} MiB (${bound.limit} bytes) limit for ${bound.what}`
+
+const describeReadError = (bound: Bound) => (e: unknown): string => {
+  if (e instanceof ReadRefused) {
+    const big = e.tooLarge
+    // A FIFO or a device (a symlink to /dev/zero) is refused before any read: it never ends.
+    if (big === undefined) return `${e.reason}; ${bound.what} must be a regular file within ${limitText(bound)}`
+    return big.size === undefined
+      ? `larger than ${limitText(bound)}; refused`
+      : `${big.size} bytes, over ${limitText(bound)}; refused without reading it`
+  }
   const code = typeof e === "object" && e !== null && "code" in e ? String(e.code) : ""
   switch (code) {
     case "ENOENT":
@@ -45,8 +67,13 @@ const describeReadError = (e: unknown): string => {
   }
 }
 
-const readText = (file: string): Effect.Effect<string, string> =>
-  Effect.tryPromise({ try: () => fs.readFile(file, "utf8"), catch: describeReadError })
+/**
+ * A regular file of at most `bound.limit` bytes (boundedRead.ts). The file is read at start
+ * and again every minute with TLS on, so a wrong path (a log, /dev/zero) must fail quickly,
+ * with its size, rather than fill the memory on every reload.
+ */
+const readText = (file: string, bound: Bound): Effect.Effect<string, string> =>
+  Effect.tryPromise({ try: () => readBoundedText(file, bound.limit), catch: describeReadError(bound) })
 
 const K = "tls_server_config"
 
@@ -58,7 +85,7 @@ const pemSource = (
   inline: string | undefined
 ): Effect.Effect<Option.Option<{ key: string; source: string; pem: string }>, WebConfigProblem> => {
   if (file !== undefined && file !== "") {
-    return readText(file).pipe(
+    return readText(file, PEM_BOUND).pipe(
       Effect.map((pem) => Option.some({ key: `${K}.${fileKey}`, source: file, pem })),
       Effect.mapError((reason) => ({
         key: `${K}.${fileKey}`,
@@ -112,7 +139,7 @@ const readTlsMaterial = (
  */
 export const loadWebConfig = Effect.fn("WebConfig.load")(function*(file: string) {
   const fail = (problems: ReadonlyArray<WebConfigProblem>) => Effect.fail(new WebConfigError({ file, problems }))
-  const text = yield* readText(file).pipe(
+  const text = yield* readText(file, WEB_CONFIG_BOUND).pipe(
     Effect.catchAll((reason) => fail([{ key: "", problem: `cannot read the file: ${reason}` }]))
   )
   const parsed = parseWebConfigFile(file, text)
