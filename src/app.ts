@@ -5,6 +5,7 @@
  */
 import { Effect, Layer } from "effect"
 import { BuildInfo, BuildInfoLive } from "./buildInfo.js"
+import type { Collector } from "./collector/Collector.js"
 import { CollectorLive } from "./collector/CollectorLive.js"
 import { AppConfig, type JoulemonConfig } from "./config/Config.js"
 import { formatDuration } from "./config/duration.js"
@@ -23,29 +24,37 @@ import { WebConfigLive } from "./server/webConfig.js"
 import { CheckpointLive } from "./state/Checkpoint.js"
 import { SelfMetricsLive } from "./telemetry/SelfMetrics.js"
 
-/** Device, resources and the monitor on top of them. */
-export const CoreLive = PowerMonitorLive.pipe(
-  Layer.annotateLogs("component", "monitor"),
-  Layer.provideMerge(
-    Layer.mergeAll(
-      // The files are read in a worker process (or inline); with Kubernetes on, containers
-      // gain pod ids and Kubernetes names on this side.
-      CollectorLive.pipe(Layer.annotateLogs("component", "collector")),
-      BuildInfoLive,
-      CheckpointLive.pipe(Layer.annotateLogs("component", "checkpoint")),
-      PlatformPowerLive.pipe(Layer.annotateLogs("component", "platform"))
-    ).pipe(
-      Layer.provideMerge(
-        Layer.mergeAll(
-          CpuPowerMeterLive.pipe(Layer.annotateLogs("component", "device")),
-          GpuPowerMeterLive.pipe(Layer.annotateLogs("component", "gpu")),
-          // Below the collector: its pod informer reports its connection there.
-          SelfMetricsLive
+/**
+ * Device, resources and the monitor on top of them, with `collector` reading the files (and
+ * whatever else it provides, e.g. `joulemon record`'s recorder, passed on).
+ */
+export const coreWith = <A, E, R>(collector: Layer.Layer<A | Collector, E, R>) =>
+  PowerMonitorLive.pipe(
+    Layer.annotateLogs("component", "monitor"),
+    Layer.provideMerge(
+      Layer.mergeAll(
+        collector.pipe(Layer.annotateLogs("component", "collector")),
+        BuildInfoLive,
+        CheckpointLive.pipe(Layer.annotateLogs("component", "checkpoint")),
+        PlatformPowerLive.pipe(Layer.annotateLogs("component", "platform"))
+      ).pipe(
+        Layer.provideMerge(
+          Layer.mergeAll(
+            CpuPowerMeterLive.pipe(Layer.annotateLogs("component", "device")),
+            GpuPowerMeterLive.pipe(Layer.annotateLogs("component", "gpu")),
+            // Below the collector: its pod informer reports its connection there.
+            SelfMetricsLive
+          )
         )
       )
     )
   )
-)
+
+/**
+ * The daemon's core: the files are read in a worker process (or inline); with Kubernetes on,
+ * containers gain pod ids and Kubernetes names on this side.
+ */
+export const CoreLive = coreWith(CollectorLive)
 
 /** Endpoints the enabled features register, then the servers that serve them. */
 export const webLayer = (config: JoulemonConfig) => {

@@ -20,10 +20,11 @@ import { runDoctor } from "../doctor/doctor.js"
 import { renderHuman, renderJson } from "../doctor/report.js"
 import type { CommandNotStarted } from "../measure/command.js"
 import { MEASURE_OUTPUTS, type MeasureFailed, type MeasureFinished, runMeasure } from "../measure/measure.js"
+import { type RecordRefused, runRecord, runReplay } from "../record/commands.js"
 import { normalizeArgs, unknownFlag } from "./argv.js"
 import { colourConsole, colourWanted, type TerminalInfo } from "./colour.js"
 import { commandLine, flagNames } from "./flags.js"
-import { FLAG_SUMMARIES } from "./flagSummaries.js"
+import { DEPRECATED_FLAGS, FLAG_SUMMARIES } from "./flagSummaries.js"
 import { flagEntry, helpRequest, helpTopic, renderHelp, renderShortHelp } from "./help.js"
 import { packageVersion } from "./version.js"
 
@@ -42,10 +43,75 @@ const MEASURE_DESCRIPTION =
 
 const DEFAULT_MEASURE_INTERVAL = Duration.millis(500)
 
+const RECORD_SUMMARY = "runs joulemon and records every refresh's inputs to a file, for replay"
+
+const RECORD_DESCRIPTION =
+  "Runs joulemon as the daemon does (same config file and flags; /metrics is served) and records, for every refresh, exactly what its attribution was given: each file operation of the /proc scan with its result (of a process's environment only the HOSTNAME and CONTAINER_NAME entries, which name containers), the cgroup usage files with monitor.shortLived cgroup, /proc/stat's figures, the meter's zone readings and the clock, into one gzip-compressed file with a format version. Stops after --count refreshes, after --duration, or on SIGINT/SIGTERM; the file is written as FILE.partial and renamed to FILE when complete. Not recorded yet, so refused: Kubernetes pod lists (kube.enable) and GPUs (experimental.gpu.enabled); monitor.stateDir is ignored."
+
+const REPLAY_SUMMARY = "replays a recording: the same /metrics, byte for byte, every time"
+
+const REPLAY_DESCRIPTION =
+  "Runs a recording made by `joulemon record` through the same scan, attribution and exposition code, reading nothing from this machine: the numbers are the live run's, and replaying a file twice gives identical output. With --output FILE (or - for stdout), writes the Prometheus exposition of every refresh, each after a `# joulemon replay: refresh N of M` line, and exits; otherwise serves /metrics at --listen, one recorded refresh per scrape (the last one stays). The families are those computed from joulemon's snapshots (Kepler's and joulemon's workload families); joulemon's own process metrics are not replayed."
+
+const recordOut = Options.file("out").pipe(
+  Options.withPseudoName("FILE"),
+  Options.withDescription("Where the recording goes (gzip-compressed JSON lines). Required.")
+)
+
+const recordCount = Options.integer("count").pipe(
+  Options.withPseudoName("N"),
+  Options.withDescription("Stop after N refreshes (each interval, or each scrape with monitor.interval 0)."),
+  Options.optional,
+  Options.mapEffect(Option.match({
+    onNone: () => Effect.succeed(Option.none<number>()),
+    onSome: (n) =>
+      n > 0
+        ? Effect.succeed(Option.some(n))
+        : Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--count: must be more than 0, got ${n}`)))
+  }))
+)
+
+const recordDuration = Options.text("duration").pipe(
+  Options.withPseudoName("DURATION"),
+  Options.withDescription(
+    "Stop after this long, a Go duration (e.g. 10m). Without --count or --duration: until stopped."
+  ),
+  Options.optional,
+  Options.mapEffect(Option.match({
+    onNone: () => Effect.succeed(Option.none<Duration.Duration>()),
+    onSome: (text) =>
+      Either.match(parseGoDuration(text), {
+        onLeft: (message) => Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--duration: ${message}`))),
+        onRight: (nanos) =>
+          nanos > 0n
+            ? Effect.succeed(Option.some(toDuration(nanos)))
+            : Effect.fail(
+              ValidationError.invalidValue(HelpDoc.p(`--duration: must be more than 0, got ${JSON.stringify(text)}`))
+            )
+      })
+  }))
+)
+
+const replayFile = Args.file({ name: "FILE", exists: "yes" }).pipe(
+  Args.withDescription("A recording made by `joulemon record`.")
+)
+
+const replayOutput = Options.text("output").pipe(
+  Options.withPseudoName("FILE"),
+  Options.withDescription("Write the exposition of every refresh to FILE (- for stdout) and exit, instead of serving."),
+  Options.optional
+)
+
+const replayListen = Options.text("listen").pipe(
+  Options.withPseudoName("HOST:PORT"),
+  Options.withDescription("Where to serve /metrics, one recorded refresh per scrape."),
+  Options.withDefault("127.0.0.1:28282")
+)
+
 const SHORT_DESCRIPTION = "measures this machine's energy and attributes it to processes, containers, VMs and pods"
 
 const SHORT_FOOTER = [
-  "More: `joulemon help flags` (every flag in full), `joulemon help <flag>`, `joulemon help doctor`, `joulemon help measure`; `joulemon --version`; `joulemon --completions bash|zsh|fish` (a shell completion script)."
+  "More: `joulemon help flags` (every flag in full, Kepler's deprecated ones too), `joulemon help <flag>`, `joulemon help doctor|measure|record|replay`; `joulemon --version`; `joulemon --completions bash|zsh|fish` (a shell completion script)."
 ]
 
 const FULL_FOOTER = ["`joulemon --help` is the one-screen summary; `joulemon help <flag>` shows one flag."]
@@ -58,6 +124,10 @@ interface CommandDocs {
   readonly doctorUsage: Usage.Usage
   readonly measureBody: HelpDoc.HelpDoc
   readonly measureUsage: Usage.Usage
+  readonly recordBody: HelpDoc.HelpDoc
+  readonly recordUsage: Usage.Usage
+  readonly replayBody: HelpDoc.HelpDoc
+  readonly replayUsage: Usage.Usage
 }
 
 /**
@@ -68,9 +138,15 @@ const helpFor = (
   args: ReadonlyArray<string>,
   valued: ReadonlyArray<string>,
   version: string,
-  { doctorBody, doctorUsage, measureBody, measureUsage, rootBody, rootUsage }: CommandDocs
+  docs: CommandDocs
 ): Either.Either<string, string> | undefined => {
-  const subcommands = [{ name: "doctor", summary: DOCTOR_SUMMARY }, { name: "measure", summary: MEASURE_SUMMARY }]
+  const { doctorBody, doctorUsage, measureBody, measureUsage, rootBody, rootUsage } = docs
+  const subcommands = [
+    { name: "doctor", summary: DOCTOR_SUMMARY },
+    { name: "measure", summary: MEASURE_SUMMARY },
+    { name: "record", summary: RECORD_SUMMARY },
+    { name: "replay", summary: REPLAY_SUMMARY }
+  ]
   const short = {
     root: renderShortHelp({
       title: "joulemon",
@@ -79,6 +155,7 @@ const helpFor = (
       usage: "[FLAGS] [COMMAND]",
       options: rootBody,
       summaries: FLAG_SUMMARIES,
+      hidden: DEPRECATED_FLAGS,
       subcommands,
       footer: SHORT_FOOTER
     }),
@@ -106,6 +183,27 @@ const helpFor = (
         "The report goes to stderr; the command's output is untouched. Exit status: the command's (128 + signal if it died of one).",
         "`joulemon help measure` says what each figure means."
       ]
+    }),
+    record: renderShortHelp({
+      title: "joulemon record",
+      version,
+      description: RECORD_SUMMARY,
+      usage: "[FLAGS] --out FILE [--count N | --duration DURATION]",
+      options: docs.recordBody,
+      summaries: FLAG_SUMMARIES,
+      subcommands: [],
+      footer: ["Serves /metrics as the daemon does while it records. `joulemon help record` says what is recorded."]
+    }),
+    replay: renderShortHelp({
+      title: "joulemon replay",
+      version,
+      description: REPLAY_SUMMARY,
+      usage: "[FLAGS] [--output FILE | --listen HOST:PORT] FILE",
+      options: docs.replayBody,
+      // replay's --output is a file, not doctor's and measure's format.
+      summaries: { ...FLAG_SUMMARIES, output: "write every refresh's exposition to FILE (- for stdout), then exit" },
+      subcommands: [],
+      footer: ["The same file replays to the same bytes. `joulemon help replay` says more."]
     })
   }
   const topic = helpTopic(args, valued)
@@ -144,19 +242,33 @@ const helpFor = (
         }, SHOW_BUILT_INS)
       )
     }
-    const entry = flagEntry(measureBody, name) ?? flagEntry(doctorBody, name)
+    if (name === "record" || name === "replay") {
+      return Either.right(
+        renderHelp({
+          title: `joulemon ${name}`,
+          version,
+          usage: name === "record" ? docs.recordUsage : docs.replayUsage,
+          body: name === "record" ? docs.recordBody : docs.replayBody,
+          subcommands: [],
+          footer: FULL_FOOTER
+        }, SHOW_BUILT_INS)
+      )
+    }
+    const entry = flagEntry(measureBody, name) ?? flagEntry(doctorBody, name) ?? flagEntry(docs.recordBody, name) ??
+      flagEntry(docs.replayBody, name)
     return entry === undefined
       ? Either.left(
         `joulemon help: no topic ${
           JSON.stringify(name)
-        }; topics: flags, doctor, measure, or a flag's name such as kube.enable`
+        }; topics: flags, doctor, measure, record, replay, or a flag's name such as kube.enable`
       )
       : Either.right(HelpDoc.toAnsiText(entry))
   }
-  const request = helpRequest(args, valued, ["doctor", "measure"])
+  const request = helpRequest(args, valued, ["doctor", "measure", "record", "replay"])
   if (request === undefined) return undefined
+  const which = request.subcommand
   return Either.right(
-    request.subcommand === "doctor" ? short.doctor : request.subcommand === "measure" ? short.measure : short.root
+    which === "doctor" || which === "measure" || which === "record" || which === "replay" ? short[which] : short.root
   )
 }
 
@@ -243,7 +355,7 @@ export const makeCli = <E, R>(run: (loaded: LoadedConfig) => Effect.Effect<void,
   argv: ReadonlyArray<string>
 ): Effect.Effect<
   void,
-  E | ConfigError | ValidationError.ValidationError | DoctorFindings | MeasureErrors,
+  E | ConfigError | ValidationError.ValidationError | DoctorFindings | MeasureErrors | RecordRefused,
   R | CliApp.CliApp.Environment
 > =>
   Effect.gen(function*() {
@@ -264,7 +376,7 @@ const cliProgram = <E, R>(
   base: Console.Console
 ): Effect.Effect<
   void,
-  E | ConfigError | ValidationError.ValidationError | DoctorFindings | MeasureErrors,
+  E | ConfigError | ValidationError.ValidationError | DoctorFindings | MeasureErrors | RecordRefused,
   R | CliApp.CliApp.Environment
 > =>
   Effect.gen(function*() {
@@ -343,10 +455,45 @@ const cliProgram = <E, R>(
         }).pipe(Effect.withConsole(base))
     ).pipe(Command.withDescription(MEASURE_DESCRIPTION))
 
-    const command = root.pipe(Command.withSubcommands([doctor, measure]))
+    const record = Command.make(
+      "record",
+      { commandLine, out: recordOut, count: recordCount, duration: recordDuration },
+      ({ commandLine: own, count, duration, out }) =>
+        Effect.gen(function*() {
+          const parent = yield* root
+          const configFile = own.configFile ?? parent.commandLine.configFile
+          const loaded = yield* loadConfig(configFile, overlay(parent.commandLine.flags, own.flags)).pipe(
+            Effect.tapError((error) => Console.error(formatConfigError(error)))
+          )
+          yield* runRecord(loaded, { out, count, duration }).pipe(
+            Effect.tapError((error) => Console.error(error.message))
+          )
+        }).pipe(Effect.withConsole(base))
+    ).pipe(Command.withDescription(RECORD_DESCRIPTION))
+
+    const replayCommand = Command.make(
+      "replay",
+      { commandLine, file: replayFile, output: replayOutput, listen: replayListen },
+      ({ commandLine: own, file, listen, output }) =>
+        Effect.gen(function*() {
+          const parent = yield* root
+          const configFile = own.configFile ?? parent.commandLine.configFile
+          const loaded = yield* loadConfig(configFile, overlay(parent.commandLine.flags, own.flags)).pipe(
+            Effect.tapError((error) => Console.error(formatConfigError(error)))
+          )
+          yield* runReplay(loaded, { file, output, listen }).pipe(
+            Effect.tapError((error) => Console.error(error.message))
+          )
+        }).pipe(Effect.withConsole(base))
+    ).pipe(Command.withDescription(REPLAY_DESCRIPTION))
+
+    const command = root.pipe(Command.withSubcommands([doctor, measure, record, replayCommand]))
 
     const version = yield* packageVersion
-    const names = { ...flagNames, valued: [...flagNames.valued, "output", "interval"] }
+    const names = {
+      ...flagNames,
+      valued: [...flagNames.valued, "output", "interval", "out", "count", "duration", "listen"]
+    }
     const args = yield* Either.match(
       normalizeArgs(argv.slice(2), names),
       {
@@ -369,7 +516,11 @@ const cliProgram = <E, R>(
       doctorBody: Command.getHelp(doctor, SHOW_BUILT_INS),
       doctorUsage: Command.getUsage(doctor),
       measureBody: Command.getHelp(measure, SHOW_BUILT_INS),
-      measureUsage: Command.getUsage(measure)
+      measureUsage: Command.getUsage(measure),
+      recordBody: Command.getHelp(record, SHOW_BUILT_INS),
+      recordUsage: Command.getUsage(record),
+      replayBody: Command.getHelp(replayCommand, SHOW_BUILT_INS),
+      replayUsage: Command.getUsage(replayCommand)
     })
     if (helpText !== undefined) {
       if (Either.isRight(helpText)) {

@@ -34,5 +34,18 @@ export const FLAG_SUMMARIES: Readonly<Record<string, string>> = {
   "experimental.gpu.idle-power": "GPU idle watts, with GPU power on (default 0: detect)",
   "experimental.gpu.dcgm-endpoint": "dcgm-exporter URL for MIG splits, with GPU power on",
   output: "report format: human or json (default human)",
+  out: "record: the recording file to write",
+  count: "record: stop after N refreshes",
+  duration: "record: stop after this long",
+  listen: "replay: where to serve /metrics (default 127.0.0.1:28282)",
   interval: "measure: time between readings while the command runs (default 500ms)"
 }
+
+/**
+ * Deprecated Kepler flags, kept working for Kepler's manifests: out of `joulemon --help` so it
+ * fits a screen, listed in `joulemon help flags`.
+ */
+export const DEPRECATED_FLAGS: ReadonlySet<string> = new Set([
+  "experimental.hwmon.force-enabled",
+  "experimental.hwmon.enabled"
+])

@@ -160,6 +160,8 @@ export interface ShortHelpPage {
   readonly usage: string
   readonly options: HelpDoc.HelpDoc
   readonly summaries: Readonly<Record<string, string>>
+  /** Flags left out of the one-screen help (still in `joulemon help flags`). */
+  readonly hidden?: ReadonlySet<string>
   readonly subcommands: ReadonlyArray<Subcommand>
   readonly footer: ReadonlyArray<string>
 }
@@ -167,6 +169,7 @@ export interface ShortHelpPage {
 /** The one-screen help: a line per option, the summary beside it or, for a long flag, under it. */
 export const renderShortHelp = (page: ShortHelpPage): string => {
   const options = optionLines(page.options).flatMap((o) => {
+    if (page.hidden?.has(o.flag) === true) return []
     const summary = page.summaries[o.flag] ?? ""
     return o.usage.length < USAGE_COLUMN - 2
       ? [`  ${o.usage.padEnd(USAGE_COLUMN - 2)}${summary}`]

@@ -35,7 +35,7 @@ import { type MonitorTelemetry, noTelemetry, SelfMetrics } from "../telemetry/Se
 import { attribute, type AttributionConfig, type MonitorState, withParts } from "./attribute.js"
 import { attributeGpu, type GpuAttributionConfig, type GpuState, initialGpuState } from "./gpuAttribution.js"
 import { allocateIdle, type IdleAllocation, type IdlePolicy } from "./idleAllocation.js"
-import type { ZoneMeta } from "./nodeEnergy.js"
+import type { ZoneMeta, ZoneSample } from "./nodeEnergy.js"
 import type { Snapshot } from "./snapshot.js"
 
 export type RefreshStage = "resources" | "attribution"
@@ -88,6 +88,12 @@ export interface PowerMonitorShape {
 
 export class PowerMonitor extends Context.Tag("joulemon/PowerMonitor")<PowerMonitor, PowerMonitorShape>() {}
 
+/** Optional: told each refresh's attribution inputs (`joulemon record`); absent in the daemon. */
+export class RefreshObserver extends Context.Tag("joulemon/RefreshObserver")<
+  RefreshObserver,
+  (inputs: RefreshInputs) => Effect.Effect<void>
+>() {}
+
 export interface MonitorOptions {
   readonly interval: Duration.Duration
   readonly staleness: Duration.Duration
@@ -100,6 +106,17 @@ export interface MonitorOptions {
   readonly gpuIdlePowerWatts?: number
   /** `monitor.idlePolicy`; absent = `none` (Kepler: idle stays at node level). */
   readonly idlePolicy?: IdlePolicy
+  /** Told every refresh's attribution inputs beside the collection (`joulemon record`). */
+  readonly onRefresh?: (inputs: RefreshInputs) => Effect.Effect<void>
+}
+
+/** What a refresh feeds the attribution besides the collection's reading. */
+export interface RefreshInputs {
+  readonly nowNanos: bigint
+  readonly timestamp: number
+  readonly samples: ReadonlyArray<ZoneSample>
+  readonly selfPids: ReadonlyArray<number>
+  readonly clearTerminated: boolean
 }
 
 /**
@@ -205,6 +222,9 @@ export const makePowerMonitorWith = (
           const previousSequence = current.state.sequence
           const clearTerminated = previousSequence > 0 && (yield* Ref.get(exportedSequence)) >= previousSequence
           const timestamp = yield* Clock.currentTimeMillis
+          if (options.onRefresh !== undefined) {
+            yield* options.onRefresh({ nowNanos, timestamp, samples, selfPids, clearTerminated })
+          }
           const [attributionDuration, result] = yield* Effect.timed(
             Effect.try({
               try: () => {
@@ -393,6 +413,15 @@ export const PowerMonitorLive: Layer.Layer<
     const telemetry = yield* SelfMetrics
     const checkpoint = yield* Checkpoint
     const gpu = yield* GpuPowerMeter
-    return yield* makePowerMonitorWith(meter, collector, monitorOptionsFrom(config), telemetry, checkpoint, gpu)
+    const observer = yield* Effect.serviceOption(RefreshObserver)
+    const options = monitorOptionsFrom(config)
+    return yield* makePowerMonitorWith(
+      meter,
+      collector,
+      Option.isSome(observer) ? { ...options, onRefresh: observer.value } : options,
+      telemetry,
+      checkpoint,
+      gpu
+    )
   })
 )

@@ -18,7 +18,6 @@
  * access, an unusual layout), such paths stay unresolved and those containers get no
  * short-lived share — the residual keeps their work, as before.
  */
-import * as fs from "node:fs"
 import * as path from "node:path"
 import { PID_CGROUP_LIMIT } from "../io/readLimits.js"
 import type { CgroupRef } from "./cgroupUsage.js"
@@ -59,20 +58,20 @@ const readText = (reader: ProcReader, scratch: ScratchBuffer, file: string, limi
   }
 }
 
-/** Directories exactly `depth` levels below `dir` (relative paths starting with "/"). */
-const directoriesAt = (dir: string, depth: number, prefix = ""): Array<string> => {
+/**
+ * Entries exactly `depth` levels below `dir` (relative paths starting with "/"), through the
+ * scan's reader (so `joulemon record` captures the search). A file among them lists nothing
+ * below it, and at the last level its `cgroup.procs` does not read: it is never the root.
+ */
+const entriesAt = (reader: ProcReader, dir: string, depth: number, prefix = ""): Array<string> => {
   if (depth === 0) return [prefix === "" ? "/" : prefix]
-  let entries: Array<fs.Dirent>
+  let names: ReadonlyArray<string>
   try {
-    entries = fs.readdirSync(path.join(dir, prefix), { withFileTypes: true })
+    names = reader.readDir(path.join(dir, prefix))
   } catch {
     return []
   }
-  return entries
-    .filter((e) => e.isDirectory())
-    .map((e) => e.name)
-    .sort()
-    .flatMap((name) => directoriesAt(dir, depth - 1, `${prefix}/${name}`))
+  return [...names].sort().flatMap((name) => entriesAt(reader, dir, depth - 1, `${prefix}/${name}`))
 }
 
 export interface NamespaceRoots {
@@ -108,7 +107,7 @@ export const makeNamespaceRoots = (
     }
     if (selfPath === undefined || selfPath.includes("/..")) return undefined
     const mount = key === "" ? cgroupfs : path.join(cgroupfs, key)
-    for (const candidate of directoriesAt(mount, depth)) {
+    for (const candidate of entriesAt(reader, mount, depth)) {
       const procs = readText(
         reader,
         scratch,

@@ -45,6 +45,14 @@ export interface ProcfsInformerOptions {
    * running container's cgroup usage is read there each scan. Absent: no cgroup is read.
    */
   readonly cgroupfs?: string
+  /**
+   * `/proc/stat` and `/proc/cpuinfo` from elsewhere than `<procfs>` (a replayed recording,
+   * src/record/): the figures each scan takes its node deltas against, and the CPUs.
+   */
+  readonly cpu?: {
+    readonly times: Effect.Effect<CpuTimes, ResourceError>
+    readonly info: ReadonlyArray<CpuInfoEntry>
+  }
 }
 
 /** One scan: the reading, plus what the collector worker sends back beside it. */
@@ -193,9 +201,10 @@ export const makeProcfsScanner = (options: ProcfsInformerOptions): Effect.Effect
     const procfs = options.procfs
     const parallelism = Math.max(1, Math.floor(options.parallelism))
     const ctx = makeScanContext(procfs, options.reader ?? nodeProcReader)
+    const cpuTimes = options.cpu?.times ?? readCpuTimes(procfs)
     // Fail at startup, with the file named, rather than on the first refresh.
-    yield* readCpuTimes(procfs)
-    const cpuInfo = yield* readCpuInfo(procfs)
+    if (options.cpu === undefined) yield* cpuTimes
+    const cpuInfo = options.cpu?.info ?? (yield* readCpuInfo(procfs))
     const state = yield* Ref.make(options.seed ?? initialInformerState)
     const roots = makeNamespaceRoots(ctx.reader, ctx.scratch, procfs, options.cgroupfs ?? "")
     // The scratch buffer and the state belong to one refresh at a time.
@@ -203,7 +212,7 @@ export const makeProcfsScanner = (options: ProcfsInformerOptions): Effect.Effect
 
     const scan = Effect.fn("ResourceInformer.refresh")(function*(skip: ReadonlySet<number>) {
       const prev = yield* Ref.get(state)
-      const cpu = yield* readCpuTimes(procfs)
+      const cpu = yield* cpuTimes
       const pids = yield* listPids(ctx)
       const outcomes: Array<ScanOutcome> = []
       const skippedListed: Array<number> = []

@@ -92,6 +92,8 @@ describe("joulemon --help and --completions (binary)", () => {
     expect(output).toMatch(/^ {2}--\[no-\]kube\.enable {14}attribute energy to Kubernetes pods \(default off\)$/m)
     expect(output).toMatch(/^ {2}doctor {3}checks everything/m)
     expect(output).toMatch(/^ {2}measure {2}runs one command and reports the energy it caused/m)
+    expect(output).toMatch(/^ {2}record {3}runs joulemon and records every refresh's inputs/m)
+    expect(output).toMatch(/^ {2}replay {3}replays a recording/m)
   })
 
   it("help flags: the full texts, repeatable flags in brackets, no placeholder", async () => {

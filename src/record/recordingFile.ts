@@ -1,0 +1,136 @@
+/**
+ * The recording `joulemon record` writes and `joulemon replay` reads: one gzip-compressed file of
+ * JSON lines — a header (format name and version, where the files were, the meter's zones, the
+ * CPUs, the settings the numbers depend on), then one line per refresh with everything the
+ * attribution was given: the zone readings, the clock, whether terminated lists started afresh,
+ * joulemon's own pids, /proc/stat's figures, and every file operation of the scan with its
+ * result (file contents as latin1, so any byte survives). Schema-typed, so a damaged or foreign
+ * file is refused with the line and field at fault.
+ */
+import { Either, ParseResult, Schema } from "effect"
+import * as zlib from "node:zlib"
+import { CpuInfoWire, CpuTimesWire } from "../collector/protocol.js"
+import { IDLE_POLICIES, METRICS_LEVELS, SHORT_LIVED_MODES } from "../config/Config.js"
+
+/** Zones and readings as in collector/protocol.ts, with µJ as decimal strings (JSON has no bigint). */
+const ZoneMetaJson = Schema.Struct({
+  name: Schema.String,
+  index: Schema.Number,
+  path: Schema.String,
+  estimated: Schema.Boolean,
+  maxEnergy: Schema.BigInt
+})
+
+export const ZoneSampleJson = Schema.Union(
+  Schema.Struct({
+    _tag: Schema.Literal("Read"),
+    reading: Schema.Union(
+      Schema.Struct({ _tag: Schema.Literal("Energy"), microjoules: Schema.BigInt }),
+      Schema.Struct({ _tag: Schema.Literal("Power"), microwatts: Schema.Number })
+    ),
+    atNanos: Schema.optionalWith(Schema.BigInt, { exact: true })
+  }),
+  Schema.Struct({ _tag: Schema.Literal("Failed"), error: Schema.String })
+)
+
+export const RECORDING_FORMAT = "joulemon-recording"
+export const RECORDING_VERSION = 1
+
+/** One operation of the scan's file reader (resource/procReader.ts), with what it returned. */
+export const FileOp = Schema.Union(
+  Schema.Struct({ op: Schema.Literal("dir"), path: Schema.String, names: Schema.Array(Schema.String) }),
+  /** readStat and readFile: the bytes read, as latin1. */
+  Schema.Struct({ op: Schema.Literal("read"), path: Schema.String, data: Schema.String }),
+  Schema.Struct({ op: Schema.Literal("link"), path: Schema.String, target: Schema.String }),
+  Schema.Struct({ op: Schema.Literal("exists"), path: Schema.String, exists: Schema.Boolean }),
+  /** The operation threw: the errno name (or the bounded reader's reason) it threw with. */
+  Schema.Struct({
+    op: Schema.Literal("failed"),
+    of: Schema.Literal("dir", "read", "link"),
+    path: Schema.String,
+    code: Schema.String
+  })
+)
+export type FileOp = typeof FileOp.Type
+
+export const RecordingHeader = Schema.Struct({
+  format: Schema.Literal(RECORDING_FORMAT),
+  version: Schema.Int,
+  recordedAt: Schema.Number,
+  /** `host.procfs` as recorded: the scan's paths are built from it. */
+  procfs: Schema.String,
+  /** The cgroup mount when `monitor.shortLived` was `cgroup`. */
+  cgroupfs: Schema.NullOr(Schema.String),
+  zones: Schema.Array(ZoneMetaJson),
+  primaryZone: Schema.Int,
+  cpuInfo: Schema.Array(CpuInfoWire),
+  settings: Schema.Struct({
+    maxPlausibleWatts: Schema.Number,
+    maxTerminated: Schema.Number,
+    minTerminatedEnergyThreshold: Schema.Number,
+    idlePolicy: Schema.Literal(...IDLE_POLICIES),
+    shortLived: Schema.Literal(...SHORT_LIVED_MODES),
+    nodeName: Schema.String,
+    metricsLevel: Schema.Array(Schema.Literal(...METRICS_LEVELS)),
+    maxProcesses: Schema.Number
+  })
+})
+export type RecordingHeader = typeof RecordingHeader.Type
+
+export const RecordedRefresh = Schema.Struct({
+  nowNanos: Schema.BigInt,
+  timestamp: Schema.Number,
+  clearTerminated: Schema.Boolean,
+  selfPids: Schema.Array(Schema.Number),
+  samples: Schema.Array(ZoneSampleJson),
+  cpu: CpuTimesWire,
+  files: Schema.Array(FileOp)
+})
+export type RecordedRefresh = typeof RecordedRefresh.Type
+
+export interface Recording {
+  readonly header: RecordingHeader
+  readonly refreshes: ReadonlyArray<RecordedRefresh>
+}
+
+const encodeHeader = Schema.encodeSync(Schema.parseJson(RecordingHeader))
+const encodeRefresh = Schema.encodeSync(Schema.parseJson(RecordedRefresh))
+const decodeHeader = Schema.decodeUnknownEither(Schema.parseJson(RecordingHeader))
+const decodeRefresh = Schema.decodeUnknownEither(Schema.parseJson(RecordedRefresh))
+
+export const headerLine = (h: RecordingHeader): string => `${encodeHeader(h)}\n`
+export const refreshLine = (r: RecordedRefresh): string => `${encodeRefresh(r)}\n`
+
+const firstIssue = (error: ParseResult.ParseError): string => {
+  const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+  if (issue === undefined) return "unknown problem"
+  return issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message
+}
+
+/** The recording in `bytes` (gzip), or why it is not one this joulemon can replay. */
+export const parseRecording = (bytes: Buffer): Either.Either<Recording, string> => {
+  let text: string
+  try {
+    text = zlib.gunzipSync(bytes).toString("utf8")
+  } catch (e) {
+    return Either.left(`not a gzip-compressed recording (${e instanceof Error ? e.message : String(e)})`)
+  }
+  const lines = text.split("\n")
+  if (lines.at(-1) === "") lines.pop()
+  const first = lines[0]
+  if (first === undefined) return Either.left("empty: no header line")
+  // The version first, so a newer file is named as such rather than as malformed.
+  const version = /"version":(\d+)/.exec(first)?.[1]
+  if (version !== undefined && Number(version) > RECORDING_VERSION) {
+    return Either.left(`format version ${version} is newer than this joulemon's ${RECORDING_VERSION}`)
+  }
+  const header = decodeHeader(first)
+  if (Either.isLeft(header)) return Either.left(`line 1 (header): ${firstIssue(header.left)}`)
+  const refreshes: Array<RecordedRefresh> = []
+  for (let i = 1; i < lines.length; i++) {
+    const refresh = decodeRefresh(lines[i])
+    if (Either.isLeft(refresh)) return Either.left(`line ${i + 1}: ${firstIssue(refresh.left)}`)
+    refreshes.push(refresh.right)
+  }
+  return Either.right({ header: header.right, refreshes })
+}

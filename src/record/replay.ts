@@ -1,0 +1,101 @@
+/**
+ * `joulemon replay`: a recording run again through the same code the live run used — the
+ * procfs scan (over the recorded file operations), the attribution, the idle allocation and the
+ * exposition writer — one refresh per recorded line. Nothing is read from this machine and no
+ * clock is consulted, so replaying a file twice gives the same bytes, and the families the live
+ * run exported from its snapshots are those of the live scrapes.
+ */
+import { Effect, Either } from "effect"
+import * as fs from "node:fs"
+import { writeFamilies } from "../exporter/prometheus/exposition.js"
+import { snapshotFamilies } from "../exporter/prometheus/families.js"
+import { idleFamilies } from "../exporter/prometheus/idleFamilies.js"
+import { shortLivedFamilies } from "../exporter/prometheus/shortLivedFamilies.js"
+import { attribute, initialMonitorState, withParts } from "../monitor/attribute.js"
+import { allocateIdle, initialIdleAllocation } from "../monitor/idleAllocation.js"
+import type { Snapshot } from "../monitor/snapshot.js"
+import { makeProcfsScanner } from "../resource/procfsInformer.js"
+import type { CpuTimes } from "../resource/procStat.js"
+import { ResourceError } from "../resource/ResourceInformer.js"
+import { parseRecording, type Recording } from "./recordingFile.js"
+import { makeReplayReader } from "./recordingReader.js"
+
+/** The most a recording file may be: 1 GiB compressed (a day of a 10k-process node is far less). */
+const RECORDING_LIMIT = 1024 ** 3
+
+export const readRecording = (file: string): Effect.Effect<Recording, ResourceError> =>
+  Effect.try({
+    try: () => {
+      const size = fs.statSync(file).size
+      if (size > RECORDING_LIMIT) throw new Error(`${size} bytes, over the ${RECORDING_LIMIT}-byte limit`)
+      return fs.readFileSync(file)
+    },
+    catch: (e) => new ResourceError({ path: file, reason: e instanceof Error ? e.message : String(e) })
+  }).pipe(
+    Effect.flatMap((bytes) =>
+      Either.match(parseRecording(bytes), {
+        onLeft: (reason) =>
+          Effect.fail(new ResourceError({ path: file, reason: `not a joulemon recording: ${reason}` })),
+        onRight: Effect.succeed
+      })
+    )
+  )
+
+export interface ReplayedRefresh {
+  readonly snapshot: Snapshot
+  /** The Prometheus text of the families computed from the snapshot. */
+  readonly exposition: string
+}
+
+/** Every recorded refresh, replayed in order. */
+export const replay = (recording: Recording): Effect.Effect<ReadonlyArray<ReplayedRefresh>, ResourceError> =>
+  Effect.gen(function*() {
+    const { header, refreshes } = recording
+    const reader = makeReplayReader()
+    const cpuHolder: { current: CpuTimes } = { current: { activeTicks: 0, totalTicks: 0, cpuCount: 1 } }
+    const scanner = yield* makeProcfsScanner({
+      procfs: header.procfs,
+      parallelism: 1,
+      reader,
+      cpu: { times: Effect.sync(() => cpuHolder.current), info: header.cpuInfo },
+      ...(header.cgroupfs === null ? {} : { cgroupfs: header.cgroupfs })
+    })
+    const settings = header.settings
+    const config = {
+      maxPlausibleWatts: settings.maxPlausibleWatts,
+      maxTerminated: settings.maxTerminated,
+      minTerminatedEnergy: BigInt(Math.round(settings.minTerminatedEnergyThreshold * 1_000_000)),
+      primaryZone: header.primaryZone
+    }
+    const levels = new Set(settings.metricsLevel)
+    let state = initialMonitorState(header.zones.length)
+    let idle = initialIdleAllocation(settings.idlePolicy)
+    const out: Array<ReplayedRefresh> = []
+    for (const r of refreshes) {
+      reader.load(r.files)
+      cpuHolder.current = r.cpu
+      const scan = yield* scanner.scan(new Set())
+      const result = attribute(state, {
+        nowNanos: r.nowNanos,
+        timestamp: r.timestamp,
+        zones: header.zones,
+        samples: r.samples,
+        resources: scan.reading,
+        clearTerminated: r.clearTerminated,
+        selfPids: r.selfPids
+      }, config)
+      state = result.state
+      let snapshot = result.snapshot
+      if (settings.idlePolicy !== "none") {
+        idle = allocateIdle(idle, snapshot, scan.reading)
+        snapshot = withParts(snapshot, { idle })
+      }
+      const families = [
+        ...snapshotFamilies(snapshot, { levels, nodeName: settings.nodeName, maxProcesses: settings.maxProcesses }),
+        ...idleFamilies(snapshot, levels, settings.nodeName),
+        ...shortLivedFamilies(snapshot, levels, settings.nodeName)
+      ]
+      out.push({ snapshot, exposition: writeFamilies(families, "prometheus") })
+    }
+    return out
+  })

@@ -1,0 +1,183 @@
+/**
+ * `joulemon record` → `joulemon replay` through the real binary (issue 14): recording a
+ * synthetic host (RAPL, containers with cgroup usage, short-lived work, idle charged by CPU
+ * share) while scraping it, then replaying the file twice, gives identical bytes, and every
+ * sample of the replayed families equals the live scrape of the same refresh. A process's
+ * environment is not recorded beyond the container-name key. The committed fixture (a recorded
+ * bug report, test/fixtures/recordings/) replays to its committed exposition on any machine.
+ */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as zlib from "node:zlib"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { cpuAfterRounds } from "../resource/procDir.js"
+import { ROOT, type Running, startJoulemon, startOverTrees, withTimeout } from "../support/binary.js"
+import { parseSamples } from "../support/exposition.js"
+import { freePort } from "../support/ports.js"
+import { makeProcTree, type ProcTree } from "../support/procTree.js"
+import { type RaplTree, startRaplTree } from "../support/raplTree.js"
+
+const C1 = "e".repeat(64)
+let rapl: RaplTree
+let tree: ProcTree
+let tmp = ""
+const started: Array<Running> = []
+
+let round = 0
+const advance = () => {
+  round++
+  tree.setProcess({
+    pid: 100,
+    comm: "api",
+    utime: 7 * round,
+    stime: round,
+    startTime: 300,
+    exe: "/usr/bin/api",
+    cgroup: `0::/system.slice/docker-${C1}.scope\n`,
+    environ: ["HOSTNAME=api-7f9c", "DB_PASSWORD=hunter2", "PATH=/usr/bin"]
+  })
+  tree.setProcess({ pid: 101, comm: "cron", utime: 4 * round, stime: 0, startTime: 301, exe: "/usr/sbin/cron" })
+  // A process that exits after round 2 (terminated lists) and one that starts at round 3.
+  if (round <= 2) {
+    tree.setProcess({ pid: 102, comm: "job", utime: 9 * round, stime: 0, startTime: 302, exe: "/bin/job" })
+  } else fs.rmSync(path.join(tree.procfs, "102"), { recursive: true, force: true })
+  if (round >= 3) {
+    tree.setProcess({ pid: 103, comm: "late", utime: 3 * round, stime: 0, startTime: 900, exe: "/bin/late" })
+  }
+  const cgroup = path.join(rapl.sysfs, "fs", "cgroup", "system.slice", `docker-${C1}.scope`)
+  fs.mkdirSync(cgroup, { recursive: true })
+  fs.writeFileSync(path.join(cgroup, "cpu.stat"), `usage_usec ${(8 + 4) * round * 10_000 + 77}\n`)
+  tree.setCpu(cpuAfterRounds(round))
+}
+
+/** One refresh's samples, by series, for the families the replay computes. */
+const bySeries = (text: string, families?: ReadonlySet<string>) =>
+  new Map(
+    parseSamples(text)
+      .filter((s) => families === undefined || families.has(s.name))
+      .map((s) => [`${s.name}${JSON.stringify(Object.entries(s.labels).sort())}`, s.value])
+  )
+
+/** `# joulemon replay: refresh N of M` splits the output into refreshes. */
+const refreshesOf = (text: string): Array<string> => text.split(/^# joulemon replay: refresh \d+ of \d+.*\n/m).slice(1)
+
+const replayTo = async (recording: string, out: string) => {
+  const r = startJoulemon(["replay", "--output", out, recording])
+  started.push(r)
+  const exit = await withTimeout(r.exited, 30_000, "replay exit")
+  expect(exit.code, r.output()).toBe(0)
+  return fs.readFileSync(out, "utf8")
+}
+
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "joulemon-record-"))
+  rapl = startRaplTree({ package: 40, dram: 6 })
+  tree = makeProcTree(cpuAfterRounds(0))
+  advance()
+})
+
+afterAll(() => {
+  for (const r of started) r.child.kill("SIGKILL")
+  rapl?.stop()
+  tree?.remove()
+  if (tmp !== "") fs.rmSync(tmp, { recursive: true, force: true })
+})
+
+describe("joulemon record and replay through the real binary", () => {
+  const recording = () => path.join(tmp, "capture.jl.gz")
+  const live: Array<string> = []
+
+  it("records while serving /metrics live, and finishes the file on SIGTERM", async () => {
+    const { joulemon, url } = await startOverTrees(tmp, { sysfs: rapl.sysfs, procfs: tree.procfs }, {
+      yaml: "  shortLived: cgroup\n  idlePolicy: cpu-share\n",
+      args: ["record", "--out", recording()]
+    })
+    started.push(joulemon)
+    expect(joulemon.output()).toContain("message=recording")
+    for (let i = 0; i < 4; i++) {
+      advance()
+      const res = await fetch(`${url}/metrics`)
+      expect(res.status).toBe(200)
+      live.push(await res.text())
+    }
+    joulemon.child.kill("SIGTERM")
+    const exit = await withTimeout(joulemon.exited, 10_000, "record exit")
+    expect(exit.code, joulemon.output()).toBe(0)
+    expect(fs.existsSync(recording())).toBe(true)
+    expect(fs.existsSync(`${recording()}.partial`)).toBe(false)
+    const text = zlib.gunzipSync(fs.readFileSync(recording())).toString("latin1")
+    expect(text).toContain("HOSTNAME=api-7f9c")
+    expect(text).not.toContain("hunter2")
+    expect(text).not.toContain("PATH=/usr/bin")
+  }, 60_000)
+
+  it("replays to identical bytes twice, and to the live scrapes' samples", async () => {
+    const first = await replayTo(recording(), path.join(tmp, "replay-1.prom"))
+    const second = await replayTo(recording(), path.join(tmp, "replay-2.prom"))
+    expect(second).toBe(first)
+    const replayed = refreshesOf(first)
+    // The monitor's first refresh at start, then one per scrape (monitor.interval 0).
+    expect(replayed.length).toBe(live.length + 1)
+    const families = new Set(parseSamples(first).map((s) => s.name))
+    for (
+      const name of [
+        "kepler_process_cpu_joules_total",
+        "kepler_container_cpu_joules_total",
+        "joulemon_container_short_lived_joules_total",
+        "joulemon_container_cpu_idle_joules_total"
+      ]
+    ) expect(families.has(name), name).toBe(true)
+    for (const [i, scrape] of live.entries()) {
+      expect(bySeries(replayed[i + 1] ?? ""), `scrape ${i + 1}`).toEqual(bySeries(scrape, families))
+    }
+    // The terminated job and the late starter are in the replay as they were live.
+    expect(first).toContain("comm=\"job\"")
+    expect(first).toContain("comm=\"late\"")
+  }, 90_000)
+
+  it("serves the recording at /metrics, one refresh per scrape, the last one staying", async () => {
+    const port = await freePort()
+    const r = startJoulemon(["replay", `--listen=127.0.0.1:${port}`, recording()])
+    started.push(r)
+    await withTimeout(
+      new Promise<void>((resolve) => {
+        const poll = setInterval(() => {
+          if (r.output().includes("message=replaying")) {
+            clearInterval(poll)
+            resolve()
+          }
+        }, 50)
+      }),
+      30_000,
+      "replay listening"
+    )
+    const expected = refreshesOf(fs.readFileSync(path.join(tmp, "replay-1.prom"), "utf8"))
+    const bodies: Array<string> = []
+    for (let i = 0; i < expected.length + 1; i++) {
+      bodies.push(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())
+    }
+    expect(bodies).toEqual([...expected, expected.at(-1)])
+    r.child.kill("SIGTERM")
+    expect((await withTimeout(r.exited, 10_000, "replay exit")).code).toBe(0)
+  }, 60_000)
+
+  it("refuses a file that is not a recording, naming it", async () => {
+    const bogus = path.join(tmp, "bogus.gz")
+    fs.writeFileSync(bogus, zlib.gzipSync("{\"format\":\"something-else\"}\n"))
+    const r = startJoulemon(["replay", "--output", path.join(tmp, "x.prom"), bogus])
+    started.push(r)
+    const exit = await withTimeout(r.exited, 30_000, "replay exit")
+    expect(exit.code).toBe(1)
+    expect(r.output()).toContain(`${bogus}: not a joulemon recording: line 1 (header)`)
+  }, 40_000)
+})
+
+describe("a recorded bug report as a fixture", () => {
+  const fixture = path.join(ROOT, "test", "fixtures", "recordings", "containers-short-lived.jl.gz")
+
+  it("replays on any machine to the exposition committed beside it", async () => {
+    const out = await replayTo(fixture, path.join(tmp, "fixture.prom"))
+    expect(out).toBe(fs.readFileSync(fixture.replace(/\.jl\.gz$/, ".prom"), "utf8"))
+  }, 40_000)
+})
