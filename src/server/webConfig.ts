@@ -15,7 +15,7 @@ import type * as https from "node:https"
 import type * as net from "node:net"
 import { AppConfig } from "../config/Config.js"
 import { type BasicAuthOptions, bcryptCheck, makeBasicAuth, parseBasicAuthorization } from "./basicAuth.js"
-import { makeBcryptWorkerCheck } from "./bcryptWorkerCheck.js"
+import { type BcryptWorkerOptions, makeBcryptWorkerCheck } from "./bcryptWorkerCheck.js"
 import { clientKey } from "./clientAddress.js"
 import { OpenRequestGuard, pathOf, PlainHttpServerFactory, RequestGuard, ServerFactory } from "./HttpServer.js"
 import { createTlsServer } from "./tls.js"
@@ -137,10 +137,12 @@ const describeSettings = (settings: WebSettings) => ({
 /**
  * The server factory and request guard `web.configFile` asks for: plain HTTP and an open guard
  * when it is "", otherwise what the file configures (checked here, before anything listens).
- * With TLS, the file is re-read every `reloadEvery` to pick up rotated certificates.
+ * With TLS, the file is re-read every `reloadEvery` to pick up rotated certificates. `bcryptWorker`
+ * overrides the password-check worker thread (tests).
  */
 export const makeWebConfigLayer = (
-  reloadEvery: Duration.Duration = WEB_CONFIG_RELOAD_INTERVAL
+  reloadEvery: Duration.Duration = WEB_CONFIG_RELOAD_INTERVAL,
+  bcryptWorker: BcryptWorkerOptions = {}
 ): Layer.Layer<ServerFactory | RequestGuard, WebConfigError, AppConfig> =>
   Layer.unwrapScoped(
     Effect.gen(function*() {
@@ -156,9 +158,13 @@ export const makeWebConfigLayer = (
       const { factory, servers } = yield* makeWebServerFactory(settings)
       const check = Object.keys(settings.users).length === 0
         ? bcryptCheck
-        : yield* makeBcryptWorkerCheck().pipe(
+        : yield* makeBcryptWorkerCheck(bcryptWorker).pipe(
+          // Passwords are still checked, correctly, but each one holds the event loop for up to
+          // 100 ms at a time (bcryptCheck): said at WARN, with why, so a flood's stalls are explained.
           Effect.catchAll((error) =>
-            Effect.logWarning("cannot start the bcrypt worker thread; checking passwords on the main thread").pipe(
+            Effect.logWarning(
+              "cannot start the bcrypt worker thread; checking passwords on the main thread, where a flood of password guesses delays scrapes and probes"
+            ).pipe(
               Effect.annotateLogs({ component: "web", error: error.message }),
               Effect.as(bcryptCheck)
             )
