@@ -80,7 +80,7 @@ export const failureSignature = (error: KubeRequestError): string => {
  * - forbidden: 403, an RBAC rule is missing;
  * - unreachable: no answer (connection refused or reset, TLS, DNS, timeout);
  * - decode: an answer joulemon cannot read (not JSON, not the expected object or watch event);
- * - other: any other status (404 for kube.nodeName, 5xx, a Node without an InternalIP).
+ * - other: every other status (404 for kube.nodeName, 5xx, a Node without an InternalIP).
  */
 export const INFORMER_ERROR_REASONS = ["unauthorized", "forbidden", "unreachable", "decode", "other"] as const
 export type InformerErrorReason = (typeof INFORMER_ERROR_REASONS)[number]

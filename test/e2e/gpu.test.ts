@@ -24,6 +24,7 @@ import { buildFakeNvml, type FakeGpu, writeNvmlScript } from "../support/fakeNvm
 import { podContainerCgroup } from "../support/procOverlay.js"
 import { makeProcTree, type ProcTree } from "../support/procTree.js"
 import { type RaplTree, startRaplTree } from "../support/raplTree.js"
+import { micro, onlyValue } from "../support/samples.js"
 import { which } from "../support/which.js"
 
 const PROMTOOL = which("promtool")
@@ -106,15 +107,6 @@ const scrape = async (url: string): Promise<{ readonly body: string; readonly sa
   return { body, samples: parseSamples(body) }
 }
 
-const one = (samples: ReadonlyArray<ParsedSample>, name: string, labels: Record<string, string>): number => {
-  const found = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-  expect(found, `${name} ${JSON.stringify(labels)}`).toHaveLength(1)
-  return found[0]?.value ?? Number.NaN
-}
-
-/** J → µJ, exact for the magnitudes here (joulemon exports µJ / 1e6). */
-const micro = (joules: number): bigint => BigInt(Math.round(joules * 1e6))
-
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describe("GPU power through the fake NVML library and the real binary", () => {
@@ -170,18 +162,19 @@ describe("GPU power through the fake NVML library and the real binary", () => {
     await step({ e0: 1_020_000n, e1: 5_000_010_000n, busy: true })
     // GPU 0's counter stops; GPU 1 is lost.
     const stalled = await step({ e0: 1_020_000n, e1: 5_000_010_000n, busy: true, lost1: true })
-    expect(one(stalled.samples, "joulemon_node_gpu_lost_total", { gpu: "1" })).toBe(1)
+    expect(onlyValue(stalled.samples, "joulemon_node_gpu_lost_total", { gpu: "1" })).toBe(1)
     // GPU 0 +15 J; GPU 1 back with +3 J since its last good reading.
     const { body, samples } = await step({ e0: 1_035_000n, e1: 5_000_013_000n, busy: true })
 
-    const node = (name: string, gpu: string) => micro(one(samples, name, { gpu }))
+    const node = (name: string, gpu: string) => micro(onlyValue(samples, name, { gpu }))
     expect(node("kepler_node_gpu_joules_total", "0")).toBe(35_000_000n)
     expect(node("kepler_node_gpu_joules_total", "1")).toBe(13_000_000n)
     for (const gpu of ["0", "1"]) {
       expect(node("kepler_node_gpu_idle_joules_total", gpu) + node("kepler_node_gpu_active_joules_total", gpu))
         .toBe(node("kepler_node_gpu_joules_total", gpu))
     }
-    const process = (pid: string) => micro(one(samples, "kepler_process_gpu_joules_total", { pid, state: "running" }))
+    const process = (pid: string) =>
+      micro(onlyValue(samples, "kepler_process_gpu_joules_total", { pid, state: "running" }))
     // GPU 0: the two processes take all its active energy, 3:1 to within the largest remainder.
     const p100 = process("100")
     const p101 = process("101")
@@ -196,16 +189,17 @@ describe("GPU power through the fake NVML library and the real binary", () => {
     expect(process("200")).toBe(node("kepler_node_gpu_active_joules_total", "1"))
     // Containers = Σ their processes.
     const container = (id: string) =>
-      micro(one(samples, "kepler_container_gpu_joules_total", { container_id: id, state: "running" }))
+      micro(onlyValue(samples, "kepler_container_gpu_joules_total", { container_id: id, state: "running" }))
     expect(container(C1)).toBe(p100)
     expect(container(C2)).toBe(p101)
     expect(container(C3)).toBe(process("200"))
     // Pods = Σ their containers.
-    const pod = (id: string) => micro(one(samples, "kepler_pod_gpu_joules_total", { pod_id: id, state: "running" }))
+    const pod = (id: string) =>
+      micro(onlyValue(samples, "kepler_pod_gpu_joules_total", { pod_id: id, state: "running" }))
     expect(pod(podUids.web)).toBe(p100 + p101)
     expect(pod(podUids.coredns)).toBe(process("200"))
     expect(
-      one(samples, "kepler_pod_gpu_watts", {
+      onlyValue(samples, "kepler_pod_gpu_watts", {
         pod_id: podUids.web,
         pod_name: "web-6c7f9d8b5-q2w4e",
         pod_namespace: "default"
@@ -214,7 +208,7 @@ describe("GPU power through the fake NVML library and the real binary", () => {
       .toBeGreaterThan(0)
 
     expect(
-      one(samples, "kepler_node_gpu_info", {
+      onlyValue(samples, "kepler_node_gpu_info", {
         gpu: "1",
         gpu_uuid: "GPU-0001-bbbb",
         gpu_name: "NVIDIA L4",
@@ -222,10 +216,10 @@ describe("GPU power through the fake NVML library and the real binary", () => {
       })
     )
       .toBe(1)
-    expect(one(samples, "kepler_node_gpu_watts", { gpu: "0" })).toBe(300)
-    expect(one(samples, "kepler_node_gpu_idle_watts", { gpu: "0" })).toBe(1)
-    expect(one(samples, "kepler_node_gpu_active_watts", { gpu: "0" })).toBe(299)
-    expect(one(samples, "kepler_process_gpu_watts", { pid: "100" })).toBeGreaterThan(0)
+    expect(onlyValue(samples, "kepler_node_gpu_watts", { gpu: "0" })).toBe(300)
+    expect(onlyValue(samples, "kepler_node_gpu_idle_watts", { gpu: "0" })).toBe(1)
+    expect(onlyValue(samples, "kepler_node_gpu_active_watts", { gpu: "0" })).toBe(299)
+    expect(onlyValue(samples, "kepler_process_gpu_watts", { pid: "100" })).toBeGreaterThan(0)
     for (
       const help of [
         "# HELP kepler_node_gpu_info GPU device information for mapping index to UUID/name",

@@ -15,6 +15,7 @@ import { type Running, startJoulemon, startOverTrees, withTimeout } from "../sup
 import { type ParsedSample, parseSamples } from "../support/exposition.js"
 import { makeProcTree, type ProcTree } from "../support/procTree.js"
 import { type RaplTree, startRaplTree } from "../support/raplTree.js"
+import { micro, onlyValue } from "../support/samples.js"
 
 const C1 = "c".repeat(64)
 let rapl: RaplTree
@@ -36,13 +37,6 @@ const advance = () => {
   })
   tree.setProcess({ pid: 101, comm: "cron", utime: 10 * round, stime: 0, startTime: 301, exe: "/usr/sbin/cron" })
   tree.setCpu(cpuAfterRounds(round))
-}
-
-const micro = (joules: number): bigint => BigInt(Math.round(joules * 1e6))
-const one = (samples: ReadonlyArray<ParsedSample>, name: string, labels: Record<string, string>): number => {
-  const found = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-  expect(found, `${name} ${JSON.stringify(labels)}`).toHaveLength(1)
-  return found[0]?.value ?? Number.NaN
 }
 
 beforeAll(() => {
@@ -73,10 +67,10 @@ describe("monitor.idlePolicy through the real binary", () => {
       expect(res.status).toBe(200)
       samples = parseSamples(await res.text())
     }
-    const nodeIdle = micro(one(samples, "kepler_node_cpu_idle_joules_total", { zone: "package" }))
+    const nodeIdle = micro(onlyValue(samples, "kepler_node_cpu_idle_joules_total", { zone: "package" }))
     expect(nodeIdle).toBeGreaterThan(0n)
     const container = micro(
-      one(samples, "joulemon_container_cpu_idle_joules_total", {
+      onlyValue(samples, "joulemon_container_cpu_idle_joules_total", {
         container_id: C1,
         zone: "package",
         policy: "cpu-share",
@@ -84,7 +78,7 @@ describe("monitor.idlePolicy through the real binary", () => {
       })
     )
     const nodeLevel = micro(
-      one(samples, "joulemon_node_cpu_idle_unallocated_joules_total", { zone: "package", policy: "cpu-share" })
+      onlyValue(samples, "joulemon_node_cpu_idle_unallocated_joules_total", { zone: "package", policy: "cpu-share" })
     )
     expect(container + nodeLevel).toBe(nodeIdle)
     // Equal CPU time: half each, to within the rounding of each interval's split (< 1 µJ each).

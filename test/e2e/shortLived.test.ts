@@ -17,6 +17,7 @@ import { type Running, startJoulemon, startOverTrees, withTimeout } from "../sup
 import { type ParsedSample, parseSamples } from "../support/exposition.js"
 import { makeProcTree, type ProcTree } from "../support/procTree.js"
 import { type RaplTree, startRaplTree } from "../support/raplTree.js"
+import { matching, micro, onlyValue } from "../support/samples.js"
 
 const V2 = "a".repeat(64)
 const V1 = "b".repeat(64)
@@ -89,14 +90,8 @@ const advance = () => {
   tree.setCpu(cpuAt(round))
 }
 
-const micro = (joules: number): bigint => BigInt(Math.round(joules * 1e6))
-const matching = (samples: ReadonlyArray<ParsedSample>, name: string, labels: Record<string, string>) =>
-  samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-const one = (samples: ReadonlyArray<ParsedSample>, name: string, labels: Record<string, string>): bigint => {
-  const found = matching(samples, name, labels)
-  expect(found, `${name} ${JSON.stringify(labels)}`).toHaveLength(1)
-  return micro(found[0]?.value ?? Number.NaN)
-}
+const one = (samples: ReadonlyArray<ParsedSample>, name: string, labels: Record<string, string>): bigint =>
+  micro(onlyValue(samples, name, labels))
 const total = (samples: ReadonlyArray<ParsedSample>, name: string, labels: Record<string, string>): bigint =>
   matching(samples, name, labels).reduce((sum, s) => sum + micro(s.value), 0n)
 
