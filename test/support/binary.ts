@@ -77,5 +77,21 @@ export const startOverTrees = async (
     ...(extra.args ?? [])
   ], extra.env)
   await waitForOutput(joulemon, (o) => o.includes("message=listening"))
-  return { joulemon, url: `http://127.0.0.1:${port}` }
+  const url = `http://127.0.0.1:${port}`
+  await firstRefreshDone(url)
+  return { joulemon, url }
+}
+
+/**
+ * Waits out the startup refresh: it can still be reading when joulemon starts listening, and a
+ * test that changes the trees during it would have that reading see half of a change.
+ */
+const firstRefreshDone = async (url: string): Promise<void> => {
+  const deadline = Date.now() + 20_000
+  while (Date.now() < deadline) {
+    const body = await fetch(`${url}/readyz`).then((r) => r.text())
+    if (!body.startsWith("no snapshot yet")) return
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  throw new Error(`joulemon at ${url}: the first refresh did not complete within 20 s`)
 }
