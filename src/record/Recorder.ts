@@ -1,21 +1,36 @@
 /**
  * `joulemon record`'s recorder: the collector it puts in place of the daemon's (files read on
  * joulemon's own thread through a recording reader) and the writer of the recording. Each
- * refresh's line joins what the collector read with what the monitor gave the attribution
+ * refresh's line joins what the collector read (and, with Kubernetes on, what the pod informer
+ * answered for the reading's containers) with what the monitor gave the attribution
  * (PowerMonitor's `onRefresh`). Written to `<out>.partial` and renamed to `<out>` when closed,
  * so a recording that was cut short is never mistaken for a whole one.
  */
-import { Context, Data, Deferred, Effect, Layer, Ref } from "effect"
+import { Context, Data, Deferred, Effect, Layer, Option, Ref } from "effect"
 import * as fs from "node:fs"
 import * as zlib from "node:zlib"
 import { Collector, inProcessCollector } from "../collector/Collector.js"
 import { AppConfig } from "../config/Config.js"
 import { CpuPowerMeter } from "../device/CpuPowerMeter.js"
+import type { Fatal } from "../Fatal.js"
+import type { KubeConfigError } from "../k8s/connection.js"
+import { makePodEnricher } from "../k8s/podAttribution.js"
+import type { PodContainer } from "../k8s/podIndex.js"
+import { PodInformer } from "../k8s/PodInformer.js"
+import { type PodInformerShape, singleLookup } from "../k8s/PodInformerShape.js"
 import { type RefreshInputs, RefreshObserver } from "../monitor/PowerMonitor.js"
 import { cgroupfsOption, logUnreadableFiles, makeProcfsScanner } from "../resource/procfsInformer.js"
 import { nodeProcReader } from "../resource/procReader.js"
 import type { CpuTimes } from "../resource/procStat.js"
-import { type FileOp, headerLine, RECORDING_FORMAT, RECORDING_VERSION, refreshLine } from "./recordingFile.js"
+import type { SelfMetrics } from "../telemetry/SelfMetrics.js"
+import {
+  type FileOp,
+  headerLine,
+  type RecordedPod,
+  RECORDING_FORMAT,
+  RECORDING_VERSION,
+  refreshLine
+} from "./recordingFile.js"
 import { makeRecordingReader } from "./recordingReader.js"
 
 export class RecordError extends Data.TaggedError("RecordError")<{ readonly reason: string }> {
@@ -44,15 +59,48 @@ export interface RecordOptions {
 interface Pending {
   readonly files: ReadonlyArray<FileOp>
   readonly cpu: CpuTimes
+  /** With Kubernetes on, the pod informer's answers for this reading's containers. */
+  readonly pods: ReadonlyArray<RecordedPod> | undefined
 }
 
+const recordedPods = (found: ReadonlyMap<string, PodContainer>): ReadonlyArray<RecordedPod> =>
+  [...found].map(([containerId, p]) => ({ containerId, ...p }))
+
 /**
- * The Recorder and the Collector it feeds, as one layer over the daemon's config and meter.
+ * The pod informer, with what its `lookupAll` answered kept in `last`: the recorder takes it
+ * after each reading's enrichment, so the replay applies exactly the pods the live run did.
+ */
+const capturing = (
+  informer: PodInformerShape,
+  last: Ref.Ref<ReadonlyMap<string, PodContainer>>
+): PodInformerShape => {
+  const lookupAll = (ids: ReadonlyArray<string>) => Effect.tap(informer.lookupAll(ids), (found) => Ref.set(last, found))
+  return { lookupAll, lookup: singleLookup(lookupAll) }
+}
+
+type RecordingServices = Recorder | Collector | RefreshObserver
+
+/**
+ * The Recorder and the Collector it feeds, as one layer over the daemon's config and meter —
+ * with `kube.enabled`, and the pod informer of `kube.*`, whose answers are recorded too.
  * The header is written when the collector is built (the zones and CPUs are known then).
  */
 export const recordingLayer = (
   options: RecordOptions
-): Layer.Layer<Recorder | Collector | RefreshObserver, RecordError, AppConfig | CpuPowerMeter> =>
+): Layer.Layer<
+  RecordingServices,
+  RecordError | KubeConfigError,
+  AppConfig | CpuPowerMeter | Fatal | SelfMetrics
+> =>
+  Layer.unwrapEffect(Effect.map(AppConfig, (config) =>
+    config.kube.enabled
+      ? recordingWith(options, Effect.map(PodInformer, Option.some)).pipe(Layer.provide(PodInformer.layer))
+      : recordingWith(options, Effect.succeed(Option.none()))))
+
+const recordingWith = <R>(
+  options: RecordOptions,
+  podInformer: Effect.Effect<Option.Option<PodInformerShape>, never, R>
+): Layer.Layer<RecordingServices, RecordError, AppConfig | CpuPowerMeter | R> =>
   Layer.scopedContext(Effect.gen(function*() {
     const config = yield* AppConfig
     const meter = yield* CpuPowerMeter
@@ -120,16 +168,28 @@ export const recordingLayer = (
       }
     }))
 
+    const lastPods = yield* Ref.make<ReadonlyMap<string, PodContainer>>(new Map())
+    const enrich = yield* Option.match(yield* podInformer, {
+      onNone: () => Effect.succeed(Option.none()),
+      onSome: (informer) => Effect.map(makePodEnricher(capturing(informer, lastPods)), Option.some)
+    })
     const pending = yield* Ref.make<Pending | undefined>(undefined)
     const count = yield* Ref.make(0)
     const full = yield* Deferred.make<void>()
     const informer = {
       cpuInfo: scanner.cpuInfo,
-      refresh: scanner.scan(new Set()).pipe(
-        Effect.tap((r) => logUnreadableFiles(r.toLog)),
-        Effect.tap((r) => Ref.set(pending, { files: reader.take(), cpu: r.cpu })),
-        Effect.map((r) => r.reading)
-      )
+      refresh: Effect.gen(function*() {
+        const r = yield* scanner.scan(new Set())
+        yield* logUnreadableFiles(r.toLog)
+        const files = reader.take()
+        if (Option.isNone(enrich)) {
+          yield* Ref.set(pending, { files, cpu: r.cpu, pods: undefined })
+          return r.reading
+        }
+        const reading = yield* enrich.value(r.reading)
+        yield* Ref.set(pending, { files, cpu: r.cpu, pods: recordedPods(yield* Ref.get(lastPods)) })
+        return reading
+      })
     }
     const collector = inProcessCollector(meter, informer, config.monitor.parallelism)
 
@@ -144,7 +204,8 @@ export const recordingLayer = (
           selfPids: inputs.selfPids,
           samples: inputs.samples,
           cpu: collected.cpu,
-          files: collected.files
+          files: collected.files,
+          ...(collected.pods === undefined ? {} : { pods: collected.pods })
         }))
         const n = yield* Ref.updateAndGet(count, (c) => c + 1)
         if (options.count !== undefined && n >= options.count) yield* Deferred.succeed(full, undefined)

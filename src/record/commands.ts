@@ -3,9 +3,10 @@
  *
  * record: the daemon as configured — serving /metrics at web.listen-address — with its collector
  * replaced by the recording one (recordingLayer), until `--count` refreshes are recorded,
- * `--duration` has passed, or SIGINT/SIGTERM. Kubernetes pod lists and GPUs are not recorded
- * yet, so those are refused with the reason; the checkpoint is off (resumed counters would not
- * be in the recording).
+ * `--duration` has passed, or SIGINT/SIGTERM. With `kube.enabled` the pod informer's answers
+ * are recorded with each reading. GPU readings are not recorded, so `experimental.gpu.enabled`
+ * is refused with the reason; the checkpoint is off (resumed counters would not be in the
+ * recording).
  *
  * replay: the recording's refreshes through the same code (replay.ts); `--output` writes the
  * exposition of every refresh; otherwise /metrics is served at `--listen`, one refresh per
@@ -45,12 +46,6 @@ export interface RecordCommandOptions {
 export const runRecord = (loaded: LoadedConfig, options: RecordCommandOptions) => {
   const config = { ...loaded.config, monitor: { ...loaded.config.monitor, stateDir: "" } }
   return Effect.gen(function*() {
-    if (config.kube.enabled) {
-      return yield* new RecordRefused({
-        reason:
-          "joulemon record: pod lists are not recorded yet, so a replay could not reproduce pod attribution; run it without --kube.enable (kube.enabled)"
-      })
-    }
     if (config.experimental.gpu.enabled) {
       return yield* new RecordRefused({
         reason:

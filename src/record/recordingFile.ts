@@ -3,8 +3,9 @@
  * JSON lines — a header (format name and version, where the files were, the meter's zones, the
  * CPUs, the settings the numbers depend on), then one line per refresh with everything the
  * attribution was given: the zone readings, the clock, whether terminated lists started afresh,
- * joulemon's own pids, /proc/stat's figures, and every file operation of the scan with its
- * result (file contents as latin1, so any byte survives). Schema-typed, so a damaged or foreign
+ * joulemon's own pids, /proc/stat's figures, every file operation of the scan with its result
+ * (file contents as latin1, so any byte survives) and, with Kubernetes on, the pod of each
+ * container as the pod informer answered. Schema-typed, so a damaged or foreign
  * file is refused with the line and field at fault.
  */
 import { Either, ParseResult, Schema } from "effect"
@@ -77,6 +78,18 @@ export const RecordingHeader = Schema.Struct({
 })
 export type RecordingHeader = typeof RecordingHeader.Type
 
+/** What the pod informer answered for one of the reading's containers (k8s/podIndex.ts). */
+export const RecordedPod = Schema.Struct({
+  containerId: Schema.String,
+  podId: Schema.String,
+  podName: Schema.String,
+  namespace: Schema.String,
+  containerName: Schema.String,
+  cpuRequestMillis: Schema.Number,
+  podCpuRequestMillis: Schema.Number
+})
+export type RecordedPod = typeof RecordedPod.Type
+
 export const RecordedRefresh = Schema.Struct({
   nowNanos: Schema.BigInt,
   timestamp: Schema.Number,
@@ -84,7 +97,12 @@ export const RecordedRefresh = Schema.Struct({
   selfPids: Schema.Array(Schema.Number),
   samples: Schema.Array(ZoneSampleJson),
   cpu: CpuTimesWire,
-  files: Schema.Array(FileOp)
+  files: Schema.Array(FileOp),
+  /**
+   * With Kubernetes on: the pods the informer found for the reading's containers (absent when
+   * it was off). Version 1 files written before pods were recorded have none, and replay so.
+   */
+  pods: Schema.optionalWith(Schema.Array(RecordedPod), { exact: true })
 })
 export type RecordedRefresh = typeof RecordedRefresh.Type
 

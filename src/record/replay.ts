@@ -1,6 +1,7 @@
 /**
  * `joulemon replay`: a recording run again through the same code the live run used — the
- * procfs scan (over the recorded file operations), the attribution, the idle allocation and the
+ * procfs scan (over the recorded file operations), the recorded pods applied as the pod
+ * attribution applied them live, the attribution, the idle allocation and the
  * exposition writer — one refresh per recorded line. Nothing is read from this machine and no
  * clock is consulted, so replaying a file twice gives the same bytes, and the families the live
  * run exported from its snapshots are those of the live scrapes.
@@ -11,13 +12,16 @@ import { writeFamilies } from "../exporter/prometheus/exposition.js"
 import { snapshotFamilies } from "../exporter/prometheus/families.js"
 import { idleFamilies } from "../exporter/prometheus/idleFamilies.js"
 import { shortLivedFamilies } from "../exporter/prometheus/shortLivedFamilies.js"
+import { enrichWithPods } from "../k8s/podAttribution.js"
+import type { PodContainer } from "../k8s/podIndex.js"
 import { attribute, initialMonitorState, withParts } from "../monitor/attribute.js"
 import { allocateIdle, initialIdleAllocation } from "../monitor/idleAllocation.js"
 import type { Snapshot } from "../monitor/snapshot.js"
 import { makeProcfsScanner } from "../resource/procfsInformer.js"
 import type { CpuTimes } from "../resource/procStat.js"
 import { ResourceError } from "../resource/ResourceInformer.js"
-import { parseRecording, type Recording } from "./recordingFile.js"
+import type { ResourceReading } from "../resource/types.js"
+import { parseRecording, type RecordedPod, type Recording } from "./recordingFile.js"
 import { makeReplayReader } from "./recordingReader.js"
 
 /** The most a recording file may be: 1 GiB compressed (a day of a 10k-process node is far less). */
@@ -47,6 +51,9 @@ export interface ReplayedRefresh {
   readonly exposition: string
 }
 
+const podIndexOf = (pods: ReadonlyArray<RecordedPod>): ReadonlyMap<string, PodContainer> =>
+  new Map(pods.map(({ containerId, ...pod }) => [containerId, pod]))
+
 /** Every recorded refresh, replayed in order. */
 export const replay = (recording: Recording): Effect.Effect<ReadonlyArray<ReplayedRefresh>, ResourceError> =>
   Effect.gen(function*() {
@@ -70,24 +77,31 @@ export const replay = (recording: Recording): Effect.Effect<ReadonlyArray<Replay
     const levels = new Set(settings.metricsLevel)
     let state = initialMonitorState(header.zones.length)
     let idle = initialIdleAllocation(settings.idlePolicy)
+    // The pods of the previous enriched reading, as the live enricher keeps them (podAttribution.ts).
+    let previousPods: ReadonlySet<string> = new Set()
     const out: Array<ReplayedRefresh> = []
     for (const r of refreshes) {
       reader.load(r.files)
       cpuHolder.current = r.cpu
-      const scan = yield* scanner.scan(new Set())
+      const scanned = yield* scanner.scan(new Set())
+      let reading: ResourceReading = scanned.reading
+      if (r.pods !== undefined) {
+        reading = enrichWithPods(reading, podIndexOf(r.pods), previousPods)
+        previousPods = new Set(reading.pods.keys())
+      }
       const result = attribute(state, {
         nowNanos: r.nowNanos,
         timestamp: r.timestamp,
         zones: header.zones,
         samples: r.samples,
-        resources: scan.reading,
+        resources: reading,
         clearTerminated: r.clearTerminated,
         selfPids: r.selfPids
       }, config)
       state = result.state
       let snapshot = result.snapshot
       if (settings.idlePolicy !== "none") {
-        idle = allocateIdle(idle, snapshot, scan.reading)
+        idle = allocateIdle(idle, snapshot, reading)
         snapshot = withParts(snapshot, { idle })
       }
       const families = [
