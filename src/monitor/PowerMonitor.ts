@@ -32,10 +32,11 @@ import { GpuPowerMeter, type GpuPowerMeterShape, noGpuMeter } from "../device/gp
 import type { ResourceInformerShape } from "../resource/ResourceInformer.js"
 import { Checkpoint, type CheckpointShape, noCheckpoint } from "../state/Checkpoint.js"
 import { type MonitorTelemetry, noTelemetry, SelfMetrics } from "../telemetry/SelfMetrics.js"
-import { attribute, type AttributionConfig, type MonitorState, withParts } from "./attribute.js"
+import { attributeInSlices, type AttributionConfig, type MonitorState, withParts } from "./attribute.js"
 import { attributeGpu, type GpuAttributionConfig, type GpuState, initialGpuState } from "./gpuAttribution.js"
 import { allocateIdle, type IdleAllocation, type IdlePolicy } from "./idleAllocation.js"
 import type { ZoneMeta, ZoneSample } from "./nodeEnergy.js"
+import { runSliced } from "./slices.js"
 import type { Snapshot } from "./snapshot.js"
 
 export type RefreshStage = "resources" | "attribution"
@@ -225,14 +226,21 @@ export const makePowerMonitorWith = (
           if (options.onRefresh !== undefined) {
             yield* options.onRefresh({ nowNanos, timestamp, samples, selfPids, clearTerminated })
           }
-          const [attributionDuration, result] = yield* Effect.timed(
-            Effect.try({
+          const attributionError = (e: unknown) =>
+            new MonitorError({ stage: "attribution", reason: e instanceof Error ? e.message : String(e) })
+          // In slices, so /healthz and scrapes are served while a large node's attribution runs;
+          // its duration therefore includes the turns given to them.
+          const [attributionDuration, result] = yield* Effect.timed(Effect.gen(function*() {
+            const cpu = yield* runSliced(
+              attributeInSlices(
+                current.state,
+                { nowNanos, timestamp, zones, samples, resources: reading, clearTerminated, selfPids },
+                attribution
+              ),
+              attributionError
+            )
+            return yield* Effect.try({
               try: () => {
-                const cpu = attribute(
-                  current.state,
-                  { nowNanos, timestamp, zones, samples, resources: reading, clearTerminated, selfPids },
-                  attribution
-                )
                 const g = gpu.devices.length === 0
                   ? undefined
                   : attributeGpu(current.gpuState, gpu.devices, gpuSamples, cpu.snapshot, gpuAttribution)
@@ -248,10 +256,9 @@ export const makePowerMonitorWith = (
                     : withParts(cpu.snapshot, { gpu: g?.snapshot, idle })
                 }
               },
-              catch: (e) =>
-                new MonitorError({ stage: "attribution", reason: e instanceof Error ? e.message : String(e) })
+              catch: attributionError
             })
-          )
+          }))
           yield* Ref.set(computation, {
             state: result.state,
             gpuState: result.gpuState,

@@ -107,14 +107,24 @@ interface GroupAccumulator {
   ticks: number
 }
 
-export const attribute = (
+/** Processes handled between two pauses of `attributeInSlices`. */
+const SLICE = 2048
+
+/**
+ * The attribution, in slices: it pauses (yields) after each costly step and every SLICE
+ * processes, so a caller on an event loop can let other work in between — at 50k processes the
+ * whole computation takes several hundred ms, which /healthz must not wait for. The slices
+ * change nothing about the result: `attribute` runs them back to back.
+ */
+export function* attributeInSlices(
   prev: MonitorState,
   input: AttributionInput,
   config: AttributionConfig
-): AttributionResult => {
+): Generator<void, AttributionResult, undefined> {
   const zoneCount = input.zones.length
   const node = input.resources.node
   const processes = sortedByPid(input.resources.processes)
+  yield
 
   // 1. Node zones: booked delta and active/idle split.
   const steps = input.zones.map((meta, z) => {
@@ -135,7 +145,11 @@ export const attribute = (
     for (const c of unseen.containers) weights.push(c.ticks)
     weights.push(unseen.residualTicks)
   }
-  const shares: Array<Array<number>> = steps.map((step) => splitLargestRemainder(Number(step.active), weights))
+  const shares: Array<Array<number>> = []
+  for (const step of steps) {
+    shares.push(splitLargestRemainder(Number(step.active), weights))
+    yield
+  }
   const hasWeight = weights.some((w) => w > 0)
   const residualAt = weights.length - 1
 
@@ -192,6 +206,7 @@ export const attribute = (
   const selfPids = new Set(input.selfPids ?? [])
   const selfEnergy = Array.from({ length: zoneCount }, (_, z) => prev.selfEnergy[z] ?? 0n)
   for (let i = 0; i < processes.length; i++) {
+    if (i % SLICE === SLICE - 1) yield
     const p = processes[i]
     if (p === undefined) continue
     for (let z = 0; z < zoneCount; z++) interval[z] = shares[z]?.[i] ?? 0
@@ -227,6 +242,8 @@ export const attribute = (
       addToGroup(containerGroups, c.containerId, share, c.ticks, zoneCount)
     })
   }
+
+  yield
 
   // 4. Containers = Σ their processes (and short-lived share).
   const podGroups = new Map<string, GroupAccumulator>()
@@ -274,6 +291,8 @@ export const attribute = (
     (id): PodInfo => input.resources.pods.get(id) ?? { id, name: "", namespace: "" }
   )
 
+  yield
+
   // 6. Terminated: the last running values of whatever left since the previous refresh.
   const tracker: TrackerConfig = {
     maxSize: config.maxTerminated,
@@ -312,6 +331,8 @@ export const attribute = (
     zoneCount
   )
 
+  yield
+
   const sequence = prev.sequence + 1
   const snapshot: Snapshot = new FrozenSnapshot(
     input.timestamp,
@@ -343,6 +364,19 @@ export const attribute = (
       terminated,
       shortLived
     )
+  }
+}
+
+/** The attribution in one go: the pure function replay, the benchmarks and the tests call. */
+export const attribute = (
+  prev: MonitorState,
+  input: AttributionInput,
+  config: AttributionConfig
+): AttributionResult => {
+  const slices = attributeInSlices(prev, input, config)
+  for (;;) {
+    const next = slices.next()
+    if (next.done === true) return next.value
   }
 }
 

@@ -48,7 +48,11 @@ const capturingWriter = (isTTY: boolean) =>
     return { frames, gate, writer }
   })
 
-const settle = Effect.repeatN(Effect.yieldNow(), 50)
+/** Fibers run, and the event loop turns (the monitor's attribution runs in slices between turns). */
+const settle = Effect.repeatN(
+  Effect.zipRight(Effect.yieldNow(), Effect.async<void>((resume) => void setImmediate(() => resume(Effect.void)))),
+  50
+)
 
 const refreshSeq = (frame: string): number => Number(/refresh #(\d+)/.exec(frame)?.[1] ?? -1)
 

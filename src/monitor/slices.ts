@@ -1,0 +1,25 @@
+/**
+ * Running a computation written as slices (a generator that yields between them) on the event
+ * loop, with one turn of the loop between two slices: pending I/O — a `/healthz` request, the
+ * next chunk of a scrape — is served in between instead of after the whole computation.
+ */
+import { Effect } from "effect"
+
+/** setImmediate, not a microtask: only a macrotask lets the loop poll for I/O. */
+const nextTurn: Effect.Effect<void> = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
+/** `slices` to the end; a throw from a slice fails the effect with `onThrow`'s error. */
+export const runSliced = <A, E>(
+  slices: Generator<void, A, undefined>,
+  onThrow: (e: unknown) => E
+): Effect.Effect<A, E> =>
+  Effect.gen(function*() {
+    for (;;) {
+      const next = yield* Effect.try({ try: () => slices.next(), catch: onThrow })
+      if (next.done === true) return next.value
+      yield* nextTurn
+    }
+  })
