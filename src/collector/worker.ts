@@ -7,8 +7,11 @@
  * `Init` builds the session once; `Collect` reads one refresh. Logs go to stderr, which the
  * parent inherits, with the parent's format.
  */
-import { WorkerRunner } from "@effect/platform"
-import { NodeRuntime, NodeWorkerRunner } from "@effect/platform-node"
+// Module paths, not the packages' index: each index loads every module of its package (the
+// HTTP API, Swagger and Scalar pages, cluster, RPC, SQL), ~40 MiB of this process's memory.
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
+import * as WorkerRunner from "@effect/platform/WorkerRunner"
 import { Effect, Layer, Option, Ref } from "effect"
 import { type CollectorSession, openSession } from "./collectorSession.js"
 import { CollectorRequest, WorkerScanError, WorkerSetupError } from "./protocol.js"

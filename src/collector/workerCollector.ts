@@ -12,8 +12,11 @@
  * Messages are Schema-typed requests over @effect/platform's Worker, carried by Node's IPC with
  * structured-clone serialisation (bigints and typed arrays travel as they are).
  */
-import { Worker, type WorkerError } from "@effect/platform"
-import { NodeWorker } from "@effect/platform-node"
+// Module paths, not the packages' index, which loads every module of the package (HTTP API
+// docs, cluster, RPC, SQL…) into the daemon.
+import * as NodeWorker from "@effect/platform-node/NodeWorker"
+import * as Worker from "@effect/platform/Worker"
+import type * as WorkerError from "@effect/platform/WorkerError"
 import { Duration, Effect, Exit, Option, type ParseResult, Ref, Scope } from "effect"
 import { type ChildProcess, fork } from "node:child_process"
 import { fileURLToPath } from "node:url"
