@@ -18,9 +18,7 @@ import { PowerMonitorLive } from "./monitor/PowerMonitor.js"
 import { PlatformPowerLive } from "./platform/PlatformPower.js"
 import { EndpointsLive } from "./server/Endpoints.js"
 import { HealthLive } from "./server/health.js"
-import { HttpServerLive } from "./server/HttpServer.js"
-import { PprofLive } from "./server/pprof.js"
-import { WebConfigLive } from "./server/webConfig.js"
+import { HttpServerLive, OpenRequestGuard, PlainHttpServerFactory } from "./server/HttpServer.js"
 import { CheckpointLive } from "./state/Checkpoint.js"
 import { SelfMetricsLive } from "./telemetry/SelfMetrics.js"
 
@@ -56,17 +54,35 @@ export const coreWith = <A, E, R>(collector: Layer.Layer<A | Collector, E, R>) =
  */
 export const CoreLive = coreWith(CollectorLive)
 
+/**
+ * The profiler endpoints, loaded only when enabled: the plain daemon never needs the inspector
+ * modules behind them.
+ */
+const pprofLayer = Layer.unwrapEffect(
+  Effect.promise(() => import("./server/pprof.js")).pipe(Effect.map((m) => m.PprofLive))
+)
+
+/**
+ * With no `web.configFile`, plain HTTP and an open guard, as WebConfigLive gives then; the web
+ * config code (TLS, basic auth and the bcrypt worker, whose @effect/platform index import costs
+ * ~25 MiB of resident memory) is loaded only when a file is set.
+ */
+const webConfigLayer = (config: JoulemonConfig) =>
+  config.web.configFile === ""
+    ? Layer.merge(PlainHttpServerFactory, OpenRequestGuard)
+    : Layer.unwrapEffect(Effect.promise(() => import("./server/webConfig.js")).pipe(Effect.map((m) => m.WebConfigLive)))
+
 /** Endpoints the enabled features register, then the servers that serve them. */
 export const webLayer = (config: JoulemonConfig) => {
   const features = Layer.mergeAll(
     HealthLive,
     config.exporter.prometheus.enabled ? PrometheusExporterLive : Layer.empty,
-    config.debug.pprof.enabled ? PprofLive : Layer.empty
+    config.debug.pprof.enabled ? pprofLayer : Layer.empty
   )
   return HttpServerLive.pipe(
     Layer.annotateLogs("component", "server"),
     Layer.provide(features.pipe(Layer.provideMerge(EndpointsLive))),
-    Layer.provide(WebConfigLive)
+    Layer.provide(webConfigLayer(config))
   )
 }
 
