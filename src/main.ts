@@ -13,7 +13,7 @@ import { Fatal, FatalLive } from "./Fatal.js"
 import { ignoreHangup } from "./hangup.js"
 import { loggerLayer } from "./logging.js"
 import { CommandNotStarted } from "./measure/command.js"
-import { MeasureFinished } from "./measure/measure.js"
+import { MeasureFinished } from "./measure/outputs.js"
 
 /** A typed failure's own message; the pretty trace only for a defect (a bug). */
 const describeCause = (cause: Cause.Cause<unknown>): string => {

@@ -16,11 +16,9 @@ import { Console, Data, Duration, Effect, Either, Option } from "effect"
 import type { ConfigError } from "../config/ConfigError.js"
 import { formatDuration, parseGoDuration, toDuration } from "../config/duration.js"
 import { type FlagOverrides, loadConfig, type LoadedConfig } from "../config/load.js"
-import { runDoctor } from "../doctor/doctor.js"
-import { renderHuman, renderJson } from "../doctor/report.js"
 import type { CommandNotStarted } from "../measure/command.js"
-import { MEASURE_OUTPUTS, type MeasureFailed, type MeasureFinished, runMeasure } from "../measure/measure.js"
-import { type RecordRefused, runRecord, runReplay } from "../record/commands.js"
+import { MEASURE_OUTPUTS, type MeasureFailed, type MeasureFinished } from "../measure/outputs.js"
+import type { RecordRefused } from "../record/commands.js"
 import { normalizeArgs, unknownFlag } from "./argv.js"
 import { colourConsole, colourWanted, type TerminalInfo } from "./colour.js"
 import { commandLine, flagNames } from "./flags.js"
@@ -339,6 +337,17 @@ const currentTerminal = Effect.sync(
 
 const SHOW_BUILT_INS = CliConfig.make({ showBuiltIns: false })
 
+// Each subcommand's code is loaded when it runs, so that the daemon (no subcommand) does not
+// carry it in memory.
+const loadDoctor = Effect.promise(() =>
+  Promise.all([import("../doctor/doctor.js"), import("../doctor/report.js")]).then(([doctor, report]) => ({
+    runDoctor: doctor.runDoctor,
+    renderHuman: report.renderHuman,
+    renderJson: report.renderJson
+  }))
+)
+const loadRecord = Effect.promise(() => import("../record/commands.js"))
+
 /** How `joulemon measure` ends other than with status 0. */
 type MeasureErrors = MeasureFinished | MeasureFailed | CommandNotStarted
 
@@ -404,6 +413,7 @@ const cliProgram = <E, R>(
         const parent = yield* root
         const configFile = own.configFile ?? parent.commandLine.configFile
         const loaded = yield* Effect.either(loadConfig(configFile, overlay(parent.commandLine.flags, own.flags)))
+        const { renderHuman, renderJson, runDoctor } = yield* loadDoctor
         const report = yield* runDoctor(loaded, { ldLibraryPath: process.env["LD_LIBRARY_PATH"] })
         yield* Console.log(
           output === "json" ? renderJson(report) : renderHuman(report, colourWanted(term.stdoutIsTTY, term.noColor))
@@ -447,6 +457,7 @@ const cliProgram = <E, R>(
               Console.error(formatConfigError(error))
             )
           )
+          const { runMeasure } = yield* Effect.promise(() => import("../measure/measure.js"))
           yield* runMeasure(
             loaded,
             { command: [file, ...rest], interval, output, logLevel: flags.logLevel },
@@ -465,6 +476,7 @@ const cliProgram = <E, R>(
           const loaded = yield* loadConfig(configFile, overlay(parent.commandLine.flags, own.flags)).pipe(
             Effect.tapError((error) => Console.error(formatConfigError(error)))
           )
+          const { runRecord } = yield* loadRecord
           yield* runRecord(loaded, { out, count, duration }).pipe(
             Effect.tapError((error) => Console.error(error.message))
           )
@@ -481,6 +493,7 @@ const cliProgram = <E, R>(
           const loaded = yield* loadConfig(configFile, overlay(parent.commandLine.flags, own.flags)).pipe(
             Effect.tapError((error) => Console.error(formatConfigError(error)))
           )
+          const { runReplay } = yield* loadRecord
           yield* runReplay(loaded, { file, output, listen }).pipe(
             Effect.tapError((error) => Console.error(error.message))
           )

@@ -12,7 +12,7 @@
  * SIGTERM and SIGHUP are forwarded to the command, and joulemon waits for it and reports; if
  * measure is interrupted otherwise (its scope closed), the command is terminated with it.
  */
-import { Clock, Data, Duration, Effect, Fiber, Layer, Ref, Runtime, type Scope } from "effect"
+import { Clock, Duration, Effect, Fiber, Layer, Ref, Runtime, type Scope } from "effect"
 import { CoreLive } from "../app.js"
 import { AppConfig, type JoulemonConfig, type LogLevelName } from "../config/Config.js"
 import type { LoadedConfig } from "../config/load.js"
@@ -22,6 +22,7 @@ import { loggerLayer } from "../logging.js"
 import { PowerMonitor } from "../monitor/PowerMonitor.js"
 import type { Snapshot } from "../monitor/snapshot.js"
 import { type CommandNotStarted, runCommand, type RunningCommand } from "./command.js"
+import { MeasureFailed, MeasureFinished, type MeasureOutput } from "./outputs.js"
 import { initialTree, type ProcessTree, trackTree } from "./processTree.js"
 import { readOwnChildTicks, readProcessTable } from "./processTreeRead.js"
 import {
@@ -33,8 +34,8 @@ import {
   renderJson
 } from "./report.js"
 
-export const MEASURE_OUTPUTS = ["human", "json"] as const
-export type MeasureOutput = (typeof MEASURE_OUTPUTS)[number]
+// Defined apart (outputs.ts) so the CLI and main.ts need not load this module; exported here too.
+export { MEASURE_OUTPUTS, MeasureFailed, MeasureFinished, type MeasureOutput } from "./outputs.js"
 
 export interface MeasureOptions {
   readonly command: readonly [string, ...ReadonlyArray<string>]
@@ -42,20 +43,6 @@ export interface MeasureOptions {
   readonly output: MeasureOutput
   /** --log.level when given on the command line. */
   readonly logLevel?: LogLevelName | undefined
-}
-
-/** The command ended with a non-zero status, which `joulemon measure` exits with. */
-export class MeasureFinished extends Data.TaggedError("MeasureFinished")<{ readonly exitCode: number }> {
-  override get message(): string {
-    return `joulemon measure: the command exited with status ${this.exitCode}`
-  }
-}
-
-/** joulemon could not measure (the monitor did not start or gave no first reading). */
-export class MeasureFailed extends Data.TaggedError("MeasureFailed")<{ readonly reason: string }> {
-  override get message(): string {
-    return `joulemon measure: ${this.reason}`
-  }
 }
 
 export const FORWARDED_SIGNALS: ReadonlyArray<NodeJS.Signals> = ["SIGINT", "SIGTERM", "SIGHUP"]
