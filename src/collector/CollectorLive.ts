@@ -11,8 +11,6 @@ import { CpuPowerMeter } from "../device/CpuPowerMeter.js"
 import { meterSettingsFrom } from "../device/meterSelection.js"
 import type { Fatal } from "../Fatal.js"
 import type { KubeConfigError } from "../k8s/connection.js"
-import { makePodEnricher, PodAttributionLive } from "../k8s/podAttribution.js"
-import { PodInformer } from "../k8s/PodInformer.js"
 import { cgroupfsOption, ResourceInformerLive } from "../resource/procfsInformer.js"
 import { type ResourceError, ResourceInformer } from "../resource/ResourceInformer.js"
 import type { ResourceReading } from "../resource/types.js"
@@ -23,18 +21,29 @@ import { collectDeadlineFor, makeWorkerCollector } from "./workerCollector.js"
 /** Process start and a first full scan (every process's identity files) get this much more. */
 const START_ALLOWANCE = Duration.seconds(5)
 
+/**
+ * The Kubernetes modules (the pod informer, its HTTP client), loaded only for a collector that
+ * may need them: the default worker collector without `kube.enabled` never does.
+ */
+const loadPods = Effect.promise(() =>
+  Promise.all([import("../k8s/podAttribution.js"), import("../k8s/PodInformer.js")]).then((
+    [attribution, informer]
+  ) => ({ ...attribution, PodInformer: informer.PodInformer }))
+)
+
 const inlineLayer: Layer.Layer<
   Collector,
   KubeConfigError | ResourceError,
   AppConfig | CpuPowerMeter | Fatal | SelfMetrics
-> = Layer
-  .effect(
-    Collector,
-    Effect.gen(function*() {
-      const config = yield* AppConfig
-      return inProcessCollector(yield* CpuPowerMeter, yield* ResourceInformer, config.monitor.parallelism)
-    })
-  ).pipe(Layer.provide(PodAttributionLive.pipe(Layer.provide(ResourceInformerLive))))
+> = Layer.unwrapEffect(Effect.map(loadPods, ({ PodAttributionLive }) =>
+  Layer
+    .effect(
+      Collector,
+      Effect.gen(function*() {
+        const config = yield* AppConfig
+        return inProcessCollector(yield* CpuPowerMeter, yield* ResourceInformer, config.monitor.parallelism)
+      })
+    ).pipe(Layer.provide(PodAttributionLive.pipe(Layer.provide(ResourceInformerLive))))))
 
 const workerLayer = <R>(
   config: JoulemonConfig,
@@ -73,7 +82,13 @@ export const CollectorLive: Layer.Layer<
   > => {
     if (config.monitor.collector === "inline") return inlineLayer
     return config.kube.enabled
-      ? workerLayer(config, Effect.flatMap(PodInformer, makePodEnricher)).pipe(Layer.provide(PodInformer.layer))
+      ? Layer.unwrapEffect(
+        Effect.map(
+          loadPods,
+          ({ makePodEnricher, PodInformer }) =>
+            workerLayer(config, Effect.flatMap(PodInformer, makePodEnricher)).pipe(Layer.provide(PodInformer.layer))
+        )
+      )
       : workerLayer(config, noPods)
   })
 )

@@ -13,8 +13,8 @@ import { Clock, Context, Duration, Effect, Layer, Option, Ref, Schedule, type Sc
 import { AppConfig, type JoulemonConfig } from "../config/Config.js"
 import { type BmcDetail, bmcForNode, displayEndpoint, loadBmcFile, PlatformConfigError } from "./bmcConfig.js"
 import { initialPlatformEnergyState, integratePoll, type PlatformReading, visibleReadings } from "./platformEnergy.js"
-import { makeRedfishClient, type RedfishError } from "./redfishClient.js"
-import { type ChassisPlan, discoverPlatformPower, readPlan, type SourceReading } from "./redfishPower.js"
+import type { RedfishError } from "./redfishClient.js"
+import type { ChassisPlan, SourceReading } from "./redfishPower.js"
 
 export { PlatformConfigError } from "./bmcConfig.js"
 export type { PlatformReading } from "./platformEnergy.js"
@@ -100,6 +100,11 @@ export const makeRedfishPlatformPower = (
   options: RedfishPlatformOptions
 ): Effect.Effect<PlatformPowerShape, never, Scope.Scope> =>
   Effect.gen(function*() {
+    // Loaded only when Redfish is on: the client brings the HTTP client modules (undici among
+    // them), which the daemon without Redfish, Kubernetes or DCGM never needs.
+    const [{ makeRedfishClient }, { discoverPlatformPower, readPlan }] = yield* Effect.promise(() =>
+      Promise.all([import("./redfishClient.js"), import("./redfishPower.js")])
+    )
     const client = yield* makeRedfishClient({ bmcId: options.bmcId, bmc: options.bmc, timeout: options.httpTimeout })
     const energy = yield* Ref.make(initialPlatformEnergyState)
     const poll = yield* Ref.make<PollState>({ plans: Option.none(), failing: Option.none() })

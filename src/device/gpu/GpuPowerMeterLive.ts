@@ -6,11 +6,7 @@
  */
 import { Duration, Effect, Layer } from "effect"
 import { AppConfig } from "../../config/Config.js"
-import { makeMigActivity } from "./dcgmActivity.js"
-import { makeFakeGpuMeter } from "./fakeGpuMeter.js"
 import { GpuPowerMeter, type GpuPowerMeterShape, noGpuMeter } from "./GpuPowerMeter.js"
-import { loadNvml } from "./nvml.js"
-import { makeNvmlMeter } from "./nvmlMeter.js"
 
 /** One device's reading may take this long: NVML answers in microseconds unless the driver hangs. */
 const READ_TIMEOUT = Duration.seconds(2)
@@ -26,13 +22,19 @@ export const GpuPowerMeterLive = Layer.scoped(
     const config = yield* AppConfig
     const gpu = config.experimental.gpu
     if (!gpu.enabled) return noGpuMeter
+    // The meters are loaded only when GPU power is on: without GPUs the daemon does not carry
+    // the NVML bindings or the DCGM client (and the HTTP client modules under it).
     if (gpu.meter === "fake") {
+      const { makeFakeGpuMeter } = yield* Effect.promise(() => import("./fakeGpuMeter.js"))
       const fake = yield* makeFakeGpuMeter(process.pid)
       yield* Effect.logWarning("using the fake GPU meter: these GPUs and their numbers are invented").pipe(
         Effect.annotateLogs({ devices: describe(fake) })
       )
       return fake
     }
+    const [{ makeMigActivity }, { loadNvml }, { makeNvmlMeter }] = yield* Effect.promise(() =>
+      Promise.all([import("./dcgmActivity.js"), import("./nvml.js"), import("./nvmlMeter.js")])
+    )
     const migActivity = yield* makeMigActivity(gpu.dcgmEndpoint)
     const meter = yield* loadNvml().pipe(
       Effect.flatMap((lib) => makeNvmlMeter(lib, { readTimeout: READ_TIMEOUT, migActivity })),
