@@ -5,6 +5,10 @@
  *             refresh split into scan and attribution (incl. the snapshot), /metrics time and body
  *             size per text format (and gzip), heap and RSS after 100 refreshes — each size in a
  *             fresh `node` process
+ *   floor     10k and 50k processes (--quick: 10k), 7 interleaved repetitions: the C stat-only
+ *             floor (scripts/floor/stat-floor.c, built with `cc -O2`; skipped without `cc`) beside
+ *             the refresh child's steady-state refresh and text /metrics render medians: ratios
+ *             against issue 11's targets (≤ 2×, ≤ 3× at 10k) and refresh 50k/10k (≤ 5.5)
  *   daemon    the real binary (with the node flags of `npm start`) on a synthetic 10k-process
  *             /proc at Kepler's 5 s interval, scraped every 5 s like Prometheus (OpenMetrics +
  *             gzip): scrape time seen by the client, peak and final RSS, CPU%
@@ -21,7 +25,7 @@
  *             /healthz latency through the stuck refresh and the worker's replacement, the
  *             time /readyz takes to report it, and how long SIGTERM takes to exit
  *
- * Options: --quick (1k and 10k only, shorter daemon runs), --only refresh|daemon|idle|churn|health|gpu|stuck|shortlived,
+ * Options: --quick (1k and 10k only, shorter daemon runs), --only refresh|floor|daemon|idle|churn|health|gpu|stuck|shortlived,
  * --sizes 1000,10000. Prints a table, then one JSON line, and writes bench-results/<time>.json.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process"
@@ -29,6 +33,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { buildFakeNvml } from "../test/support/fakeNvml.js"
+import { floorSection } from "./bench/floor.js"
 import { argValue, median, mib, round, summarize } from "./bench/stats.js"
 import { mountHangFs } from "./lib/hangFs.js"
 import { advanceProcfsTree, generateProcfsTree, type ProcfsTree } from "./lib/procfsTree.js"
@@ -513,6 +518,7 @@ const calibrationMs = calibrate()
 results["calibrationMs"] = calibrationMs
 line(`CPU calibration (1e8-iteration loop, median of 5): ${calibrationMs} ms — compare runs only alongside it`)
 if (wants("refresh")) refreshSection()
+if (wants("floor")) results["floor"] = floorSection({ root: ROOT, quick, child, line })
 if (wants("daemon")) await daemonSection()
 if (wants("idle")) await idleSection()
 if (wants("churn")) churnSection()

@@ -3,6 +3,7 @@
  * heap): a synthetic /proc tree, the real informer, meter, monitor and exporter code.
  *
  *   node .bench-build/scripts/bench/refreshSize.js --size 10000 [--runs 15] [--memory-refreshes 100]
+ *     [--formats prometheus,openmetrics]
  *
  * Prints one JSON line. Steady state: before each timed refresh every process's ticks move
  * (worst case: every process gets a share). Run with --expose-gc for the heap figures.
@@ -28,6 +29,10 @@ import { argValue, mib, summarize } from "./stats.js"
 const size = Number(argValue("--size") ?? 10_000)
 const runs = Number(argValue("--runs") ?? 15)
 const memoryRefreshes = Number(argValue("--memory-refreshes") ?? 100)
+// The floor section renders only the text format: at 50k each render takes seconds, per repetition.
+const formats = (argValue("--formats") ?? "prometheus,openmetrics").split(",").filter((f): f is ExpositionFormat =>
+  f === "prometheus" || f === "openmetrics"
+)
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined)
 // The level /metrics uses (see PrometheusExporter.ts).
 const gzipAsync = (body: string) => promisify(gzip)(body, { level: zlibConstants.Z_BEST_SPEED })
@@ -82,7 +87,7 @@ const program = Effect.gen(function*() {
   const rssAfterRefreshes = process.memoryUsage().rss
   const snapshot = Option.getOrThrow(yield* monitor.latest)
   const metrics: Record<string, unknown> = {}
-  for (const format of ["prometheus", "openmetrics"] as ReadonlyArray<ExpositionFormat>) {
+  for (const format of formats) {
     const times: Array<number> = []
     const gzipTimes: Array<number> = []
     let bytes = 0
