@@ -4,7 +4,12 @@
  * report here; main waits on it, so the failure ends the program instead of dying silently
  * inside a fiber.
  */
-import { Cause, Context, Data, Deferred, Effect, Layer } from "effect"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 
 export class FatalError extends Data.TaggedError("FatalError")<{
   readonly component: string

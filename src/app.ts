@@ -3,7 +3,8 @@
  * one Layer graph launched in a scope. Shutdown (SIGINT/SIGTERM) closes it in reverse order of
  * acquisition: servers stop accepting, the loop fiber is interrupted, files are released.
  */
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { BuildInfo, BuildInfoLive } from "./buildInfo.js"
 import type { Collector } from "./collector/Collector.js"
 import { CollectorLive } from "./collector/CollectorLive.js"

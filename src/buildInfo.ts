@@ -3,7 +3,9 @@
  * revision and branch from JOULEMON_REVISION / JOULEMON_BRANCH (set by packaging), else from the
  * checkout's .git when run from a clone, else "unknown".
  */
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { readFileSync } from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"

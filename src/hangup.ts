@@ -5,7 +5,9 @@
  * at start (a change needs a restart, as in Kepler) and the web config is re-read on its own
  * every minute (src/server/webConfigReload.ts). So the signal is logged and ignored.
  */
-import { Effect, Runtime, type Scope } from "effect"
+import * as Effect from "effect/Effect"
+import * as Runtime from "effect/Runtime"
+import type * as Scope from "effect/Scope"
 
 export const HANGUP_MESSAGE =
   "received SIGHUP; ignoring it (the config file is read only at start: restart to apply it; the web config is re-read every minute)"

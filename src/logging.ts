@@ -2,7 +2,9 @@
  * The logger chosen by `log.level` and `log.format`: logfmt (`text`) or JSON, one line per
  * event, on stdout — or stderr while the stdout exporter owns the terminal.
  */
-import { Layer, Logger, LogLevel } from "effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import type { JoulemonConfig, LogLevelName } from "./config/Config.js"
 
 const levels: Record<LogLevelName, LogLevel.LogLevel> = {

@@ -5,7 +5,10 @@
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Effect, Exit, Layer } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
 import { appLayer } from "./app.js"
 import { DoctorFindings, makeCli } from "./cli/command.js"
 import type { LoadedConfig } from "./config/load.js"

@@ -13,7 +13,7 @@
  *
  * Flag names compare case-insensitively, as @effect/cli does by default.
  */
-import { Either } from "effect"
+import * as Either from "effect/Either"
 
 export interface FlagNames {
   /** Boolean flags, without the `--` (e.g. `exporter.stdout`). */

@@ -4,7 +4,7 @@
  * (https://no-color.org: present and not empty) is not set; otherwise the Console given to
  * @effect/cli strips them.
  */
-import type { Console } from "effect"
+import type * as Console from "effect/Console"
 import { stripVTControlCharacters } from "node:util"
 
 export interface TerminalInfo {

@@ -4,7 +4,8 @@
  * `src/cli/` and `dist/cli/` are both two levels below the package root, so one relative URL
  * works from the sources (tests, tsx) and from the build.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as fs from "node:fs/promises"
 
 const PackageJson = Schema.parseJson(Schema.Struct({ version: Schema.String }))

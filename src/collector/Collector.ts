@@ -4,7 +4,11 @@
  * pure attribution, so where the reading happens (this thread or a worker process, see
  * workerCollector.ts) never changes a number.
  */
-import { Clock, Context, Data, Duration, Effect } from "effect"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import type { CpuPowerMeterShape } from "../device/CpuPowerMeter.js"
 import type { ZoneSample } from "../monitor/nodeEnergy.js"
 import type { ResourceInformerShape } from "../resource/ResourceInformer.js"

@@ -5,7 +5,9 @@
  * - `inline`: files are read on joulemon's own thread, as before the worker existed — for
  *   hosts that forbid a second process; a stuck read then freezes joulemon.
  */
-import { Duration, Effect, Layer } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { AppConfig, type JoulemonConfig } from "../config/Config.js"
 import { CpuPowerMeter } from "../device/CpuPowerMeter.js"
 import { meterSettingsFrom } from "../device/meterSelection.js"

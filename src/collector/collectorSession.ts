@@ -3,7 +3,9 @@
  * settings and the procfs scanner, resumed from the seed a predecessor left. `collect` is one
  * refresh's reading in wire form. Runs in the worker process (worker.ts), and in tests directly.
  */
-import { Duration, Effect, Option } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { EnergyZone } from "../device/EnergyZone.js"
 import { buildMeterFrom } from "../device/meterSelection.js"
 import type { ZoneSample } from "../monitor/nodeEnergy.js"

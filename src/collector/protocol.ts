@@ -6,7 +6,7 @@
  * structured clone copies a Float64Array of 10k ticks in one memcpy, and the Schema check of a
  * typed array is one `instanceof`, where 10k structs would cost a Schema walk per field.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { METER_NAMES } from "../config/Config.js"
 import { MeterSettings } from "../device/meterSettings.js"
 import type { ContainerRuntime, Hypervisor } from "../resource/types.js"

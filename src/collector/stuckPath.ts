@@ -7,7 +7,8 @@
  * the answer. Every probe is asynchronous and itself bounded: a monitor must not hang on
  * diagnosing a hang.
  */
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { open, readdir, readFile, readlink } from "node:fs/promises"
 import { resolve } from "node:path"
 import type { StuckFile } from "./Collector.js"

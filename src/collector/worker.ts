@@ -12,7 +12,10 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
 import * as WorkerRunner from "@effect/platform/WorkerRunner"
-import { Effect, Layer, Option, Ref } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
 import { type CollectorSession, openSession } from "./collectorSession.js"
 import { CollectorRequest, WorkerScanError, WorkerSetupError } from "./protocol.js"
 

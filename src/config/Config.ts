@@ -5,7 +5,8 @@
  * Field names follow Kepler's YAML keys (kepler-behaviour.md §2.2) so a Kepler config file
  * decodes unchanged; joulemon's own additions are marked below and documented in the README.
  */
-import { Context, type Duration } from "effect"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const
 export type LogLevelName = (typeof LOG_LEVELS)[number]

@@ -1,4 +1,4 @@
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 /**
  * Every problem found in the configuration, reported at once so an operator fixes them in one

@@ -7,7 +7,7 @@
  * - durations are signed Go nanoseconds (`GoDuration`), so `-1s` survives until validation
  *   can report it (Effect's `Duration` cannot be negative).
  */
-import { Duration } from "effect"
+import * as Duration from "effect/Duration"
 import type { JoulemonConfig } from "./Config.js"
 import { fromDuration, type GoDuration } from "./duration.js"
 

@@ -7,7 +7,7 @@
  * same things (it turns `\` into `/`, drops default ports, throws on a port over 65535), so the
  * parts are split here by RFC 3986's outline and `URL` is only the final syntax check.
  */
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { checkPort, splitHostPort } from "./listenAddress.js"
 
 interface UrlParts {

@@ -1,4 +1,4 @@
-import { Duration } from "effect"
+import * as Duration from "effect/Duration"
 import type { JoulemonConfig } from "./Config.js"
 import { METRICS_LEVELS } from "./Config.js"
 

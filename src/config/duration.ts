@@ -7,7 +7,8 @@
  * nanoseconds (`GoDuration`, a bigint) until validation has passed, and only then converts to
  * `Duration.Duration` with `toDuration`.
  */
-import { Duration, Either } from "effect"
+import * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
 
 /** Signed nanoseconds, exactly as Go's `time.Duration`. */
 export type GoDuration = bigint

@@ -3,7 +3,7 @@
  * (kepler-behaviour.md §2.3): `:8080`, `localhost:8080` and `[::1]:8080` are valid; `:0`, `:`,
  * `localhost` and `localhost:` are not. The texts are Go's and Kepler's.
  */
-import { Either } from "effect"
+import * as Either from "effect/Either"
 
 export interface HostPort {
   readonly host: string

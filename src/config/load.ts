@@ -3,7 +3,7 @@
  * Problems of every kind (unreadable file, YAML syntax, wrong shapes, bad values) end in a
  * single `ConfigError` listing all of them; nothing is started with a bad configuration.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as os from "node:os"
 import { LineCounter, parseDocument, type YAMLError } from "yaml"
 import type { JoulemonConfig, LogFormat, LogLevelName, MetricsLevel } from "./Config.js"

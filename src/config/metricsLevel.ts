@@ -2,7 +2,7 @@
  * `exporter.prometheus.metricsLevel` and `--metrics` (kepler-behaviour.md §2.4): tokens are
  * case-insensitive and trimmed; the result is deduplicated in canonical order.
  */
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { METRICS_LEVELS, type MetricsLevel } from "./Config.js"
 
 const isMetricsLevel = (token: string): token is MetricsLevel =>

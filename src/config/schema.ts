@@ -6,7 +6,9 @@
  * values mean (is the level known, is the port in range) is `validate.ts`'s job, so both kinds
  * of problem end up in one list. Every failure names its key path and the value found.
  */
-import { Either, ParseResult, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import { METRICS_LEVELS, type MetricsLevel } from "./Config.js"
 import { type GoDuration, parseGoDuration } from "./duration.js"
 import { parseMetricsLevels } from "./metricsLevel.js"

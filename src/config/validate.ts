@@ -8,7 +8,10 @@
  * The value-only rules are pure (`checkValues`); the ones that look at the filesystem
  * (`checkFiles`) are effects. `validate` runs both and fails once with all of them.
  */
-import { Array as Arr, Effect, Either, Option } from "effect"
+import * as Arr from "effect/Array"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as fs from "node:fs/promises"
 import {
   COLLECTOR_MODES,

@@ -4,7 +4,8 @@
  * (`RaplSysfsMeter`, `FakeMeter`, `ModelMeter`, later `HwmonMeter`); `meterSelection.ts`
  * builds the Layer that tries them in order.
  */
-import { Context, Data } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
 import type { MeterName } from "../config/Config.js"
 import type { EnergyZone } from "./EnergyZone.js"
 

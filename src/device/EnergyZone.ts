@@ -3,7 +3,8 @@
  * estimate). The device layer owns discovery, mmio dedup, multi-socket aggregation and
  * per-member wraparound; the monitor only sees zones (DESIGN.md §2).
  */
-import { Data, type Effect } from "effect"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
 
 /**
  * A reading is either a cumulative counter in µJ (which may wrap at `maxEnergy`) or an

@@ -5,7 +5,9 @@
  * wraparound) and keeps a running total that wraps at the sum of the maxima, so downstream it
  * behaves like a single hardware counter with that boundary.
  */
-import { Array as Arr, Effect, Ref } from "effect"
+import * as Arr from "effect/Array"
+import * as Effect from "effect/Effect"
+import * as Ref from "effect/Ref"
 import { energyReading, type EnergyZone, ZoneReadError } from "./EnergyZone.js"
 import { bookedDelta, counterDelta } from "./wrap.js"
 

@@ -7,7 +7,8 @@
  * counter is the closed-form integral of that power since the meter was built. Reading it more
  * or less often changes nothing, and the TestClock drives it.
  */
-import { Clock, Effect } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
 import type { CpuPowerMeterShape, MeterUnavailable } from "./CpuPowerMeter.js"
 import { energyReading, type EnergyZone } from "./EnergyZone.js"
 import { makeMeterShape } from "./meterShape.js"

@@ -7,7 +7,8 @@
  * 2. `powerN_average`, else `powerN_input` — instantaneous µW, integrated by the monitor;
  * 3. `inN` × `currN` — mV × mA = µW, paired by `hwmonPairing.ts`.
  */
-import { Data, Either } from "effect"
+import * as Data from "effect/Data"
+import * as Either from "effect/Either"
 import * as path from "node:path"
 import type { HwmonChipRule } from "../config/Config.js"
 import { findChipRule } from "./hwmonChipRules.js"

@@ -8,7 +8,9 @@
  * same-named zones are aggregated. Unlike Kepler, `experimental.hwmon.zones` and `chipRules`
  * apply whenever this meter is used, not only with the deprecated `forceEnabled`.
  */
-import { Array as Arr, Effect, Either } from "effect"
+import * as Arr from "effect/Array"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import type { HwmonChipRule } from "../config/Config.js"
 import { type CpuPowerMeterShape, MeterUnavailable } from "./CpuPowerMeter.js"
 import { choosePrimaryZone, type EnergyZone } from "./EnergyZone.js"

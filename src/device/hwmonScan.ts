@@ -4,7 +4,8 @@
  * `_enable` flags and the chip name. The only hwmon code that touches the file system at
  * discovery time.
  */
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { Dirent } from "node:fs"
 import { readdir, realpath } from "node:fs/promises"
 import * as path from "node:path"

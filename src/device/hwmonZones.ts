@@ -12,7 +12,8 @@
  * A member that fails fails the aggregate's read for that interval, so the sum never silently
  * shrinks to a subset.
  */
-import { Array as Arr, Effect } from "effect"
+import * as Arr from "effect/Array"
+import * as Effect from "effect/Effect"
 import { makeAggregatedZone } from "./aggregatedZone.js"
 import { energyReading, type EnergyZone, powerReading, ZoneReadError, type ZoneReading } from "./EnergyZone.js"
 import { type HwmonZoneSpec, specPath } from "./hwmonDevice.js"

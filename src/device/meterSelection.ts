@@ -4,7 +4,9 @@
  * and hint, so "why am I on the model?" is answered by the log, and an estimated meter says
  * loudly that it is estimated.
  */
-import { Effect, Either, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 import { AppConfig, type JoulemonConfig, type MeterName } from "../config/Config.js"
 import { CpuPowerMeter, type CpuPowerMeterShape, MeterUnavailable, NoUsableMeter } from "./CpuPowerMeter.js"
 import { makeFakeMeter } from "./fakeMeter.js"

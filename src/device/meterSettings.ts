@@ -2,7 +2,7 @@
  * What the meter backends read from the configuration, as a Schema: the collector worker
  * (collector/protocol.ts) is sent exactly this to build the same meter as the monitor chose.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 const ChipRule = Schema.Struct({
   name: Schema.String,

@@ -3,7 +3,9 @@
  * stable order, which Kepler's map iteration does not give — pick the primary zone, and refuse
  * an empty zone list (Kepler's `reported no zones`).
  */
-import { Array as Arr, Effect, Order } from "effect"
+import * as Arr from "effect/Array"
+import * as Effect from "effect/Effect"
+import * as Order from "effect/Order"
 import type { MeterName } from "../config/Config.js"
 import { type CpuPowerMeterShape, MeterUnavailable } from "./CpuPowerMeter.js"
 import { choosePrimaryZone, type EnergyZone } from "./EnergyZone.js"

@@ -15,7 +15,9 @@
  * ranges. They are a package-only estimate (no DRAM, no platform) good to a factor of ~2 per
  * machine; an operator who knows the part should set `cpu.model` from its datasheet.
  */
-import { Clock, Effect, Ref } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Ref from "effect/Ref"
 import type { JoulemonConfig } from "../config/Config.js"
 import { cpuDelta, type CpuTimes, readCpuTimes } from "../resource/procStat.js"
 import { type CpuPowerMeterShape, MeterUnavailable } from "./CpuPowerMeter.js"

@@ -3,7 +3,9 @@
  * (kepler-behaviour.md §3.4): every entry with a readable `name` file is a zone, whatever its
  * `enabled` says, and a zone without a readable `max_energy_range_uj` fails the whole discovery.
  */
-import { Array as Arr, Data, Effect } from "effect"
+import * as Arr from "effect/Array"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
 import { readdir } from "node:fs/promises"
 import * as path from "node:path"
 import { readFailure, readSysfsText, readSysfsUint64 } from "./sysfsFile.js"

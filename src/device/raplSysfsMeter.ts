@@ -3,7 +3,8 @@
  * mmio dedup and multi-socket aggregation happen once when the meter is built; every zone
  * read then opens `energy_uj` afresh.
  */
-import { Array as Arr, Effect } from "effect"
+import * as Arr from "effect/Array"
+import * as Effect from "effect/Effect"
 import { makeAggregatedZone } from "./aggregatedZone.js"
 import { type CpuPowerMeterShape, MeterUnavailable } from "./CpuPowerMeter.js"
 import { energyReading, type EnergyZone, ZoneReadError } from "./EnergyZone.js"

@@ -3,7 +3,8 @@
  * `rapl.zones`, dedup by (name, index) with the standard `intel-rapl:*` zone beating its mmio
  * twin, then group by name so multi-socket members become one aggregated zone. Pure.
  */
-import { Array as Arr, Order } from "effect"
+import * as Arr from "effect/Array"
+import * as Order from "effect/Order"
 import type { RaplZoneInfo } from "./raplDiscovery.js"
 
 /** Keep zones whose name is in `filter`, case-insensitively; an empty filter keeps all. */

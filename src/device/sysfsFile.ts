@@ -3,7 +3,8 @@
  * inputs). Failures keep the errno code so callers can tell "permission denied" (fixable by
  * the operator) from "no such file" (no hardware) and say what to do.
  */
-import { Data, Effect } from "effect"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
 import { readBoundedText, ReadRefused } from "../io/boundedRead.js"
 import { SYSFS_ATTRIBUTE_LIMIT } from "../io/readLimits.js"
 import { parseUint64 } from "../io/uint64.js"

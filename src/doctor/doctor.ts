@@ -3,7 +3,10 @@
  * its startup depends on. Never fails: every problem, a bad configuration included, is a check
  * in the report.
  */
-import { Effect, Either, Logger, LogLevel } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import type { ConfigError } from "../config/ConfigError.js"
 import type { LoadedConfig } from "../config/load.js"
 import { findGpuLibrary } from "./gpuLibrary.js"

@@ -3,7 +3,7 @@
  * a regular file is opened, so a FIFO (or a directory) put where a sysfs attribute should be is
  * reported, not waited on. Every outcome is data: the checks are pure functions over it.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as fs from "node:fs/promises"
 
 export type FileKind = "file" | "directory" | "fifo" | "socket" | "device" | "other"

@@ -3,7 +3,7 @@
  * directories /etc/ld.so.conf names (with its `include` globs one level deep), then the
  * trusted defaults. Presence only: nothing is loaded.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 

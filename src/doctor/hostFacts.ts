@@ -2,7 +2,9 @@
  * Everything the host-side doctor checks look at, read once through the same `host.sysfs` and
  * `host.procfs` the daemon uses. Reading is all this module does; `hostChecks.ts` judges it.
  */
-import { Duration, Effect, Either } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as path from "node:path"
 import type { JoulemonConfig, MeterName } from "../config/Config.js"
 import { buildMeter } from "../device/meterSelection.js"

@@ -4,7 +4,9 @@
  * server, then the kubelet's /pods (kubelet mode) or one page of this node's pods (apiserver
  * mode). `readKubeFacts` makes the requests; `kubeCheck` judges the answers.
  */
-import { Duration, Effect, Either } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import type { JoulemonConfig } from "../config/Config.js"
 import { joinHostPort, resolveConnection } from "../k8s/connection.js"
 import { type KubeRequestError, kubeUrl, makeKubeHttp, makeKubeletHttp } from "../k8s/KubeHttp.js"

@@ -2,7 +2,9 @@
  * Whether the BMC answers with the configured credentials: the BMC file resolved as at startup,
  * then one GET of the Chassis collection (the first thing the poller reads).
  */
-import { Duration, Effect, Either } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import type { JoulemonConfig } from "../config/Config.js"
 import { displayEndpoint } from "../platform/bmcConfig.js"
 import { resolveRedfishOptions } from "../platform/PlatformPower.js"

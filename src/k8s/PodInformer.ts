@@ -8,7 +8,11 @@
  * answer from what it last knew — nothing, before the first success. Its connection is exported as
  * `joulemon_kube_informer_*` (SelfMetrics.ts), for alerts.
  */
-import { Context, Duration, Effect, Layer, type Scope } from "effect"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import { AppConfig } from "../config/Config.js"
 import type { Fatal } from "../Fatal.js"
 import { SelfMetrics } from "../telemetry/SelfMetrics.js"

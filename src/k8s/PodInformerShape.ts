@@ -1,8 +1,9 @@
 /**
  * What the pod informer offers, and what it is built from; both modes implement it.
  */
-import type { Duration } from "effect"
-import { Effect, Option } from "effect"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { PodInformerMode } from "../config/Config.js"
 import type { KubeConnection } from "./connection.js"
 import type { RetryPolicy } from "./informerHealth.js"

@@ -5,7 +5,16 @@
  * fetch: the watch keeps the index current. Failures are logged with their fix and retried with
  * backoff; drops and expiries are routine and only logged at debug level.
  */
-import { Clock, Deferred, Duration, Effect, Either, Option, Ref, Schedule, type Scope, Stream } from "effect"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { type Fatal, forkCritical } from "../Fatal.js"
 import { type HealthReporter, retrySchedule } from "./informerHealth.js"
 import { type KubeHttp, KubeRequestError, kubeUrl } from "./KubeHttp.js"

@@ -5,7 +5,11 @@
  * exception: it is only located here and re-read on every request, because the kubelet rotates
  * projected service-account tokens (about hourly) under a running process.
  */
-import { Data, Effect, Either, ParseResult, Schema } from "effect"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { parse as parseYaml } from "yaml"

@@ -7,7 +7,12 @@
  * logged once. Every failure and every success also goes to the informer's telemetry
  * (`joulemon_kube_informer_*`, SelfMetrics.ts), which alerts read instead of the log.
  */
-import { Clock, Duration, Effect, Option, Ref, Schedule } from "effect"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
 import type { KubeRequestError } from "./KubeHttp.js"
 
 /** What the failed request was for; the RBAC rule to grant depends on it. */

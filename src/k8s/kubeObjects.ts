@@ -6,7 +6,9 @@
  * Go encodes a nil slice as `null` and omits empty fields, so every list is "absent, null or a
  * list" and every string has a default.
  */
-import { Either, ParseResult, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 
 const list = <A, I>(item: Schema.Schema<A, I>) =>
   Schema.optionalWith(Schema.Array(item), { nullable: true, default: () => [] })

@@ -8,7 +8,13 @@
  * Failures never reach a caller: the cache keeps what it knew, the health reporter logs the
  * problem with its fix, and only the poll loop retries (with backoff) while it lasts.
  */
-import { Deferred, Duration, Effect, Option, Ref, Schedule, type Scope } from "effect"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
 import { type Fatal, forkCritical } from "../Fatal.js"
 import { joinHostPort } from "./connection.js"
 import { type HealthReporter, type RequestTarget, retrySchedule } from "./informerHealth.js"

@@ -8,7 +8,9 @@
  * A container Kubernetes does not know (a sandbox, a container started outside the kubelet, or
  * any container while the API is unreachable) keeps its HOSTNAME-derived name and no pod.
  */
-import { Effect, Layer, Ref } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
 import { AppConfig } from "../config/Config.js"
 import type { Fatal } from "../Fatal.js"
 import { ResourceInformer, type ResourceInformerShape } from "../resource/ResourceInformer.js"

@@ -3,7 +3,12 @@
  * its exit awaited, and — should the scope close while it still runs (measure interrupted) —
  * terminated: SIGTERM, then SIGKILL if it is still there after a grace period.
  */
-import { Data, Deferred, Duration, Effect, Exit, type Scope } from "effect"
+import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Scope from "effect/Scope"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as os from "node:os"
 import { type CommandOutcome, outcomeOf } from "./report.js"

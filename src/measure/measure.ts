@@ -12,7 +12,14 @@
  * SIGTERM and SIGHUP are forwarded to the command, and joulemon waits for it and reports; if
  * measure is interrupted otherwise (its scope closed), the command is terminated with it.
  */
-import { Clock, Duration, Effect, Fiber, Layer, Ref, Runtime, type Scope } from "effect"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
+import * as Runtime from "effect/Runtime"
+import type * as Scope from "effect/Scope"
 import { CoreLive } from "../app.js"
 import { AppConfig, type JoulemonConfig, type LogLevelName } from "../config/Config.js"
 import type { LoadedConfig } from "../config/load.js"

@@ -3,7 +3,7 @@
  * before or without running it: apart from measure.ts, so that the daemon never loads the
  * measure code.
  */
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 export const MEASURE_OUTPUTS = ["human", "json"] as const
 export type MeasureOutput = (typeof MEASURE_OUTPUTS)[number]

@@ -2,7 +2,7 @@
  * The process table as the tree tracking needs it: pid, ppid and starttime of every process
  * under `host.procfs`. A process that exits mid-scan is simply not in it.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as fs from "node:fs/promises"
 import { readBoundedText } from "../io/boundedRead.js"
 import { PID_STAT_LIMIT } from "../io/readLimits.js"

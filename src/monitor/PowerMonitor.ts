@@ -11,20 +11,18 @@
  * - Each new snapshot is published on a sliding PubSub: a slow subscriber only ever misses
  *   stale notifications and never blocks the monitor.
  */
-import {
-  Clock,
-  Context,
-  Data,
-  Deferred,
-  Duration,
-  Effect,
-  Layer,
-  Option,
-  PubSub,
-  type Queue,
-  Ref,
-  type Scope
-} from "effect"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as PubSub from "effect/PubSub"
+import type * as Queue from "effect/Queue"
+import * as Ref from "effect/Ref"
+import type * as Scope from "effect/Scope"
 import { Collector, type CollectorShape, inProcessCollector } from "../collector/Collector.js"
 import { AppConfig } from "../config/Config.js"
 import { CpuPowerMeter, type CpuPowerMeterShape } from "../device/CpuPowerMeter.js"

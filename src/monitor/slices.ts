@@ -3,7 +3,7 @@
  * loop, with one turn of the loop between two slices: pending I/O — a `/healthz` request, the
  * next chunk of a scrape — is served in between instead of after the whole computation.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 
 /** setImmediate, not a microtask: only a macrotask lets the loop poll for I/O. */
 const nextTurn: Effect.Effect<void> = Effect.async<void>((resume) => {

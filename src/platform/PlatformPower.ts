@@ -9,7 +9,15 @@
  * logs why, retries with exponential backoff, and its series disappear once the last good poll
  * is older than `3 × (poll interval + httpTimeout)`.
  */
-import { Clock, Context, Duration, Effect, Layer, Option, Ref, Schedule, type Scope } from "effect"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
 import { AppConfig, type JoulemonConfig } from "../config/Config.js"
 import { type BmcDetail, bmcForNode, displayEndpoint, loadBmcFile, PlatformConfigError } from "./bmcConfig.js"
 import { initialPlatformEnergyState, integratePoll, type PlatformReading, visibleReadings } from "./platformEnergy.js"

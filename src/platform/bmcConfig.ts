@@ -16,7 +16,11 @@
  * Problems are reported in Kepler's words, all at once, prefixed with the file's path. No
  * message ever quotes a value from a BMC entry: a misplaced password must not reach a log.
  */
-import { Data, Effect, Either, ParseResult, Schema } from "effect"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import YAML from "yaml"
 import { describeConfigReadError, readConfigText } from "../config/configFileRead.js"
 

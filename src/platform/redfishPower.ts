@@ -13,7 +13,7 @@
  * the planned resources — one or two requests per chassis instead of five — until a read fails,
  * when the plan is dropped and the next poll discovers again.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { JsonObject, RedfishClient } from "./redfishClient.js"
 import { RedfishError } from "./redfishClient.js"
 

@@ -6,7 +6,13 @@
  * (PowerMonitor's `onRefresh`). Written to `<out>.partial` and renamed to `<out>` when closed,
  * so a recording that was cut short is never mistaken for a whole one.
  */
-import { Context, Data, Deferred, Effect, Layer, Option, Ref } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
 import * as fs from "node:fs"
 import * as zlib from "node:zlib"
 import { Collector, inProcessCollector } from "../collector/Collector.js"

@@ -8,7 +8,9 @@
  * container as the pod informer answered. Schema-typed, so a damaged or foreign
  * file is refused with the line and field at fault.
  */
-import { Either, ParseResult, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import * as zlib from "node:zlib"
 import { CpuInfoWire, CpuTimesWire } from "../collector/protocol.js"
 import { IDLE_POLICIES, METRICS_LEVELS, SHORT_LIVED_MODES } from "../config/Config.js"

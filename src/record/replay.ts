@@ -6,7 +6,8 @@
  * clock is consulted, so replaying a file twice gives the same bytes, and the families the live
  * run exported from its snapshots are those of the live scrapes.
  */
-import { Effect, Either } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as fs from "node:fs"
 import { writeFamilies } from "../exporter/prometheus/exposition.js"
 import { snapshotFamilies } from "../exporter/prometheus/families.js"

@@ -2,7 +2,9 @@
  * The resource service: the only code that reads /proc (DESIGN.md §1–§2). `refresh` returns
  * one consistent reading; a process that vanishes mid-scan is simply gone.
  */
-import { Context, Data, type Effect } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
 import type { CpuInfoEntry, ResourceReading } from "./types.js"
 
 export class ResourceError extends Data.TaggedError("ResourceError")<{

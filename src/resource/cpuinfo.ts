@@ -2,7 +2,7 @@
  * `/proc/cpuinfo` for `kepler_node_cpu_info`: one entry per logical CPU. Read once when the
  * informer is built; the machine's CPUs do not change identity while we run.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as path from "node:path"
 import { readBoundedText } from "../io/boundedRead.js"
 import { CPUINFO_LIMIT } from "../io/readLimits.js"

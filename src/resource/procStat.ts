@@ -2,7 +2,7 @@
  * `/proc/stat`: the node's cumulative CPU ticks. Parsing is pure; reading is one small file.
  * Used by the resource informer (node usage ratio) and by the model meter (its estimate).
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as path from "node:path"
 import { readBoundedText, ReadRefused } from "../io/boundedRead.js"
 import { PROC_STAT_LIMIT } from "../io/readLimits.js"

@@ -6,7 +6,9 @@
  * Only `<procfs>/stat` (or the listing of `<procfs>` itself) failing fails a refresh; a
  * process that vanishes or has unreadable files never does.
  */
-import { Effect, Layer, Ref } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
 import { AppConfig } from "../config/Config.js"
 import {
   assembleReading,

@@ -21,7 +21,14 @@
  * cannot evict them. Both memos are bounded and start afresh when full.
  */
 import bcrypt from "bcryptjs"
-import { Deferred, Effect, Exit, HashMap, HashSet, Option, Ref, type Scope } from "effect"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as HashMap from "effect/HashMap"
+import * as HashSet from "effect/HashSet"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import type * as Scope from "effect/Scope"
 import * as crypto from "node:crypto"
 import type { WebConfigProblem } from "./webConfigFile.js"
 

@@ -2,7 +2,7 @@
  * The one message between joulemon and its bcrypt worker thread (bcryptWorkerCheck.ts): compare
  * a password with a bcrypt hash. Schema-typed for @effect/platform's Worker/WorkerRunner.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 export class BcryptCompare extends Schema.TaggedRequest<BcryptCompare>()("BcryptCompare", {
   failure: Schema.String,

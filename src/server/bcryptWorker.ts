@@ -6,7 +6,8 @@
 import { WorkerRunner } from "@effect/platform"
 import { NodeRuntime, NodeWorkerRunner } from "@effect/platform-node"
 import bcrypt from "bcryptjs"
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { BcryptCompare } from "./bcryptProtocol.js"
 
 const WorkerLive = WorkerRunner.layerSerialized(BcryptCompare, {

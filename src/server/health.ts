@@ -3,7 +3,11 @@
  * Kepler has neither, so its manifests probe /metrics, which triggers a refresh per probe.
  */
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Clock, Duration, Effect, Layer, Option } from "effect"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { AppConfig } from "../config/Config.js"
 import { type MonitorStats, PowerMonitor } from "../monitor/PowerMonitor.js"
 import type { Snapshot } from "../monitor/snapshot.js"

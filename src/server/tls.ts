@@ -8,7 +8,7 @@
  * `rejectUnauthorized`) plus an admission check on each new TLS connection, because Node has
  * no "require any certificate" or "verify only if given" mode.
  */
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import * as crypto from "node:crypto"
 import * as https from "node:https"
 import type * as net from "node:net"

@@ -9,7 +9,14 @@
  * once, each naming the file and the key.
  */
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Clock, type Duration, Effect, HashMap, Layer, Option, Ref, Runtime } from "effect"
+import * as Clock from "effect/Clock"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as HashMap from "effect/HashMap"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Runtime from "effect/Runtime"
 import * as http from "node:http"
 import type * as https from "node:https"
 import type * as net from "node:net"

@@ -6,7 +6,9 @@
  * Like exporter-toolkit's `yaml.UnmarshalStrict`, a key it does not know is an error, not a
  * warning: a misspelt `basic_auth_user` would otherwise leave the endpoint open.
  */
-import { Either, ParseResult, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import * as path from "node:path"
 import { parseDocument } from "yaml"
 import { parseGoDuration } from "../config/duration.js"

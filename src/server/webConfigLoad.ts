@@ -2,7 +2,11 @@
  * Reading and checking the web config (`web.configFile`): the file, then the certificates, keys
  * and CA it points at. Every problem found is reported at once, each naming the file and key.
  */
-import { Clock, Data, Effect, Either, Option } from "effect"
+import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import { readBoundedText, ReadRefused } from "../io/boundedRead.js"
 import { PEM_FILE_LIMIT, WEB_CONFIG_LIMIT } from "../io/readLimits.js"
 import { validateUsers } from "./basicAuth.js"

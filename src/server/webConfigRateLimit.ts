@@ -3,7 +3,8 @@
  * burst)` — each starts full with `burst` tokens and gains one every `interval` — one per client
  * rather than exporter-toolkit's one per server.
  */
-import { HashMap, Option } from "effect"
+import * as HashMap from "effect/HashMap"
+import * as Option from "effect/Option"
 
 export interface RateLimit {
   /** 0 disables the limiter. */

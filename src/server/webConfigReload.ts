@@ -8,7 +8,12 @@
  * cannot change (TLS on/off, client_auth_type, client_allowed_sans, users, headers, rate limit)
  * are reported as needing a restart.
  */
-import { Duration, Effect, Either, Ref, Schedule, type Scope } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
 import type * as tls from "node:tls"
 import type { TlsPlan } from "./tls.js"
 import { loadWebConfig, type WebSettings } from "./webConfigLoad.js"

@@ -10,7 +10,13 @@
  * (`counters.json.rejected-<time>`, kept for inspection) and joulemon starts from 0; nothing
  * here ever stops joulemon.
  */
-import { Clock, Context, Effect, Either, Layer, Option, Ref } from "effect"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { AppConfig, type IdlePolicy } from "../config/Config.js"

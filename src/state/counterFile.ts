@@ -12,7 +12,10 @@
  * `monitor.maxTerminated`). Processes are not kept: a node can have tens of thousands, most
  * short-lived, which would make the file — written every interval — large for little gain.
  */
-import { Data, Either, ParseResult, Schema } from "effect"
+import * as Data from "effect/Data"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import { createHash } from "node:crypto"
 import type { IdlePolicy } from "../config/Config.js"
 import { initialMonitorState, type MonitorState } from "../monitor/attribute.js"

@@ -7,7 +7,9 @@
  * concurrent fibers cannot lose an increment. Each metric exists once per exposition format (see
  * makeSelfMetrics for why), each set in its own registry.
  */
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import client from "prom-client"
 import { AppConfig, type PodInformerMode } from "../config/Config.js"

@@ -4,7 +4,8 @@
  * the readings into energy with the pure GPU attribution (monitor/gpuAttribution.ts), so how a
  * reading was obtained (NVML, the fake) never changes a number.
  */
-import { Context, Effect } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 
 /**
  * How a device is shared, which decides how its active energy splits (Kepler's modes,

@@ -4,7 +4,9 @@
  * no driver, no device — joulemon says once what is missing and why and runs on without GPUs:
  * the CPU side is unchanged and /readyz is unaffected.
  */
-import { Duration, Effect, Layer } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { AppConfig } from "../../config/Config.js"
 import { GpuPowerMeter, type GpuPowerMeterShape, noGpuMeter } from "./GpuPowerMeter.js"
 

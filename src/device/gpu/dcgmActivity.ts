@@ -9,7 +9,9 @@
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
-import { Duration, Effect, type Scope } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import { migKey } from "./nvmlMeter.js"
 
 /** Kepler's fallback when no endpoint is configured (dcgm-exporter's default port, on this node). */

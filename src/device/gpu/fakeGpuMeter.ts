@@ -4,7 +4,7 @@
  * process, container and pod GPU series appear; GPU 1 is exclusive and idle. Power follows a slow
  * wave and the energy counter is its exact integral, so the numbers move like a real device's.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { GpuDeviceInfo, GpuPowerMeterShape, GpuSample } from "./GpuPowerMeter.js"
 
 const devices: ReadonlyArray<GpuDeviceInfo> = [

@@ -13,7 +13,7 @@
  * applied to the GPU). A hung call still holds one pool thread until it returns, which is why the
  * meter never asks a device again while its previous call is pending.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { LibraryHandle, TypeObject } from "koffi"
 import * as fs from "node:fs"
 import * as path from "node:path"

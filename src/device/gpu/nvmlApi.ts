@@ -7,7 +7,7 @@
  * `.async`), so a driver call that hangs (a GPU fallen off the bus) never blocks the event loop
  * that serves /healthz.
  */
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 /** NVML's return codes joulemon reacts to (nvml.h, nvmlReturn_t). */
 export const NvmlCode = {

@@ -9,7 +9,8 @@
  * returned is reported as failed instead of being asked again — so a hung driver call holds at
  * most one pool thread per device, never the event loop.
  */
-import { Duration, Effect } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import type { GpuDeviceInfo, GpuPowerMeterShape, GpuSample, GpuShareGroup, GpuSharingMode } from "./GpuPowerMeter.js"
 import {
   ComputeMode,

@@ -7,7 +7,10 @@
  * Kepler exits 0 when this exporter stops; here a write failure (EPIPE when piped into `head`)
  * or any failure of the loop ends joulemon with a non-zero exit, through `forkCritical`.
  */
-import { Effect, Layer, Option, Queue } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
 import { forkCritical } from "../../Fatal.js"
 import { PowerMonitor } from "../../monitor/PowerMonitor.js"
 import type { Snapshot } from "../../monitor/snapshot.js"

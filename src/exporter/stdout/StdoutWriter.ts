@@ -2,7 +2,11 @@
  * Where the stdout exporter's frames go: a small service, so tests capture the output and the
  * exporter's loop sees a write failure (EPIPE when piped into `head`) as a typed error.
  */
-import { Context, Data, Effect, Layer, type Scope } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import * as fs from "node:fs"
 import * as tty from "node:tty"
 
