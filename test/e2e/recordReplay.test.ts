@@ -17,6 +17,7 @@ import { parseSamples } from "../support/exposition.js"
 import { freePort } from "../support/ports.js"
 import { makeProcTree, type ProcTree } from "../support/procTree.js"
 import { type RaplTree, startRaplTree } from "../support/raplTree.js"
+import { bySeries, refreshesOf, replayTo } from "../support/replay.js"
 
 const C1 = "e".repeat(64)
 let rapl: RaplTree
@@ -49,25 +50,6 @@ const advance = () => {
   fs.mkdirSync(cgroup, { recursive: true })
   fs.writeFileSync(path.join(cgroup, "cpu.stat"), `usage_usec ${(8 + 4) * round * 10_000 + 77}\n`)
   tree.setCpu(cpuAfterRounds(round))
-}
-
-/** One refresh's samples, by series, for the families the replay computes. */
-const bySeries = (text: string, families?: ReadonlySet<string>) =>
-  new Map(
-    parseSamples(text)
-      .filter((s) => families === undefined || families.has(s.name))
-      .map((s) => [`${s.name}${JSON.stringify(Object.entries(s.labels).sort())}`, s.value])
-  )
-
-/** `# joulemon replay: refresh N of M` splits the output into refreshes. */
-const refreshesOf = (text: string): Array<string> => text.split(/^# joulemon replay: refresh \d+ of \d+.*\n/m).slice(1)
-
-const replayTo = async (recording: string, out: string) => {
-  const r = startJoulemon(["replay", "--output", out, recording])
-  started.push(r)
-  const exit = await withTimeout(r.exited, 30_000, "replay exit")
-  expect(exit.code, r.output()).toBe(0)
-  return fs.readFileSync(out, "utf8")
 }
 
 beforeAll(() => {
@@ -113,8 +95,8 @@ describe("joulemon record and replay through the real binary", () => {
   }, 60_000)
 
   it("replays to identical bytes twice, and to the live scrapes' samples", async () => {
-    const first = await replayTo(recording(), path.join(tmp, "replay-1.prom"))
-    const second = await replayTo(recording(), path.join(tmp, "replay-2.prom"))
+    const first = await replayTo(recording(), path.join(tmp, "replay-1.prom"), started)
+    const second = await replayTo(recording(), path.join(tmp, "replay-2.prom"), started)
     expect(second).toBe(first)
     const replayed = refreshesOf(first)
     // The monitor's first refresh at start, then one per scrape (monitor.interval 0).
@@ -177,7 +159,7 @@ describe("a recorded bug report as a fixture", () => {
   const fixture = path.join(ROOT, "test", "fixtures", "recordings", "containers-short-lived.jl.gz")
 
   it("replays on any machine to the exposition committed beside it", async () => {
-    const out = await replayTo(fixture, path.join(tmp, "fixture.prom"))
+    const out = await replayTo(fixture, path.join(tmp, "fixture.prom"), started)
     expect(out).toBe(fs.readFileSync(fixture.replace(/\.jl\.gz$/, ".prom"), "utf8"))
   }, 40_000)
 })

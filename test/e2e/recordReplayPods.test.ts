@@ -14,11 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { containerIds, podUids, TEST_NODE } from "../k8s/fakeKube.js"
 import { kubeletWorld, writeKubeconfig } from "../k8s/support.js"
 import { cpuAfterRounds } from "../resource/procDir.js"
-import { type Running, startJoulemon, startOverTrees, withTimeout } from "../support/binary.js"
+import { type Running, startOverTrees, withTimeout } from "../support/binary.js"
 import { parseSamples } from "../support/exposition.js"
 import { podContainerCgroup } from "../support/procOverlay.js"
 import { makeProcTree, type ProcTree } from "../support/procTree.js"
 import { type RaplTree, startRaplTree } from "../support/raplTree.js"
+import { bySeries, refreshesOf, replayTo } from "../support/replay.js"
 
 let rapl: RaplTree
 let tree: ProcTree
@@ -53,23 +54,6 @@ const advance = () => {
   } else fs.rmSync(path.join(tree.procfs, "201"), { recursive: true, force: true })
   tree.setProcess({ pid: 202, comm: "cron", utime: 2 * round, stime: 0, startTime: 302, exe: "/usr/sbin/cron" })
   tree.setCpu(cpuAfterRounds(round))
-}
-
-const bySeries = (text: string, families?: ReadonlySet<string>) =>
-  new Map(
-    parseSamples(text)
-      .filter((s) => families === undefined || families.has(s.name))
-      .map((s) => [`${s.name}${JSON.stringify(Object.entries(s.labels).sort())}`, s.value])
-  )
-
-const refreshesOf = (text: string): Array<string> => text.split(/^# joulemon replay: refresh \d+ of \d+.*\n/m).slice(1)
-
-const replayTo = async (recording: string, out: string) => {
-  const r = startJoulemon(["replay", "--output", out, recording])
-  started.push(r)
-  const exit = await withTimeout(r.exited, 30_000, "replay exit")
-  expect(exit.code, r.output()).toBe(0)
-  return fs.readFileSync(out, "utf8")
 }
 
 beforeAll(async () => {
@@ -111,8 +95,8 @@ describe("joulemon record and replay with Kubernetes on", () => {
     const raw = zlib.gunzipSync(fs.readFileSync(recording)).toString("utf8")
     expect(raw).toContain(`"podName":"web-6c7f9d8b5-q2w4e"`)
 
-    const first = await replayTo(recording, path.join(tmp, "pods-1.prom"))
-    expect(await replayTo(recording, path.join(tmp, "pods-2.prom"))).toBe(first)
+    const first = await replayTo(recording, path.join(tmp, "pods-1.prom"), started)
+    expect(await replayTo(recording, path.join(tmp, "pods-2.prom"), started)).toBe(first)
     const replayed = refreshesOf(first)
     expect(replayed.length).toBe(live.length + 1)
     const families = new Set(parseSamples(first).map((s) => s.name))
