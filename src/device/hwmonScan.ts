@@ -6,19 +6,15 @@
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type { Dirent } from "node:fs"
-import { readdir, realpath } from "node:fs/promises"
 import * as path from "node:path"
 import { cleanMetricName, type HwmonDevice, HwmonDeviceError } from "./hwmonDevice.js"
-import { readFailure, readSysfsText, type SysfsReadError } from "./sysfsFile.js"
+import { readSysfsText, type SysfsReadError } from "./sysfsFile.js"
+import { type SysfsEntry, SysfsReader } from "./sysfsReader.js"
 
 export const hwmonDir = (sysfs: string): string => path.join(sysfs, "class", "hwmon")
 
-const listDir = (dir: string): Effect.Effect<ReadonlyArray<Dirent>, SysfsReadError> =>
-  Effect.tryPromise({
-    try: () => readdir(dir, { withFileTypes: true }),
-    catch: (cause) => readFailure(dir, cause)
-  }).pipe(
+const listDir = (dir: string): Effect.Effect<ReadonlyArray<SysfsEntry>, SysfsReadError> =>
+  Effect.flatMap(SysfsReader, (reader) => reader.listDir(dir)).pipe(
     // Go's ReadDir sorts by name; the file system's order would make discovery order vary.
     Effect.map((entries) => [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)))
   )
@@ -26,13 +22,11 @@ const listDir = (dir: string): Effect.Effect<ReadonlyArray<Dirent>, SysfsReadErr
 /** Device directories under `class/hwmon`, sorted by entry name. */
 export const listHwmonDevices = (sysfs: string): Effect.Effect<ReadonlyArray<string>, SysfsReadError> =>
   listDir(hwmonDir(sysfs)).pipe(
-    Effect.map((entries) =>
-      entries.filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => path.join(hwmonDir(sysfs), e.name))
-    )
+    Effect.map((entries) => entries.filter((e) => e.kind !== "file").map((e) => path.join(hwmonDir(sysfs), e.name)))
   )
 
 const resolved = (file: string): Effect.Effect<Option.Option<string>> =>
-  Effect.tryPromise(() => realpath(file)).pipe(Effect.option)
+  Effect.flatMap(SysfsReader, (reader) => reader.realpath(file)).pipe(Effect.option)
 
 const readOptional = (file: string): Effect.Effect<Option.Option<string>> => readSysfsText(file).pipe(Effect.option)
 
@@ -68,7 +62,7 @@ export const readHwmonDevice = (dir: string): Effect.Effect<HwmonDevice, HwmonDe
     )
     // Like Go's DirEntry.IsDir, a symlink (`device`, `subsystem`) counts as a file here; it
     // never matches a sensor name.
-    const files = entries.filter((e) => !e.isDirectory()).map((e) => e.name)
+    const files = entries.filter((e) => e.kind !== "directory").map((e) => e.name)
     const driver = Option.match(yield* readOptional(path.join(dir, "name")), {
       onNone: () => "",
       onSome: cleanMetricName

@@ -6,9 +6,9 @@
 import * as Arr from "effect/Array"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
-import { readdir } from "node:fs/promises"
 import * as path from "node:path"
-import { readFailure, readSysfsText, readSysfsUint64 } from "./sysfsFile.js"
+import { readSysfsText, readSysfsUint64 } from "./sysfsFile.js"
+import { SysfsReader } from "./sysfsReader.js"
 
 export interface RaplZoneInfo {
   readonly name: string
@@ -68,10 +68,9 @@ const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 
  */
 export const discoverRaplZones = Effect.fn("RaplSysfs.discover")(function*(sysfs: string) {
   const dir = powercapDir(sysfs)
-  const entries = yield* Effect.tryPromise({
-    try: () => readdir(dir),
-    catch: (cause) => readFailure(dir, cause)
-  }).pipe(
+  const reader = yield* SysfsReader
+  const entries = yield* reader.listDir(dir).pipe(
+    Effect.map((list) => list.map((e) => e.name)),
     Effect.catchAll((e) =>
       e.code === "ENOENT" || e.code === "ENOTDIR"
         ? Effect.succeed<ReadonlyArray<string>>([])
