@@ -1,8 +1,9 @@
 /**
  * `joulemon record`'s recorder: the collector it puts in place of the daemon's (files read on
  * joulemon's own thread through a recording reader) and the writer of the recording. Each
- * refresh's line joins what the collector read (and, with Kubernetes on, what the pod informer
- * answered for the reading's containers) with what the monitor gave the attribution
+ * refresh's line joins what the collector read (the scan's files and, with a sysfs meter, the
+ * text of every sysfs file the meter read) and, with Kubernetes on, what the pod informer
+ * answered for the reading's containers, with what the monitor gave the attribution
  * (PowerMonitor's `onRefresh`). Written to `<out>.partial` and renamed to `<out>` when closed,
  * so a recording that was cut short is never mistaken for a whole one.
  */
@@ -15,9 +16,11 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as fs from "node:fs"
 import * as zlib from "node:zlib"
-import { Collector, inProcessCollector } from "../collector/Collector.js"
-import { AppConfig } from "../config/Config.js"
-import { CpuPowerMeter } from "../device/CpuPowerMeter.js"
+import { Collector, type CollectorShape, inProcessCollector } from "../collector/Collector.js"
+import { AppConfig, type JoulemonConfig } from "../config/Config.js"
+import { CpuPowerMeter, type CpuPowerMeterShape } from "../device/CpuPowerMeter.js"
+import { buildMeterFrom, meterSettingsFrom } from "../device/meterSelection.js"
+import { liveSysfsReader, SysfsReader } from "../device/sysfsReader.js"
 import type { Fatal } from "../Fatal.js"
 import type { KubeConfigError } from "../k8s/connection.js"
 import { makePodEnricher } from "../k8s/podAttribution.js"
@@ -33,11 +36,13 @@ import {
   type FileOp,
   headerLine,
   type RecordedPod,
+  type RecordedSysfsMeter,
   RECORDING_FORMAT,
   RECORDING_VERSION,
   refreshLine
 } from "./recordingFile.js"
 import { makeRecordingReader } from "./recordingReader.js"
+import { makeRecordingSysfsReader, type RecordingSysfsReader } from "./sysfsRecording.js"
 
 export class RecordError extends Data.TaggedError("RecordError")<{ readonly reason: string }> {
   override get message(): string {
@@ -84,6 +89,27 @@ const capturing = (
   return { lookupAll, lookup: singleLookup(lookupAll) }
 }
 
+/**
+ * With a sysfs meter (rapl, hwmon): the same meter built over the recording reader, and what
+ * the header says of it. The model and fake meters read no sysfs and are used as they are.
+ */
+const recordedSysfsMeter = (
+  config: JoulemonConfig,
+  live: CpuPowerMeterShape,
+  ops: RecordingSysfsReader
+): Effect.Effect<Option.Option<{ meter: CpuPowerMeterShape; recorded: RecordedSysfsMeter }>, RecordError> => {
+  const name = live.name
+  if (name !== "rapl" && name !== "hwmon") return Effect.succeed(Option.none())
+  const settings = meterSettingsFrom(config)
+  return buildMeterFrom(name, settings).pipe(
+    Effect.provideService(SysfsReader, ops.reader),
+    Effect.mapError((e) =>
+      new RecordError({ reason: `cannot build the ${name} meter again to record it: ${e.message}` })
+    ),
+    Effect.map((meter) => Option.some({ meter, recorded: { name, settings, discovery: ops.take() } }))
+  )
+}
+
 type RecordingServices = Recorder | Collector | RefreshObserver
 
 /**
@@ -109,7 +135,7 @@ const recordingWith = <R>(
 ): Layer.Layer<RecordingServices, RecordError, AppConfig | CpuPowerMeter | R> =>
   Layer.scopedContext(Effect.gen(function*() {
     const config = yield* AppConfig
-    const meter = yield* CpuPowerMeter
+    const live = yield* CpuPowerMeter
     const partial = `${options.out}.partial`
     const gzip = yield* Effect.acquireRelease(
       Effect.try({
@@ -138,6 +164,12 @@ const recordingWith = <R>(
     )
     const write = (line: string) => Effect.sync(() => void gzip.stream.write(line))
 
+    // A sysfs meter is built again here, over the recording SysfsReader, so its discovery and
+    // every zone read are in the recording; it is the daemon's meter, found the same way.
+    const sysfsOps = makeRecordingSysfsReader(liveSysfsReader)
+    const sysfsMeter = yield* recordedSysfsMeter(config, live, sysfsOps)
+    const meter = Option.match(sysfsMeter, { onNone: () => live, onSome: ({ meter }) => meter })
+
     const reader = makeRecordingReader(nodeProcReader)
     const cgroupfs = cgroupfsOption(config)
     const scanner = yield* makeProcfsScanner({
@@ -162,6 +194,7 @@ const recordingWith = <R>(
       })),
       primaryZone: Math.max(0, meter.zones.indexOf(meter.primaryZone)),
       cpuInfo: scanner.cpuInfo,
+      ...Option.match(sysfsMeter, { onNone: () => ({}), onSome: ({ recorded }) => ({ sysfsMeter: recorded }) }),
       settings: {
         maxPlausibleWatts: config.monitor.maxPlausibleWatts,
         maxTerminated: config.monitor.maxTerminated,
@@ -197,7 +230,15 @@ const recordingWith = <R>(
         return reading
       })
     }
-    const collector = inProcessCollector(meter, informer, config.monitor.parallelism)
+    const reading = inProcessCollector(meter, informer, config.monitor.parallelism)
+    const collector: CollectorShape = {
+      cpuInfo: reading.cpuInfo,
+      // What a collection that failed had read is dropped with it, not booked to the next.
+      collect: Effect.zipRight(
+        Effect.sync(() => void sysfsOps.take()),
+        Effect.provideService(reading.collect, SysfsReader, sysfsOps.reader)
+      )
+    }
 
     const refreshed = (inputs: RefreshInputs) =>
       Effect.gen(function*() {
@@ -211,6 +252,7 @@ const recordingWith = <R>(
           samples: inputs.samples,
           cpu: collected.cpu,
           files: collected.files,
+          ...(Option.isSome(sysfsMeter) ? { sysfs: sysfsOps.take() } : {}),
           ...(collected.pods === undefined ? {} : { pods: collected.pods })
         }))
         const n = yield* Ref.updateAndGet(count, (c) => c + 1)

@@ -2,7 +2,8 @@
  * The recording `joulemon record` writes and `joulemon replay` reads: one gzip-compressed file of
  * JSON lines — a header (format name and version, where the files were, the meter's zones, the
  * CPUs, the settings the numbers depend on), then one line per refresh with everything the
- * attribution was given: the zone readings, the clock, whether terminated lists started afresh,
+ * attribution was given: the zone readings (and, with a sysfs meter, the text of every sysfs
+ * file the meter read, so replay parses them again), the clock, whether terminated lists started afresh,
  * joulemon's own pids, /proc/stat's figures, every file operation of the scan with its result
  * (file contents as latin1, so any byte survives) and, with Kubernetes on, the pod of each
  * container as the pod informer answered. Schema-typed, so a damaged or foreign
@@ -14,6 +15,7 @@ import * as Schema from "effect/Schema"
 import * as zlib from "node:zlib"
 import { CpuInfoWire, CpuTimesWire } from "../collector/protocol.js"
 import { IDLE_POLICIES, METRICS_LEVELS, SHORT_LIVED_MODES } from "../config/Config.js"
+import { MeterSettings } from "../device/meterSettings.js"
 
 /** Zones and readings as in collector/protocol.ts, with µJ as decimal strings (JSON has no bigint). */
 const ZoneMetaJson = Schema.Struct({
@@ -37,7 +39,11 @@ export const ZoneSampleJson = Schema.Union(
 )
 
 export const RECORDING_FORMAT = "joulemon-recording"
-export const RECORDING_VERSION = 1
+/**
+ * 2: the sysfs meter's files as read (`sysfsMeter`, `sysfs`). Version 1 files (the zone
+ * readings only) still replay, from their `samples`.
+ */
+export const RECORDING_VERSION = 2
 
 /** One operation of the scan's file reader (resource/procReader.ts), with what it returned. */
 export const FileOp = Schema.Union(
@@ -56,6 +62,44 @@ export const FileOp = Schema.Union(
 )
 export type FileOp = typeof FileOp.Type
 
+/**
+ * One operation of the meter's SysfsReader (device/sysfsReader.ts) with what it returned: the
+ * text of a sysfs file as read (untrimmed), a directory's entries, a resolved link, or the
+ * failure with the reason and errno code the live run's error carried.
+ */
+export const SysfsOp = Schema.Union(
+  Schema.Struct({ op: Schema.Literal("text"), path: Schema.String, text: Schema.String }),
+  Schema.Struct({
+    op: Schema.Literal("list"),
+    path: Schema.String,
+    entries: Schema.Array(
+      Schema.Struct({ name: Schema.String, kind: Schema.Literal("directory", "symlink", "file") })
+    )
+  }),
+  Schema.Struct({ op: Schema.Literal("realpath"), path: Schema.String, target: Schema.String }),
+  Schema.Struct({
+    op: Schema.Literal("failed"),
+    of: Schema.Literal("text", "list", "realpath"),
+    path: Schema.String,
+    reason: Schema.String,
+    code: Schema.optionalWith(Schema.String, { exact: true })
+  })
+)
+export type SysfsOp = typeof SysfsOp.Type
+
+/**
+ * A sysfs meter (rapl, hwmon) as the recording built it: replay builds the same meter from the
+ * same settings over the discovery's recorded operations, then reads its zones from each
+ * refresh's `sysfs`. The model and fake meters read no sysfs; their readings are the refreshes'
+ * `samples`.
+ */
+export const RecordedSysfsMeter = Schema.Struct({
+  name: Schema.Literal("rapl", "hwmon"),
+  settings: MeterSettings,
+  discovery: Schema.Array(SysfsOp)
+})
+export type RecordedSysfsMeter = typeof RecordedSysfsMeter.Type
+
 export const RecordingHeader = Schema.Struct({
   format: Schema.Literal(RECORDING_FORMAT),
   version: Schema.Int,
@@ -67,6 +111,8 @@ export const RecordingHeader = Schema.Struct({
   zones: Schema.Array(ZoneMetaJson),
   primaryZone: Schema.Int,
   cpuInfo: Schema.Array(CpuInfoWire),
+  /** Version 2: the sysfs meter and its discovery; absent for the model and fake meters. */
+  sysfsMeter: Schema.optionalWith(RecordedSysfsMeter, { exact: true }),
   settings: Schema.Struct({
     maxPlausibleWatts: Schema.Number,
     maxTerminated: Schema.Number,
@@ -100,6 +146,8 @@ export const RecordedRefresh = Schema.Struct({
   samples: Schema.Array(ZoneSampleJson),
   cpu: CpuTimesWire,
   files: Schema.Array(FileOp),
+  /** Version 2, with a sysfs meter: every operation of this refresh's zone reads. */
+  sysfs: Schema.optionalWith(Schema.Array(SysfsOp), { exact: true }),
   /**
    * With Kubernetes on: the pods the informer found for the reading's containers (absent when
    * it was off). Version 1 files written before pods were recorded have none, and replay so.

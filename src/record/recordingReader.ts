@@ -8,6 +8,7 @@
  * (tokens, passwords) never reaches the recording.
  */
 import { errorCode, type ProcReader, type ScratchBuffer } from "../resource/procReader.js"
+import { makeAnswerQueue } from "./answerQueue.js"
 import type { FileOp } from "./recordingFile.js"
 
 const KEPT_ENVIRON = ["HOSTNAME=", "CONTAINER_NAME="]
@@ -89,22 +90,12 @@ export interface ReplayReader extends ProcReader {
  * recording is of another joulemon version's scan) fails with ENOENT, as a file that is not there.
  */
 export const makeReplayReader = (): ReplayReader => {
-  // Per operation and path, the answers in the order the scan got them: a file read twice in
-  // one scan (a stat re-read to confirm an exit) gets its two answers; past the last, the last.
-  let answers = new Map<string, { readonly ops: Array<FileOp>; next: number }>()
-  const key = (kind: string, path: string) => `${kind}\u0000${path}`
-  const answer = (kind: "dir" | "read" | "link" | "exists", path: string): FileOp | undefined => {
-    const queue = answers.get(key(kind, path))
-    if (queue === undefined) return undefined
-    const op = queue.ops[Math.min(queue.next, queue.ops.length - 1)]
-    queue.next++
-    return op
-  }
+  const answers = makeAnswerQueue<FileOp>((op) => ({ kind: op.op === "failed" ? op.of : op.op, path: op.path }))
   const missing = (path: string): never => {
     throw new ReplayedFailure(path, "ENOENT")
   }
   const read = (path: string, into: ScratchBuffer): number => {
-    const a = answer("read", path)
+    const a = answers.next("read", path)
     if (a?.op === "failed") throw new ReplayedFailure(path, a.code)
     if (a?.op !== "read") return missing(path)
     const length = Buffer.byteLength(a.data, "latin1")
@@ -114,30 +105,21 @@ export const makeReplayReader = (): ReplayReader => {
   }
   return {
     readDir: (dir) => {
-      const a = answer("dir", dir)
+      const a = answers.next("dir", dir)
       if (a?.op === "failed") throw new ReplayedFailure(dir, a.code)
       return a?.op === "dir" ? a.names : missing(dir)
     },
     readStat: read,
     readFile: (file, into) => read(file, into),
     readLink: (file) => {
-      const a = answer("link", file)
+      const a = answers.next("link", file)
       if (a?.op === "failed") throw new ReplayedFailure(file, a.code)
       return a?.op === "link" ? a.target : missing(file)
     },
     exists: (p) => {
-      const a = answer("exists", p)
+      const a = answers.next("exists", p)
       return a?.op === "exists" ? a.exists : false
     },
-    load: (ops) => {
-      const next = new Map<string, { readonly ops: Array<FileOp>; next: number }>()
-      for (const op of ops) {
-        const k = key(op.op === "failed" ? op.of : op.op, op.path)
-        const queue = next.get(k) ?? { ops: [], next: 0 }
-        queue.ops.push(op)
-        next.set(k, queue)
-      }
-      answers = next
-    }
+    load: answers.load
   }
 }

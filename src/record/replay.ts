@@ -1,6 +1,7 @@
 /**
  * `joulemon replay`: a recording run again through the same code the live run used — the
- * procfs scan (over the recorded file operations), the recorded pods applied as the pod
+ * sysfs meter (built from its recorded discovery, its zones parsing each refresh's recorded
+ * file text), the procfs scan (over the recorded file operations), the recorded pods applied as the pod
  * attribution applied them live, the attribution, the idle allocation and the
  * exposition writer — one refresh per recorded line. Nothing is read from this machine and no
  * clock is consulted, so replaying a file twice gives the same bytes, and the families the live
@@ -9,6 +10,10 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as fs from "node:fs"
+import type { CpuPowerMeterShape } from "../device/CpuPowerMeter.js"
+import type { EnergyZone } from "../device/EnergyZone.js"
+import { buildMeterFrom } from "../device/meterSelection.js"
+import { SysfsReader } from "../device/sysfsReader.js"
 import { writeFamilies } from "../exporter/prometheus/exposition.js"
 import { snapshotFamilies } from "../exporter/prometheus/families.js"
 import { idleFamilies } from "../exporter/prometheus/idleFamilies.js"
@@ -17,13 +22,21 @@ import { enrichWithPods } from "../k8s/podAttribution.js"
 import type { PodContainer } from "../k8s/podIndex.js"
 import { attribute, initialMonitorState, withParts } from "../monitor/attribute.js"
 import { allocateIdle, initialIdleAllocation } from "../monitor/idleAllocation.js"
+import type { ZoneSample } from "../monitor/nodeEnergy.js"
 import type { Snapshot } from "../monitor/snapshot.js"
 import { makeProcfsScanner } from "../resource/procfsInformer.js"
 import type { CpuTimes } from "../resource/procStat.js"
 import { ResourceError } from "../resource/ResourceInformer.js"
 import type { ResourceReading } from "../resource/types.js"
-import { parseRecording, type RecordedPod, type Recording } from "./recordingFile.js"
+import {
+  parseRecording,
+  type RecordedPod,
+  type RecordedRefresh,
+  type Recording,
+  type RecordingHeader
+} from "./recordingFile.js"
 import { makeReplayReader } from "./recordingReader.js"
+import { makeReplaySysfsReader, type ReplaySysfsReader } from "./sysfsRecording.js"
 
 /** The most a recording file may be: 1 GiB compressed (a day of a 10k-process node is far less). */
 const RECORDING_LIMIT = 1024 ** 3
@@ -55,6 +68,61 @@ export interface ReplayedRefresh {
 const podIndexOf = (pods: ReadonlyArray<RecordedPod>): ReadonlyMap<string, PodContainer> =>
   new Map(pods.map(({ containerId, ...pod }) => [containerId, pod]))
 
+const sameZones = (built: ReadonlyArray<EnergyZone>, recorded: RecordingHeader["zones"]): boolean =>
+  built.length === recorded.length &&
+  built.every((z, i) => z.name === recorded[i]?.name && z.path === recorded[i]?.path)
+
+/**
+ * The recording's sysfs meter, built by the same code from the same settings over the
+ * discovery's recorded operations. It must give the header's zones: otherwise the file was
+ * recorded by a joulemon whose discovery differs, and its readings are not this one's to parse.
+ */
+const rebuiltMeter = (
+  header: RecordingHeader,
+  sysfs: ReplaySysfsReader
+): Effect.Effect<CpuPowerMeterShape | undefined, ResourceError> => {
+  const recorded = header.sysfsMeter
+  if (recorded === undefined) return Effect.succeed(undefined)
+  const refused = (reason: string) =>
+    new ResourceError({ path: "recording header (sysfsMeter)", reason: `${recorded.name} meter: ${reason}` })
+  return Effect.sync(() => sysfs.load(recorded.discovery)).pipe(
+    Effect.zipRight(buildMeterFrom(recorded.name, recorded.settings)),
+    Effect.provideService(SysfsReader, sysfs.reader),
+    Effect.mapError((e) => refused(`the recorded discovery does not build it again: ${e.message}`)),
+    Effect.filterOrFail(
+      (meter) => sameZones(meter.zones, header.zones),
+      (meter) =>
+        refused(
+          `built again, it has zones ${meter.zones.map((z) => z.path).join(", ")}, not the recorded ${
+            header.zones.map((z) => z.path).join(", ")
+          }`
+        )
+    )
+  )
+}
+
+/**
+ * The refresh's zone readings, parsed again from the text its sysfs files had. Each reading's
+ * time is the recorded one (the clock is not replayed); a reading that failed fails again with
+ * the same error.
+ */
+const replayedSamples = (
+  meter: CpuPowerMeterShape,
+  sysfs: ReplaySysfsReader,
+  refresh: RecordedRefresh
+): Effect.Effect<ReadonlyArray<ZoneSample>> =>
+  Effect.sync(() => sysfs.load(refresh.sysfs ?? [])).pipe(
+    Effect.zipRight(Effect.forEach(meter.zones, (zone, i) => {
+      const recorded = refresh.samples[i]
+      const atNanos = recorded?._tag === "Read" && recorded.atNanos !== undefined ? recorded.atNanos : refresh.nowNanos
+      return zone.read.pipe(Effect.match({
+        onFailure: (e): ZoneSample => ({ _tag: "Failed", error: e.message }),
+        onSuccess: (reading): ZoneSample => ({ _tag: "Read", reading, atNanos })
+      }))
+    })),
+    Effect.provideService(SysfsReader, sysfs.reader)
+  )
+
 /** Every recorded refresh, replayed in order. */
 export const replay = (recording: Recording): Effect.Effect<ReadonlyArray<ReplayedRefresh>, ResourceError> =>
   Effect.gen(function*() {
@@ -68,6 +136,8 @@ export const replay = (recording: Recording): Effect.Effect<ReadonlyArray<Replay
       cpu: { times: Effect.sync(() => cpuHolder.current), info: header.cpuInfo },
       ...(header.cgroupfs === null ? {} : { cgroupfs: header.cgroupfs })
     })
+    const sysfs = makeReplaySysfsReader()
+    const meter = header.sysfsMeter === undefined ? undefined : yield* rebuiltMeter(header, sysfs)
     const settings = header.settings
     const config = {
       maxPlausibleWatts: settings.maxPlausibleWatts,
@@ -94,7 +164,9 @@ export const replay = (recording: Recording): Effect.Effect<ReadonlyArray<Replay
         nowNanos: r.nowNanos,
         timestamp: r.timestamp,
         zones: header.zones,
-        samples: r.samples,
+        samples: meter === undefined || r.sysfs === undefined
+          ? r.samples
+          : yield* replayedSamples(meter, sysfs, r),
         resources: reading,
         clearTerminated: r.clearTerminated,
         selfPids: r.selfPids
