@@ -7,6 +7,7 @@
  */
 import * as Arr from "effect/Array"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Ref from "effect/Ref"
 import { energyReading, type EnergyZone, ZoneReadError } from "./EnergyZone.js"
 import { bookedDelta, counterDelta } from "./wrap.js"
@@ -75,7 +76,14 @@ export const makeAggregatedZone = Effect.fn("AggregatedZone.make")(function*(
       )
     )
 
-  const read = Effect.forEach(members, readMember, { concurrency: "unbounded" }).pipe(
+  // Every member is read to the end, and the failure named is the first member's that failed:
+  // stopping at whichever failed first in time would name a different member from run to run
+  // (and leave the others' files half-read in a recording).
+  const read = Effect.forEach(members, (m) => Effect.either(readMember(m)), { concurrency: "unbounded" }).pipe(
+    Effect.flatMap((results) => {
+      const failed = results.find(Either.isLeft)
+      return failed === undefined ? Effect.succeed(Arr.getRights(results)) : Effect.fail(failed.left)
+    }),
     Effect.mapError(
       (e) =>
         new ZoneReadError({

@@ -118,6 +118,34 @@ describe("joulemon record and replay through the real binary", () => {
     expect(first).toContain("comm=\"late\"")
   }, 90_000)
 
+  it("parses the recorded powercap text again: a counter's text edited in the file changes the replay", async () => {
+    const lines = zlib.gunzipSync(fs.readFileSync(recording())).toString("utf8").trimEnd().split("\n")
+    const header: unknown = JSON.parse(lines[0] ?? "")
+    expect(header).toMatchObject({ version: 2, sysfsMeter: { name: "rapl" } })
+    const packageCounter = path.join(rapl.sysfs, "class", "powercap", "intel-rapl:0", "energy_uj")
+    // Refresh 3's package counter becomes text that is not a number; its recorded reading stays.
+    const edited = lines.map((line, i) => {
+      if (i !== 3) return line
+      const refresh = JSON.parse(line) as { sysfs: Array<{ op: string; path: string; text?: string }> }
+      const read = refresh.sysfs.find((op) => op.op === "text" && op.path === packageCounter)
+      expect(read?.text).toMatch(/^\d+\n$/)
+      if (read !== undefined) read.text = "garbage\n"
+      return JSON.stringify(refresh)
+    })
+    const file = path.join(tmp, "edited.jl.gz")
+    fs.writeFileSync(file, zlib.gzipSync(`${edited.join("\n")}\n`))
+    const original = refreshesOf(fs.readFileSync(path.join(tmp, "replay-1.prom"), "utf8"))
+    const replayed = refreshesOf(await replayTo(file, path.join(tmp, "edited.prom"), started))
+    const nodePackage = (text: string | undefined) =>
+      parseSamples(text ?? "").find((s) => s.name === "kepler_node_cpu_joules_total" && s.labels["zone"] === "package")
+        ?.value
+    expect(replayed.slice(0, 2)).toEqual(original.slice(0, 2))
+    // The unreadable interval books nothing, and the next good one books the whole delta.
+    expect(nodePackage(replayed[2])).toBe(nodePackage(original[1]))
+    expect(nodePackage(replayed[2])).toBeLessThan(nodePackage(original[2]) ?? 0)
+    expect(nodePackage(replayed[3])).toBe(nodePackage(original[3]))
+  }, 60_000)
+
   it("serves the recording at /metrics, one refresh per scrape, the last one staying", async () => {
     const port = await freePort()
     const r = startJoulemon(["replay", `--listen=127.0.0.1:${port}`, recording()])
