@@ -28,9 +28,10 @@ import type { PodContainer } from "../k8s/podIndex.js"
 import { PodInformer } from "../k8s/PodInformer.js"
 import { type PodInformerShape, singleLookup } from "../k8s/PodInformerShape.js"
 import { type RefreshInputs, RefreshObserver } from "../monitor/PowerMonitor.js"
+import { readCpuInfo } from "../resource/cpuinfo.js"
 import { cgroupfsOption, logUnreadableFiles, makeProcfsScanner } from "../resource/procfsInformer.js"
 import { nodeProcReader } from "../resource/procReader.js"
-import type { CpuTimes } from "../resource/procStat.js"
+import { type CpuTimes, cpuTimesOf, procStatFile, readProcStatText } from "../resource/procStat.js"
 import type { SelfMetrics } from "../telemetry/SelfMetrics.js"
 import {
   type FileOp,
@@ -70,6 +71,8 @@ export interface RecordOptions {
 interface Pending {
   readonly files: ReadonlyArray<FileOp>
   readonly cpu: CpuTimes
+  /** `/proc/stat` as read for `cpu`. */
+  readonly procStat: string
   /** With Kubernetes on, the pod informer's answers for this reading's containers. */
   readonly pods: ReadonlyArray<RecordedPod> | undefined
 }
@@ -172,12 +175,23 @@ const recordingWith = <R>(
 
     const reader = makeRecordingReader(nodeProcReader)
     const cgroupfs = cgroupfsOption(config)
-    const scanner = yield* makeProcfsScanner({
-      procfs: config.host.procfs,
-      parallelism: config.monitor.parallelism,
-      reader,
-      ...cgroupfs
-    }).pipe(Effect.mapError((e) => new RecordError({ reason: e.message })))
+    // /proc/stat read here so its text is recorded; the scan parses it as it would have.
+    const statText = yield* Ref.make("")
+    const procfs = config.host.procfs
+    const times = readProcStatText(procfs).pipe(
+      Effect.tap((text) => Ref.set(statText, text)),
+      Effect.flatMap((text) => cpuTimesOf(procStatFile(procfs), text))
+    )
+    const scanner = yield* times.pipe(
+      Effect.zipRight(Effect.flatMap(readCpuInfo(procfs), (info) =>
+        makeProcfsScanner({
+          procfs,
+          parallelism: config.monitor.parallelism,
+          reader,
+          cpu: { times, info },
+          ...cgroupfs
+        })))
+    ).pipe(Effect.mapError((e) => new RecordError({ reason: e.message })))
 
     yield* write(headerLine({
       format: RECORDING_FORMAT,
@@ -221,12 +235,13 @@ const recordingWith = <R>(
         const r = yield* scanner.scan(new Set())
         yield* logUnreadableFiles(r.toLog)
         const files = reader.take()
+        const procStat = yield* Ref.get(statText)
         if (Option.isNone(enrich)) {
-          yield* Ref.set(pending, { files, cpu: r.cpu, pods: undefined })
+          yield* Ref.set(pending, { files, cpu: r.cpu, procStat, pods: undefined })
           return r.reading
         }
         const reading = yield* enrich.value(r.reading)
-        yield* Ref.set(pending, { files, cpu: r.cpu, pods: recordedPods(yield* Ref.get(lastPods)) })
+        yield* Ref.set(pending, { files, cpu: r.cpu, procStat, pods: recordedPods(yield* Ref.get(lastPods)) })
         return reading
       })
     }
@@ -251,6 +266,7 @@ const recordingWith = <R>(
           selfPids: inputs.selfPids,
           samples: inputs.samples,
           cpu: collected.cpu,
+          procStat: collected.procStat,
           files: collected.files,
           ...(Option.isSome(sysfsMeter) ? { sysfs: sysfsOps.take() } : {}),
           ...(collected.pods === undefined ? {} : { pods: collected.pods })

@@ -40,7 +40,7 @@ export const ZoneSampleJson = Schema.Union(
 
 export const RECORDING_FORMAT = "joulemon-recording"
 /**
- * 2: the sysfs meter's files as read (`sysfsMeter`, `sysfs`). Version 1 files (the zone
+ * 2: the sysfs meter's files as read (`sysfsMeter`, `sysfs`) and `/proc/stat`'s text (`procStat`). Version 1 files (the zone
  * readings only) still replay, from their `samples`.
  */
 export const RECORDING_VERSION = 2
@@ -145,6 +145,8 @@ export const RecordedRefresh = Schema.Struct({
   selfPids: Schema.Array(Schema.Number),
   samples: Schema.Array(ZoneSampleJson),
   cpu: CpuTimesWire,
+  /** Version 2: `/proc/stat` as read, which replay parses again (`cpu` is its figures). */
+  procStat: Schema.optionalWith(Schema.String, { exact: true }),
   files: Schema.Array(FileOp),
   /** Version 2, with a sysfs meter: every operation of this refresh's zone reads. */
   sysfs: Schema.optionalWith(Schema.Array(SysfsOp), { exact: true }),

@@ -25,7 +25,7 @@ import { allocateIdle, initialIdleAllocation } from "../monitor/idleAllocation.j
 import type { ZoneSample } from "../monitor/nodeEnergy.js"
 import type { Snapshot } from "../monitor/snapshot.js"
 import { makeProcfsScanner } from "../resource/procfsInformer.js"
-import type { CpuTimes } from "../resource/procStat.js"
+import { type CpuTimes, cpuTimesOf, procStatFile } from "../resource/procStat.js"
 import { ResourceError } from "../resource/ResourceInformer.js"
 import type { ResourceReading } from "../resource/types.js"
 import {
@@ -153,7 +153,9 @@ export const replay = (recording: Recording): Effect.Effect<ReadonlyArray<Replay
     const out: Array<ReplayedRefresh> = []
     for (const r of refreshes) {
       reader.load(r.files)
-      cpuHolder.current = r.cpu
+      cpuHolder.current = r.procStat === undefined
+        ? r.cpu
+        : yield* cpuTimesOf(procStatFile(header.procfs), r.procStat)
       const scanned = yield* scanner.scan(new Set())
       let reading: ResourceReading = scanned.reading
       if (r.pods !== undefined) {

@@ -48,8 +48,11 @@ export const parseProcStat = (text: string): CpuTimes | string => {
   return { ...aggregate, cpuCount: Math.max(cpuCount, 1) }
 }
 
-export const readCpuTimes = (procfs: string): Effect.Effect<CpuTimes, ResourceError> => {
-  const file = path.join(procfs, "stat")
+export const procStatFile = (procfs: string): string => path.join(procfs, "stat")
+
+/** `<procfs>/stat` as text: a regular file of at most PROC_STAT_LIMIT bytes. */
+export const readProcStatText = (procfs: string): Effect.Effect<string, ResourceError> => {
+  const file = procStatFile(procfs)
   return Effect.tryPromise({
     try: () => readBoundedText(file, PROC_STAT_LIMIT),
     catch: (e) =>
@@ -57,15 +60,19 @@ export const readCpuTimes = (procfs: string): Effect.Effect<CpuTimes, ResourceEr
         path: file,
         reason: e instanceof ReadRefused ? e.reason : e instanceof Error ? e.message : String(e)
       })
-  }).pipe(
-    Effect.flatMap((text) => {
-      const parsed = parseProcStat(text)
-      return typeof parsed === "string"
-        ? Effect.fail(new ResourceError({ path: file, reason: parsed }))
-        : Effect.succeed(parsed)
-    })
-  )
+  })
 }
+
+/** The figures of a `/proc/stat`'s text, or why it has none (`file` names it in the error). */
+export const cpuTimesOf = (file: string, text: string): Effect.Effect<CpuTimes, ResourceError> => {
+  const parsed = parseProcStat(text)
+  return typeof parsed === "string"
+    ? Effect.fail(new ResourceError({ path: file, reason: parsed }))
+    : Effect.succeed(parsed)
+}
+
+export const readCpuTimes = (procfs: string): Effect.Effect<CpuTimes, ResourceError> =>
+  Effect.flatMap(readProcStatText(procfs), (text) => cpuTimesOf(procStatFile(procfs), text))
 
 /** Usage between two samples; 0 when there is no elapsed time (Kepler §4.5). */
 export const cpuDelta = (

@@ -126,7 +126,12 @@ describe("joulemon record and replay through the real binary", () => {
     // Refresh 3's package counter becomes text that is not a number; its recorded reading stays.
     const edited = lines.map((line, i) => {
       if (i !== 3) return line
-      const refresh = JSON.parse(line) as { sysfs: Array<{ op: string; path: string; text?: string }> }
+      const refresh = JSON.parse(line) as {
+        procStat: string
+        sysfs: Array<{ op: string; path: string; text?: string }>
+      }
+      // /proc/stat is in the recording as read, too.
+      expect(refresh.procStat).toMatch(/^cpu {2}\d+ /)
       const read = refresh.sysfs.find((op) => op.op === "text" && op.path === packageCounter)
       expect(read?.text).toMatch(/^\d+\n$/)
       if (read !== undefined) read.text = "garbage\n"
