@@ -24,6 +24,7 @@ import { type FlagOverrides, loadConfig, type LoadedConfig } from "../config/loa
 import type { CommandNotStarted } from "../measure/command.js"
 import { MEASURE_OUTPUTS, type MeasureFailed, type MeasureFinished } from "../measure/outputs.js"
 import type { RecordRefused } from "../record/commands.js"
+import { REPLAY_PACES } from "../record/pace.js"
 import { normalizeArgs, unknownFlag } from "./argv.js"
 import { colourConsole, colourWanted, type TerminalInfo } from "./colour.js"
 import { commandLine, flagNames } from "./flags.js"
@@ -54,7 +55,7 @@ const RECORD_DESCRIPTION =
 const REPLAY_SUMMARY = "replays a recording: the same /metrics, byte for byte, every time"
 
 const REPLAY_DESCRIPTION =
-  "Runs a recording made by `joulemon record` through the same scan, attribution and exposition code, reading nothing from this machine: the numbers are the live run's, and replaying a file twice gives identical output. With --output FILE (or - for stdout), writes the Prometheus exposition of every refresh, each after a `# joulemon replay: refresh N of M` line, and exits; otherwise serves /metrics at --listen, one recorded refresh per scrape (the last one stays). The families are those computed from joulemon's snapshots (Kepler's and joulemon's workload families); joulemon's own process metrics are not replayed."
+  "Runs a recording made by `joulemon record` through the same scan, attribution and exposition code, reading nothing from this machine: the numbers are the live run's, and replaying a file twice gives identical output. With --output FILE (or - for stdout), writes the Prometheus exposition of every refresh, each after a `# joulemon replay: refresh N of M` line, and exits; otherwise serves /metrics at --listen, one recorded refresh per scrape, or with --pace recorded advancing by itself one refresh per recorded interval (the last one stays). With --exporter.stdout, each refresh's terminal view is drawn as it is replayed (after the file, with --output FILE). The families are those computed from joulemon's snapshots (Kepler's and joulemon's workload families); joulemon's own process metrics are not replayed."
 
 const recordOut = Options.file("out").pipe(
   Options.withPseudoName("FILE"),
@@ -109,6 +110,13 @@ const replayListen = Options.text("listen").pipe(
   Options.withPseudoName("HOST:PORT"),
   Options.withDescription("Where to serve /metrics, one recorded refresh per scrape."),
   Options.withDefault("127.0.0.1:28282")
+)
+
+const replayPace = Options.choice("pace", REPLAY_PACES).pipe(
+  Options.withDescription(
+    "scrape: one recorded refresh per scrape of /metrics, as fast as asked; recorded: advance by itself, one refresh per recorded interval."
+  ),
+  Options.withDefault("scrape")
 )
 
 const SHORT_DESCRIPTION = "measures this machine's energy and attributes it to processes, containers, VMs and pods"
@@ -490,8 +498,8 @@ const cliProgram = <E, R>(
 
     const replayCommand = Command.make(
       "replay",
-      { commandLine, file: replayFile, output: replayOutput, listen: replayListen },
-      ({ commandLine: own, file, listen, output }) =>
+      { commandLine, file: replayFile, output: replayOutput, listen: replayListen, pace: replayPace },
+      ({ commandLine: own, file, listen, output, pace }) =>
         Effect.gen(function*() {
           const parent = yield* root
           const configFile = own.configFile ?? parent.commandLine.configFile
@@ -499,7 +507,7 @@ const cliProgram = <E, R>(
             Effect.tapError((error) => Console.error(formatConfigError(error)))
           )
           const { runReplay } = yield* loadRecord
-          yield* runReplay(loaded, { file, output, listen }).pipe(
+          yield* runReplay(loaded, { file, output, listen, pace }).pipe(
             Effect.tapError((error) => Console.error(error.message))
           )
         }).pipe(Effect.withConsole(base))
@@ -510,7 +518,7 @@ const cliProgram = <E, R>(
     const version = yield* packageVersion
     const names = {
       ...flagNames,
-      valued: [...flagNames.valued, "output", "interval", "out", "count", "duration", "listen"]
+      valued: [...flagNames.valued, "output", "interval", "out", "count", "duration", "listen", "pace"]
     }
     const args = yield* Either.match(
       normalizeArgs(argv.slice(2), names),

@@ -38,6 +38,7 @@ export const FLAG_SUMMARIES: Readonly<Record<string, string>> = {
   count: "record: stop after N refreshes",
   duration: "record: stop after this long",
   listen: "replay: where to serve /metrics (default 127.0.0.1:28282)",
+  pace: "replay: scrape (one refresh per scrape) or recorded (one per recorded interval) (default scrape)",
   interval: "measure: time between readings while the command runs (default 500ms)"
 }
 

@@ -10,7 +10,9 @@
  *
  * replay: the recording's refreshes through the same code (replay.ts); `--output` writes the
  * exposition of every refresh; otherwise /metrics is served at `--listen`, one refresh per
- * scrape (the last stays once all were served).
+ * scrape or, with `--pace recorded`, advancing one refresh per recorded interval (the last
+ * stays once all were served). With `exporter.stdout`, each refresh's terminal view is drawn as
+ * it is replayed.
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -30,8 +32,12 @@ import { coreWith, webLayer } from "../app.js"
 import { AppConfig } from "../config/Config.js"
 import { toListenTarget } from "../config/listenAddress.js"
 import type { LoadedConfig } from "../config/load.js"
+import { DEFAULT_TOP } from "../exporter/stdout/render.js"
+import { frame } from "../exporter/stdout/StdoutExporter.js"
+import { StdoutWriter, StdoutWriterLive } from "../exporter/stdout/StdoutWriter.js"
 import { FatalLive } from "../Fatal.js"
 import { loggerLayer } from "../logging.js"
+import type { ReplayPace } from "./pace.js"
 import { Recorder, recordingLayer } from "./Recorder.js"
 import { readRecording, replay } from "./replay.js"
 
@@ -94,7 +100,12 @@ export interface ReplayCommandOptions {
   readonly output: Option.Option<string>
   /** Otherwise serve /metrics here, one refresh per scrape. */
   readonly listen: string
+  readonly pace: ReplayPace
 }
+
+/** The gaps between consecutive recorded refreshes, never negative (a clock stepped back). */
+export const recordedGaps = (timestamps: ReadonlyArray<number>): ReadonlyArray<number> =>
+  timestamps.slice(1).map((t, i) => Math.max(0, t - (timestamps[i] ?? t)))
 
 /** The exposition of every refresh, each after a comment line naming it. */
 const allExpositions = (texts: ReadonlyArray<{ readonly exposition: string; readonly timestamp: number }>) =>
@@ -109,6 +120,24 @@ export const runReplay = (loaded: LoadedConfig, options: ReplayCommandOptions) =
     const recording = yield* readRecording(options.file)
     const refreshes = yield* replay(recording)
     const texts = refreshes.map((r) => ({ exposition: r.exposition, timestamp: r.snapshot.timestamp }))
+    // exporter.stdout: the terminal view of each refresh as it is replayed, as the daemon draws it.
+    const view = loaded.config.exporter.stdout.enabled
+    if (view && Option.isSome(options.output) && options.output.value === "-") {
+      return yield* new RecordRefused({
+        reason: "--output - and --exporter.stdout would both write to stdout; give --output a file"
+      })
+    }
+    const writer = view
+      ? Option.some(Context.get(yield* Layer.build(StdoutWriterLive), StdoutWriter))
+      : Option.none()
+    const draw = (i: number) =>
+      Option.match(writer, {
+        onNone: () => Effect.void,
+        onSome: (w) => {
+          const r = refreshes[i]
+          return r === undefined ? Effect.void : Effect.orDie(w.write(frame(r.snapshot, w.isTTY, { top: DEFAULT_TOP })))
+        }
+      })
     if (Option.isSome(options.output)) {
       const text = allExpositions(texts)
       const out = options.output.value
@@ -124,11 +153,14 @@ export const runReplay = (loaded: LoadedConfig, options: ReplayCommandOptions) =
             new RecordRefused({ reason: `cannot write ${out}: ${e instanceof Error ? e.message : String(e)}` })
         })
       }
+      yield* Effect.forEach(refreshes, (_, i) => draw(i), { discard: true })
       return
     }
     const target = toListenTarget(options.listen)
     if (Either.isLeft(target)) return yield* new RecordRefused({ reason: `--listen: ${target.left}` })
+    // scrape: the refresh the next scrape gets. recorded: the refresh the replay is at.
     const next = yield* Ref.make(0)
+    const served = (i: number) => options.pace === "scrape" ? draw(i) : Effect.void
     const server = yield* NodeHttpServer.make(() => http.createServer(), {
       port: target.right.port,
       ...(target.right.host === undefined ? {} : { host: target.right.host })
@@ -138,7 +170,10 @@ export const runReplay = (loaded: LoadedConfig, options: ReplayCommandOptions) =
     yield* server.serve(Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
       if (!request.url.startsWith("/metrics")) return HttpServerResponse.text("404 page not found\n", { status: 404 })
-      const i = yield* Ref.getAndUpdate(next, (n) => Math.min(n + 1, texts.length - 1))
+      const i = options.pace === "scrape"
+        ? yield* Ref.getAndUpdate(next, (n) => Math.min(n + 1, texts.length - 1))
+        : yield* Ref.get(next)
+      yield* served(i)
       const text = texts[i]?.exposition ?? ""
       return HttpServerResponse.text(text, {
         contentType: "text/plain; version=0.0.4; charset=utf-8",
@@ -153,6 +188,15 @@ export const runReplay = (loaded: LoadedConfig, options: ReplayCommandOptions) =
         url: bound._tag === "TcpAddress" ? `http://${bound.hostname}:${bound.port}/metrics` : bound.path
       })
     )
+    if (options.pace === "recorded") {
+      yield* draw(0)
+      yield* Effect.forEach(recordedGaps(texts.map((t) => t.timestamp)), (gap, i) =>
+        Effect.sleep(Duration.millis(gap)).pipe(
+          Effect.zipRight(Ref.set(next, i + 1)),
+          Effect.zipRight(draw(i + 1))
+        ), { discard: true })
+      yield* Effect.logInfo("replayed every refresh; the last one stays at /metrics")
+    }
     return yield* Effect.never
   }).pipe(
     Effect.scoped,

@@ -177,6 +177,54 @@ describe("joulemon record and replay through the real binary", () => {
     expect((await withTimeout(r.exited, 10_000, "replay exit")).code).toBe(0)
   }, 60_000)
 
+  it("with --pace recorded, advances by itself and draws each refresh's view with --exporter.stdout", async () => {
+    const port = await freePort()
+    const r = startJoulemon([
+      "replay",
+      "--pace",
+      "recorded",
+      "--exporter.stdout",
+      `--listen=127.0.0.1:${port}`,
+      recording()
+    ])
+    started.push(r)
+    const expected = refreshesOf(fs.readFileSync(path.join(tmp, "replay-1.prom"), "utf8"))
+    const scrape = async () => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/metrics`)
+        return { at: res.headers.get("x-joulemon-replay-refresh"), body: await res.text() }
+      } catch {
+        return undefined
+      }
+    }
+    // Nobody scrapes in between, yet the replay reaches its last refresh (the recording spans ~2 s).
+    const last = await withTimeout(
+      (async () => {
+        for (;;) {
+          const got = await scrape()
+          if (got?.at === `${expected.length}/${expected.length}`) return got
+          await new Promise((resolve) => setTimeout(resolve, 100))
+        }
+      })(),
+      30_000,
+      "replay at its last refresh"
+    )
+    expect(last.body).toBe(expected.at(-1))
+    // Scrapes do not advance it: the last one stays.
+    expect((await scrape())?.at).toBe(`${expected.length}/${expected.length}`)
+    const frames = [...r.output().matchAll(/joulemon · \S+ · refresh #(\d+) ·/g)].map((m) => Number(m[1]))
+    expect(frames).toEqual(expected.map((_, i) => i + 1))
+    r.child.kill("SIGTERM")
+    expect((await withTimeout(r.exited, 10_000, "replay exit")).code).toBe(0)
+  }, 60_000)
+
+  it("refuses --output - with --exporter.stdout, which would both write to stdout", async () => {
+    const r = startJoulemon(["replay", "--output", "-", "--exporter.stdout", recording()])
+    started.push(r)
+    expect((await withTimeout(r.exited, 30_000, "replay exit")).code).toBe(1)
+    expect(r.output()).toContain("--output - and --exporter.stdout would both write to stdout")
+  }, 40_000)
+
   it("refuses a file that is not a recording, naming it", async () => {
     const bogus = path.join(tmp, "bogus.gz")
     fs.writeFileSync(bogus, zlib.gzipSync("{\"format\":\"something-else\"}\n"))
