@@ -236,11 +236,32 @@ describe("joulemon record and replay through the real binary", () => {
   }, 40_000)
 })
 
-describe("a recorded bug report as a fixture", () => {
-  const fixture = path.join(ROOT, "test", "fixtures", "recordings", "containers-short-lived.jl.gz")
+describe("recorded bug reports as fixtures", () => {
+  const fixture = (name: string) => path.join(ROOT, "test", "fixtures", "recordings", `${name}.jl.gz`)
 
-  it("replays on any machine to the exposition committed beside it", async () => {
-    const out = await replayTo(fixture, path.join(tmp, "fixture.prom"), started)
-    expect(out).toBe(fs.readFileSync(fixture.replace(/\.jl\.gz$/, ".prom"), "utf8"))
-  }, 40_000)
+  for (const name of ["containers-short-lived", "rapl-two-sockets-bad-read"]) {
+    it(`${name} replays on any machine to the exposition committed beside it`, async () => {
+      const out = await replayTo(fixture(name), path.join(tmp, `${name}.prom`), started)
+      expect(out).toBe(fs.readFileSync(fixture(name).replace(/\.jl\.gz$/, ".prom"), "utf8"))
+    }, 40_000)
+  }
+
+  // Format version 2: two sockets aggregated into one package zone, socket 0's counter wrapping
+  // between refreshes 3 and 4 and reading "energy_uj: no data" at refresh 5 — all from the text.
+  it(
+    "rapl-two-sockets-bad-read: the wrap books 30 J, the bad read nothing, the next read the whole delta",
+    async () => {
+      const out = await replayTo(fixture("rapl-two-sockets-bad-read"), path.join(tmp, "bad-read.prom"), started)
+      const packageJoules = refreshesOf(out).map((text) =>
+        parseSamples(text).find((s) => s.name === "kepler_node_cpu_joules_total" && s.labels["zone"] === "package")
+          ?.value
+      )
+      expect(packageJoules).toEqual([0, 30, 60, 90, 90, 170])
+      const header: unknown = JSON.parse(
+        zlib.gunzipSync(fs.readFileSync(fixture("rapl-two-sockets-bad-read"))).toString("utf8").split("\n")[0] ?? ""
+      )
+      expect(header).toMatchObject({ version: 2, sysfsMeter: { name: "rapl" } })
+    },
+    40_000
+  )
 })
