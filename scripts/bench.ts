@@ -24,8 +24,10 @@
  *   stuck     the real binary with one process's `stat` on a hung FUSE mount (never returns):
  *             /healthz latency through the stuck refresh and the worker's replacement, the
  *             time /readyz takes to report it, and how long SIGTERM takes to exit
+ *   wire      decoding one collection's process columns on the main thread at 10k and 50k
+ *             processes, shipped string columns beside per-element Schema arrays
  *
- * Options: --quick (1k and 10k only, shorter daemon runs), --only refresh|floor|daemon|idle|churn|health|gpu|stuck|shortlived,
+ * Options: --quick (1k and 10k only, shorter daemon runs), --only refresh|floor|daemon|idle|churn|health|gpu|stuck|shortlived|wire,
  * --sizes 1000,10000. Prints a table, then one JSON line, and writes bench-results/<time>.json.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process"
@@ -35,6 +37,7 @@ import * as path from "node:path"
 import { buildFakeNvml } from "../test/support/fakeNvml.js"
 import { floorSection } from "./bench/floor.js"
 import { argValue, median, mib, round, summarize } from "./bench/stats.js"
+import { wireDecodeSection } from "./bench/wireDecode.js"
 import { mountHangFs } from "./lib/hangFs.js"
 import { advanceProcfsTree, generateProcfsTree, type ProcfsTree } from "./lib/procfsTree.js"
 
@@ -526,6 +529,7 @@ if (wants("health")) await healthSection()
 if (wants("gpu")) await gpuSection()
 if (wants("stuck")) await stuckSection()
 if (wants("shortlived")) await shortLivedSection()
+if (wants("wire")) results["wire"] = wireDecodeSection(line)
 
 fs.mkdirSync(path.join(ROOT, "bench-results"), { recursive: true })
 const file = path.join(ROOT, "bench-results", `${String(results["date"]).replace(/[:.]/g, "-")}.json`)
