@@ -1,6 +1,6 @@
 /**
  * Pure conversions between the in-memory reading (resource/types.ts) and its wire form
- * (protocol.ts). `readingFromWire(readingToWire(r))` is `r` field for field: the worker path
+ * (protocol.ts). `readingFromWireInSlices(readingToWire(r))` gives `r` field for field: the worker path
  * and the in-process path feed the attribution the same data.
  */
 import type { InformerState } from "../resource/assembleReading.js"
@@ -39,10 +39,17 @@ export const processesToColumns = (processes: ReadonlyArray<ProcessInfo>): Proce
   return { pid, startTime, cpuTicksTotal, cpuTicksDelta, type, firstSeen, comm, exe, containerId, vmId }
 }
 
+/**
+ * Processes rebuilt per slice: at 50k processes the whole loop held the monitor's event loop for
+ * ~30 ms (a CPU profile of `npm run bench -- --only health`), so it pauses every SLICE records.
+ */
+const SLICE = 4096
+
 /** Field order as procfsScan.ts builds ProcessInfo, so every record shares one hidden class. */
-export const processesFromColumns = (c: ProcessColumns): Array<ProcessInfo> => {
+export function* processesFromColumnsInSlices(c: ProcessColumns): Generator<void, Array<ProcessInfo>, undefined> {
   const out = new Array<ProcessInfo>(c.pid.length)
   for (let i = 0; i < c.pid.length; i++) {
+    if (i % SLICE === SLICE - 1) yield
     const pid = c.pid[i] ?? 0
     const startTime = c.startTime[i] ?? 0
     out[i] = {
@@ -61,6 +68,16 @@ export const processesFromColumns = (c: ProcessColumns): Array<ProcessInfo> => {
   }
   return out
 }
+
+/** A generator of slices, run to its end at once. */
+const drained = <A>(slices: Generator<void, A, undefined>): A => {
+  for (;;) {
+    const next = slices.next()
+    if (next.done === true) return next.value
+  }
+}
+
+export const processesFromColumns = (c: ProcessColumns): Array<ProcessInfo> => drained(processesFromColumnsInSlices(c))
 
 /** The wire form of a reading's parts (everything but pods, which the monitor adds). */
 export interface ReadingWire {
@@ -97,9 +114,15 @@ export const readingToWire = (r: ResourceReading): ReadingWire => ({
   cgroups: r.cgroups === undefined ? null : cgroupsToWire(r.cgroups)
 })
 
-export const readingFromWire = (w: ReadingWire): ResourceReading => ({
+/** The reading a wire form stands for, pausing between slices of the processes (monitor/slices.ts runs it). */
+export function* readingFromWireInSlices(w: ReadingWire): Generator<void, ResourceReading, undefined> {
+  const processes = yield* processesFromColumnsInSlices(w.processes)
+  return readingWith(w, processes)
+}
+
+const readingWith = (w: ReadingWire, processes: Array<ProcessInfo>): ResourceReading => ({
   node: w.node,
-  processes: processesFromColumns(w.processes),
+  processes,
   containers: new Map(w.containers.map((c) => [c.id, c])),
   vms: new Map(w.vms.map((v) => [v.id, v])),
   pods: new Map(),

@@ -31,6 +31,7 @@ import { formatDuration } from "../config/duration.js"
 import type { CpuPowerMeterShape } from "../device/CpuPowerMeter.js"
 import type { MeterSettings } from "../device/meterSettings.js"
 import type { ZoneSample } from "../monitor/nodeEnergy.js"
+import { runSliced } from "../monitor/slices.js"
 import { logUnreadableFiles } from "../resource/procfsInformer.js"
 import type { CpuTimes } from "../resource/procStat.js"
 import type { ResourceReading } from "../resource/types.js"
@@ -45,7 +46,7 @@ import {
   type WorkerSetupError
 } from "./protocol.js"
 import { findStuckFile } from "./stuckPath.js"
-import { readingFromWire, seedFrom } from "./wire.js"
+import { readingFromWireInSlices, seedFrom } from "./wire.js"
 
 export interface WorkerCollectorOptions {
   /** The meter the main thread selected: the worker must build the same zones. */
@@ -269,7 +270,13 @@ export const makeWorkerCollector = (
       // A skipped pid that is no longer listed has exited; a new process may take the number.
       yield* Ref.set(skip, new Set(result.skippedListed))
       yield* logUnreadableFiles(result.unreadable)
-      const raw = readingFromWire(result)
+      const raw = yield* runSliced(
+        readingFromWireInSlices(result),
+        (e) =>
+          new CollectorError({
+            reason: `cannot take the worker's reading: ${e instanceof Error ? e.message : String(e)}`
+          })
+      )
       yield* Ref.set(seed, Option.some({ reading: raw, cpu: result.cpu }))
       const reading = yield* options.enrich(raw)
       const selfPids = gen.child.pid === undefined ? [process.pid] : [process.pid, gen.child.pid]
