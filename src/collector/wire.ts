@@ -3,6 +3,7 @@
  * (protocol.ts). `readingFromWireInSlices(readingToWire(r))` gives `r` field for field: the worker path
  * and the in-process path feed the attribution the same data.
  */
+import { runToEnd } from "../monitor/slices.js"
 import type { InformerState } from "../resource/assembleReading.js"
 import type { Classification } from "../resource/classify.js"
 import type { TrackedProcess } from "../resource/procfsScan.js"
@@ -69,15 +70,7 @@ export function* processesFromColumnsInSlices(c: ProcessColumns): Generator<void
   return out
 }
 
-/** A generator of slices, run to its end at once. */
-const drained = <A>(slices: Generator<void, A, undefined>): A => {
-  for (;;) {
-    const next = slices.next()
-    if (next.done === true) return next.value
-  }
-}
-
-export const processesFromColumns = (c: ProcessColumns): Array<ProcessInfo> => drained(processesFromColumnsInSlices(c))
+export const processesFromColumns = (c: ProcessColumns): Array<ProcessInfo> => runToEnd(processesFromColumnsInSlices(c))
 
 /** The wire form of a reading's parts (everything but pods, which the monitor adds). */
 export interface ReadingWire {

@@ -22,6 +22,7 @@ import type { IdleAllocation } from "./idleAllocation.js"
 import { splitLargestRemainder } from "./largestRemainder.js"
 import { initialZoneState, stepZone, type ZoneMeta, type ZoneSample, type ZoneState } from "./nodeEnergy.js"
 import { nextShortLivedTotals, type ShortLivedTotals, type ShortLivedWeights, shortLivedWeights } from "./shortLived.js"
+import { runToEnd } from "./slices.js"
 import type {
   ContainerWorkload,
   NodeZone,
@@ -372,13 +373,7 @@ export const attribute = (
   prev: MonitorState,
   input: AttributionInput,
   config: AttributionConfig
-): AttributionResult => {
-  const slices = attributeInSlices(prev, input, config)
-  for (;;) {
-    const next = slices.next()
-    if (next.done === true) return next.value
-  }
-}
+): AttributionResult => runToEnd(attributeInSlices(prev, input, config))
 
 /**
  * The monitor state and snapshots are class instances, not object literals: V8 kept a whole

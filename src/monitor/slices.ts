@@ -23,3 +23,11 @@ export const runSliced = <A, E>(
       yield* nextTurn
     }
   })
+
+/** `slices` run to the end at once, with no pause: the same computation, for callers off the event loop. */
+export const runToEnd = <A>(slices: Generator<void, A, undefined>): A => {
+  for (;;) {
+    const next = slices.next()
+    if (next.done === true) return next.value
+  }
+}
