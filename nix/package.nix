@@ -34,6 +34,7 @@ stdenv.mkDerivation (finalAttrs: {
       ../tsconfig.build.json
       ../bin
       ../src
+      ../scripts/bundle.mjs
       ../scripts/nix/npm-lock-tarballs.mjs
       ../scripts/nix/offline-install.sh
     ];

@@ -9,9 +9,11 @@
  *             floor (scripts/floor/stat-floor.c, built with `cc -O2`; skipped without `cc`) beside
  *             the refresh child's steady-state refresh and text /metrics render medians: ratios
  *             against issue 11's targets (≤ 2×, ≤ 3× at 10k) and refresh 50k/10k (≤ 5.5)
- *   daemon    the real binary (with the node flags of `npm start`) on a synthetic 10k-process
- *             /proc at Kepler's 5 s interval, scraped every 5 s like Prometheus (OpenMetrics +
- *             gzip): scrape time seen by the client, peak and final RSS, CPU%
+ *   daemon    the real binary (with the node flags of `npm start`) on synthetic 1k, 10k and 50k
+ *             process /proc trees (--quick: 1k, 10k; --daemon-sizes N,N to choose) at Kepler's
+ *             5 s interval, scraped every 5 s like Prometheus (OpenMetrics + gzip): scrape time
+ *             seen by the client, peak and final RSS of the main process (issue 11's targets)
+ *             and of the collector worker, CPU%
  *   idle      the real binary on this machine's /proc at monitor.interval 5s for 60 s, scraped
  *             every 15 s, from 25 s after start (steady state): CPU% of one core and RSS
  *   churn     10,000 process births and deaths: heap before and after
@@ -28,7 +30,7 @@
  *             processes, shipped string columns beside per-element Schema arrays
  *
  * Options: --quick (1k and 10k only, shorter daemon runs), --only refresh|floor|daemon|idle|churn|health|gpu|stuck|shortlived|wire,
- * --sizes 1000,10000. Prints a table, then one JSON line, and writes bench-results/<time>.json.
+ * --sizes 1000,10000, --entry FILE (the daemon's script instead of dist/main.js, to compare builds). Prints a table, then one JSON line, and writes bench-results/<time>.json.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -52,7 +54,7 @@ const line = (text = "") => process.stdout.write(`${text}\n`)
 
 const build = () => {
   line("building dist/ and the benchmark children …")
-  execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" })
+  execFileSync("npm", ["run", "-s", "build"], { cwd: ROOT, stdio: "inherit" })
   execFileSync("npx", ["tsc", "-p", "tsconfig.bench.json"], { cwd: ROOT, stdio: "inherit" })
 }
 
@@ -114,7 +116,7 @@ const startDaemon = async (args: ReadonlyArray<string>): Promise<Daemon> => {
   const port = await freePort()
   const proc = spawn(process.execPath, [
     ...shippedNodeFlags(),
-    path.join(ROOT, "dist", "main.js"),
+    path.resolve(ROOT, argValue("--entry") ?? path.join("dist", "main.js")),
     `--web.listen-address=127.0.0.1:${port}`,
     ...args
   ], {
@@ -242,11 +244,28 @@ const refreshSection = () => {
   }
 }
 
-const daemonSection = async () => {
-  line("\n== the daemon on a synthetic 10,000-process /proc (fake meter, Kepler's interval 5s, scraped every 5 s) ==")
+/** The collector worker: the daemon's one child process (src/collector/workerCollector.ts). */
+const workerPid = (pid: number): number | undefined => {
+  const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(" ").filter(Boolean)
+  return children.length === 0 ? undefined : Number(children[0])
+}
+
+/** Issue 11's RSS targets, in MB (10^6 bytes), per process count: [steady, peak]. */
+const rssTargetsMB: Readonly<Record<number, readonly [number | undefined, number]>> = {
+  1_000: [undefined, 90],
+  10_000: [150, 200],
+  50_000: [undefined, 400]
+}
+
+const daemonSection = async (processes: number) => {
+  line(
+    `\n== the daemon on a synthetic ${
+      processes.toLocaleString("en")
+    }-process /proc (fake meter, Kepler's interval 5s, scraped every 5 s) ==`
+  )
   const dir = fs.mkdtempSync(path.join(fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir(), "joulemon-bench-daemon-"))
   try {
-    let tree: ProcfsTree = generateProcfsTree(path.join(dir, "proc"), { processes: 10_000, seed: 42 })
+    let tree: ProcfsTree = generateProcfsTree(path.join(dir, "proc"), { processes, seed: 42 })
     const config = path.join(dir, "config.yaml")
     fs.writeFileSync(
       config,
@@ -265,20 +284,33 @@ const daemonSection = async () => {
       bytes = s.bytes
     }
     const end = processUsage(daemon.pid)
+    const worker = workerPid(daemon.pid)
+    const workerEnd = worker === undefined ? undefined : processUsage(worker)
     await daemon.stop()
+    const mb = (bytes: number) => round(bytes / 1e6, 1)
     const r = {
-      processes: 10_000,
+      processes,
       seconds,
       scrapeMs: summarize(scrapes),
       gzipBodyMB: round(bytes / 1e6, 2),
       cpuPercentOfOneCore: round((100 * (end.cpuSeconds - start.cpuSeconds)) / seconds, 1),
       rssMiB: mib(end.rss),
-      peakRssMiB: mib(end.hwm)
+      peakRssMiB: mib(end.hwm),
+      rssMB: mb(end.rss),
+      peakRssMB: mb(end.hwm),
+      worker: workerEnd === undefined ? null : { rssMB: mb(workerEnd.rss), peakRssMB: mb(workerEnd.hwm) },
+      targetMB: rssTargetsMB[processes] ?? null
     }
-    results["daemon10k"] = r
+    results[`daemon${processes / 1000}k`] = r
+    const target = rssTargetsMB[processes]
+    const targetText = target === undefined
+      ? ""
+      : ` (target${target[0] === undefined ? "" : ` ≤ ${target[0]} MB steady,`} ≤ ${target[1]} MB peak)`
     line(
       `scrape (OpenMetrics + gzip, until the last byte): median ${r.scrapeMs.median} ms, max ${r.scrapeMs.max} ms; ` +
-        `CPU ${r.cpuPercentOfOneCore} % of one core; RSS ${r.rssMiB} MiB (peak ${r.peakRssMiB} MiB)`
+        `CPU ${r.cpuPercentOfOneCore} % of one core; main RSS ${r.rssMB} MB = ${r.rssMiB} MiB ` +
+        `(peak ${r.peakRssMB} MB = ${r.peakRssMiB} MiB)${targetText}` +
+        (r.worker === null ? "" : `; collector worker ${r.worker.rssMB} MB (peak ${r.worker.peakRssMB} MB)`)
     )
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
@@ -474,16 +506,23 @@ const idleSection = async () => {
     await scrape(daemon.url)
   }
   const end = processUsage(daemon.pid)
+  const worker = workerPid(daemon.pid)
+  const workerEnd = worker === undefined ? undefined : processUsage(worker)
   await daemon.stop()
   const r = {
     processes,
     seconds,
     cpuPercentOfOneCore: round((100 * (end.cpuSeconds - start.cpuSeconds)) / seconds, 2),
     rssMiB: mib(end.rss),
-    peakRssMiB: mib(end.hwm)
+    peakRssMiB: mib(end.hwm),
+    rssMB: round(end.rss / 1e6, 1),
+    workerRssMB: workerEnd === undefined ? null : round(workerEnd.rss / 1e6, 1)
   }
   results["idle"] = r
-  line(`CPU ${r.cpuPercentOfOneCore} % of one core; RSS ${r.rssMiB} MiB (peak ${r.peakRssMiB} MiB)`)
+  line(
+    `CPU ${r.cpuPercentOfOneCore} % of one core; main RSS ${r.rssMB} MB = ${r.rssMiB} MiB (peak ${r.peakRssMiB} MiB; target ≤ 80 MB)` +
+      (r.workerRssMB === null ? "" : `; collector worker ${r.workerRssMB} MB`)
+  )
 }
 
 const churnSection = () => {
@@ -522,7 +561,10 @@ results["calibrationMs"] = calibrationMs
 line(`CPU calibration (1e8-iteration loop, median of 5): ${calibrationMs} ms — compare runs only alongside it`)
 if (wants("refresh")) refreshSection()
 if (wants("floor")) results["floor"] = floorSection({ root: ROOT, quick, child, line })
-if (wants("daemon")) await daemonSection()
+if (wants("daemon")) {
+  const daemonSizes = (argValue("--daemon-sizes") ?? (quick ? "1000,10000" : "1000,10000,50000")).split(",").map(Number)
+  for (const processes of daemonSizes) await daemonSection(processes)
+}
 if (wants("idle")) await idleSection()
 if (wants("churn")) churnSection()
 if (wants("health")) await healthSection()

@@ -8,8 +8,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { readFileSync } from "node:fs"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { packageVersion } from "./cli/version.js"
+import { packageRootFrom } from "./installLayout.js"
 
 export interface BuildInfoShape {
   readonly version: string
@@ -22,8 +22,7 @@ export interface BuildInfoShape {
 
 export class BuildInfo extends Context.Tag("joulemon/BuildInfo")<BuildInfo, BuildInfoShape>() {}
 
-/** src/ and dist/ both sit one level below the package root. */
-export const packageRoot = (): string => path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+export const packageRoot = (): string => packageRootFrom(import.meta.url)
 
 const readText = (file: string): string | undefined => {
   try {

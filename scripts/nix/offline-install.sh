@@ -56,7 +56,6 @@ joulemon_install_tree() {
   local src=$1 dest=$2
   mkdir -p "$dest"
   cp -R "$src/package.json" "$src/bin" "$src/dist" "$src/node_modules" "$dest/"
-  rm -f "$dest/dist/.tsbuildinfo"
   # The hidden lockfile records where packages came from (the tarball directory) and is not
   # needed to run; removing it keeps the fetched tarballs out of the runtime closure.
   rm -f "$dest/node_modules/.package-lock.json"

@@ -25,11 +25,11 @@ import type * as ParseResult from "effect/ParseResult"
 import * as Ref from "effect/Ref"
 import * as Scope from "effect/Scope"
 import { type ChildProcess, fork } from "node:child_process"
-import { fileURLToPath } from "node:url"
 import type { MeterName } from "../config/Config.js"
 import { formatDuration } from "../config/duration.js"
 import type { CpuPowerMeterShape } from "../device/CpuPowerMeter.js"
 import type { MeterSettings } from "../device/meterSettings.js"
+import { siblingEntry } from "../installLayout.js"
 import type { ZoneSample } from "../monitor/nodeEnergy.js"
 import { runSliced } from "../monitor/slices.js"
 import { logUnreadableFiles } from "../resource/procfsInformer.js"
@@ -86,10 +86,7 @@ interface Seed {
   readonly cpu: CpuTimes
 }
 
-const defaultScript = (): string => {
-  const self = fileURLToPath(import.meta.url)
-  return self.replace(/workerCollector\.(ts|js)$/, "worker.$1")
-}
+const defaultScript = (): string => siblingEntry(import.meta.url, "worker")
 
 const spawnChild = (script: string): ChildProcess =>
   fork(script, [], {

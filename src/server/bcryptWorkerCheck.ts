@@ -15,13 +15,12 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Scope from "effect/Scope"
 import * as ScopedRef from "effect/ScopedRef"
-import { fileURLToPath } from "node:url"
 import * as WorkerThreads from "node:worker_threads"
+import { siblingEntry } from "../installLayout.js"
 import type { PasswordCheck } from "./basicAuth.js"
 import { BcryptCompare } from "./bcryptProtocol.js"
 
-const workerScript = (): string =>
-  fileURLToPath(import.meta.url).replace(/bcryptWorkerCheck\.(ts|js)$/, "bcryptWorker.$1")
+const workerScript = (): string => siblingEntry(import.meta.url, "bcryptWorker")
 
 /**
  * From the sources (tests, `tsx`), a worker thread cannot load TypeScript by itself: it loads

@@ -334,6 +334,9 @@ describe("Containerfile", () => {
     expect(pkg.scripts["prepare"]).toBe(pkg.scripts["build"])
     expect(text).toMatch(/^RUN npm ci\b/m)
     expect(text).toContain("COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./")
+    // The build's second half, the bundle, reads this script.
+    expect(pkg.scripts["build"]).toContain("node scripts/bundle.mjs")
+    expect(text).toContain("COPY scripts/bundle.mjs ./scripts/")
     expect(text).toMatch(/^FROM docker\.io\/library\/node:20[-\w]* AS build$/m)
     expect(text).toMatch(/^FROM gcr\.io\/distroless\/nodejs20-debian12$/m)
     // `node <flags> dist/main.js` in package.json ⇔ the same flags in the image's entrypoint.

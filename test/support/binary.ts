@@ -1,4 +1,7 @@
-/** Runs the real joulemon entry point (src/main.ts through tsx) as a child process. */
+/**
+ * Runs the real joulemon entry point as a child process: src/main.ts through tsx, or (with
+ * `entry`) a built bundle's main.js.
+ */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -12,12 +15,19 @@ export interface Running {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
-/** `env` adds to (or, with `undefined`, removes from) this process's environment. */
+/** How `startJoulemon` runs joulemon by default: the sources, through tsx. */
+const SOURCES: ReadonlyArray<string> = ["--import", "tsx", path.join(ROOT, "src", "main.ts")]
+
+/**
+ * `env` adds to (or, with `undefined`, removes from) this process's environment; `entry` is
+ * node's arguments before joulemon's (default: the sources through tsx).
+ */
 export const startJoulemon = (
   args: ReadonlyArray<string>,
-  env: Readonly<Record<string, string | undefined>> = {}
+  env: Readonly<Record<string, string | undefined>> = {},
+  entry: ReadonlyArray<string> = SOURCES
 ): Running => {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src", "main.ts"), ...args], {
+  const child = spawn(process.execPath, [...entry, ...args], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, NODE_OPTIONS: "", ...env }
@@ -61,6 +71,7 @@ export const startOverTrees = async (
     readonly yaml?: string
     readonly env?: Readonly<Record<string, string | undefined>>
     readonly args?: ReadonlyArray<string>
+    readonly entry?: ReadonlyArray<string>
   } = {}
 ): Promise<{ readonly joulemon: Running; readonly url: string }> => {
   const config = path.join(dir, "joulemon.yaml")
@@ -69,13 +80,17 @@ export const startOverTrees = async (
     `cpu:\n  preferredMeters: [rapl]\nmonitor:\n  interval: 0s\n  staleness: 1ms\n${extra.yaml ?? ""}`
   )
   const port = await freePort()
-  const joulemon = startJoulemon([
-    `--config.file=${config}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    `--host.sysfs=${trees.sysfs}`,
-    `--host.procfs=${trees.procfs}`,
-    ...(extra.args ?? [])
-  ], extra.env)
+  const joulemon = startJoulemon(
+    [
+      `--config.file=${config}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      `--host.sysfs=${trees.sysfs}`,
+      `--host.procfs=${trees.procfs}`,
+      ...(extra.args ?? [])
+    ],
+    extra.env,
+    extra.entry
+  )
   await waitForOutput(joulemon, (o) => o.includes("message=listening"))
   const url = `http://127.0.0.1:${port}`
   await firstRefreshDone(url)
