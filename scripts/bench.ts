@@ -275,6 +275,8 @@ const daemonSection = async (processes: number) => {
     const seconds = quick ? 30 : 60
     const start = processUsage(daemon.pid)
     const scrapes: Array<number> = []
+    // VmRSS after each scrape: one reading at the end is whatever the last GC left.
+    const rssSamples: Array<number> = []
     let bytes = 0
     for (let t = 0; t < seconds; t += 5) {
       tree = advanceProcfsTree(tree)
@@ -282,6 +284,7 @@ const daemonSection = async (processes: number) => {
       const s = await scrape(daemon.url)
       scrapes.push(s.ms)
       bytes = s.bytes
+      rssSamples.push(processUsage(daemon.pid).rss)
     }
     const end = processUsage(daemon.pid)
     const worker = workerPid(daemon.pid)
@@ -294,9 +297,10 @@ const daemonSection = async (processes: number) => {
       scrapeMs: summarize(scrapes),
       gzipBodyMB: round(bytes / 1e6, 2),
       cpuPercentOfOneCore: round((100 * (end.cpuSeconds - start.cpuSeconds)) / seconds, 1),
-      rssMiB: mib(end.rss),
+      rssMiB: mib(median(rssSamples)),
       peakRssMiB: mib(end.hwm),
-      rssMB: mb(end.rss),
+      rssMB: mb(median(rssSamples)),
+      rssAfterScrapesMB: rssSamples.map(mb),
       peakRssMB: mb(end.hwm),
       worker: workerEnd === undefined ? null : { rssMB: mb(workerEnd.rss), peakRssMB: mb(workerEnd.hwm) },
       targetMB: rssTargetsMB[processes] ?? null
@@ -308,7 +312,7 @@ const daemonSection = async (processes: number) => {
       : ` (target${target[0] === undefined ? "" : ` ≤ ${target[0]} MB steady,`} ≤ ${target[1]} MB peak)`
     line(
       `scrape (OpenMetrics + gzip, until the last byte): median ${r.scrapeMs.median} ms, max ${r.scrapeMs.max} ms; ` +
-        `CPU ${r.cpuPercentOfOneCore} % of one core; main RSS ${r.rssMB} MB = ${r.rssMiB} MiB ` +
+        `CPU ${r.cpuPercentOfOneCore} % of one core; main RSS after a scrape, median ${r.rssMB} MB = ${r.rssMiB} MiB ` +
         `(peak ${r.peakRssMB} MB = ${r.peakRssMiB} MiB)${targetText}` +
         (r.worker === null ? "" : `; collector worker ${r.worker.rssMB} MB (peak ${r.worker.peakRssMB} MB)`)
     )

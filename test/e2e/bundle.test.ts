@@ -15,6 +15,7 @@ import { cpuAfterRounds } from "../resource/procDir.js"
 import { ROOT, type Running, startJoulemon, startOverTrees, waitForOutput } from "../support/binary.js"
 import { parseSamples } from "../support/exposition.js"
 import { buildFakeNvml, writeNvmlScript } from "../support/fakeNvml.js"
+import { freePort } from "../support/ports.js"
 import { makeProcTree, type ProcTree } from "../support/procTree.js"
 import { type RaplTree, startRaplTree } from "../support/raplTree.js"
 
@@ -101,7 +102,7 @@ describe("the bundled build", () => {
     fs.writeFileSync(webConfig, `basic_auth_users:\n  prometheus: ${bcrypt.hashSync("s3cret", 4)}\n`)
     const { joulemon, url } = await startOverTrees(dir, { sysfs: rapl.sysfs, procfs: tree.procfs }, {
       entry,
-      args: [`--web.config.file=${webConfig}`, "--log.level=debug"]
+      args: [`--web.config-file=${webConfig}`, "--log.level=debug"]
     })
     started.push(joulemon)
     const basic = (password: string) => ({
@@ -135,7 +136,7 @@ describe("the bundled build without RAPL", () => {
   it("starts on the model meter, as `npm start` does on this machine", async () => {
     const r = startJoulemon(
       [
-        "--web.listen-address=127.0.0.1:0",
+        `--web.listen-address=127.0.0.1:${await freePort()}`,
         `--host.sysfs=${path.join(ROOT, "test", "fixtures", "device", "bad_sysfs")}`
       ],
       {},
