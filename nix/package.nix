@@ -73,9 +73,9 @@ stdenv.mkDerivation (finalAttrs: {
   installPhase = ''
     runHook preInstall
     joulemon_install_tree "$PWD" "$out/lib/node_modules/joulemon"
-    # --max-semi-space-size=2 as in bin/joulemon's shebang (which this wrapper bypasses).
+    # The V8 flags of bin/joulemon's shebang (which this wrapper bypasses), src/nodeFlags.ts.
     makeWrapper ${lib.getExe nodejs} "$out/bin/joulemon" \
-      --add-flags "--max-semi-space-size=2 $out/lib/node_modules/joulemon/bin/joulemon" \
+      --add-flags "--max-semi-space-size=2 --heap-growing-percent=20 $out/lib/node_modules/joulemon/bin/joulemon" \
       --set-default JOULEMON_REVISION ${lib.escapeShellArg revision}
     runHook postInstall
   '';

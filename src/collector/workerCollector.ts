@@ -32,6 +32,7 @@ import type { MeterSettings } from "../device/meterSettings.js"
 import { siblingEntry } from "../installLayout.js"
 import type { ZoneSample } from "../monitor/nodeEnergy.js"
 import { runSliced } from "../monitor/slices.js"
+import { SHIPPED_NODE_FLAGS } from "../nodeFlags.js"
 import { logUnreadableFiles } from "../resource/procfsInformer.js"
 import type { CpuTimes } from "../resource/procStat.js"
 import type { ResourceReading } from "../resource/types.js"
@@ -93,7 +94,7 @@ const spawnChild = (script: string): ChildProcess =>
     serialization: "advanced",
     // The worker's stdout is joulemon's stderr: its logs must never mix with the stdout view.
     stdio: ["ignore", 2, 2, "ipc"],
-    execArgv: [...(script.endsWith(".ts") ? ["--import", "tsx"] : []), "--max-semi-space-size=2"]
+    execArgv: [...(script.endsWith(".ts") ? ["--import", "tsx"] : []), ...SHIPPED_NODE_FLAGS]
   })
 
 /** SIGKILL now; a stuck worker has nothing worth a graceful stop, and must not hold exit. */

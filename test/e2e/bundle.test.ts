@@ -11,6 +11,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { SHIPPED_NODE_FLAGS } from "../../src/nodeFlags.js"
 import { cpuAfterRounds } from "../resource/procDir.js"
 import { ROOT, type Running, startJoulemon, startOverTrees, waitForOutput } from "../support/binary.js"
 import { parseSamples } from "../support/exposition.js"
@@ -34,7 +35,7 @@ beforeAll(() => {
     encoding: "utf8"
   })
   expect(built.status, `${built.stdout}${built.stderr}`).toBe(0)
-  entry = ["--max-semi-space-size=2", path.join(outdir, "main.js")]
+  entry = [...SHIPPED_NODE_FLAGS, path.join(outdir, "main.js")]
 }, 60_000)
 
 afterEach(() => {
@@ -84,7 +85,10 @@ describe("the bundled build", () => {
     }, { entry })
     started.push(joulemon)
     const pid = joulemon.child.pid ?? 0
-    expect(childCommands(pid)).toEqual([expect.stringContaining(path.join(outdir, "worker.js"))])
+    // The worker runs under the shipped flags too: it is half of joulemon's memory.
+    expect(childCommands(pid)).toEqual([
+      expect.stringContaining(`${SHIPPED_NODE_FLAGS.join(" ")} ${path.join(outdir, "worker.js")}`)
+    ])
     const samples = parseSamples(await fetch(`${url}/metrics`).then((res) => res.text()))
     expect(samples.filter((s) => s.name === "kepler_node_cpu_joules_total").map((s) => s.labels["zone"])).toEqual([
       "package"
