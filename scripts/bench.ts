@@ -74,7 +74,10 @@ const child = (script: string, args: ReadonlyArray<string>): unknown => {
   return JSON.parse(last)
 }
 
-/** utime + stime of a process, in seconds; VmRSS and VmHWM in bytes. */
+/**
+ * utime + stime of a process, in seconds; VmRSS, VmHWM and the proportional set size (PSS:
+ * pages shared with the other process — node's binary — counted half in each) in bytes.
+ */
 const processUsage = (pid: number) => {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
@@ -82,7 +85,9 @@ const processUsage = (pid: number) => {
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8")
   const kb = (key: string) =>
     Number(/\d+/.exec(status.split("\n").find((l) => l.startsWith(key)) ?? "")?.[0] ?? NaN) * 1024
-  return { cpuSeconds: ticks / 100, rss: kb("VmRSS:"), hwm: kb("VmHWM:") }
+  const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8")
+  const pss = Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? NaN) * 1024
+  return { cpuSeconds: ticks / 100, rss: kb("VmRSS:"), hwm: kb("VmHWM:"), pss }
 }
 
 const freePort = async (): Promise<number> => {
@@ -303,6 +308,8 @@ const daemonSection = async (processes: number) => {
       rssAfterScrapesMB: rssSamples.map(mb),
       peakRssMB: mb(end.hwm),
       worker: workerEnd === undefined ? null : { rssMB: mb(workerEnd.rss), peakRssMB: mb(workerEnd.hwm) },
+      // Both processes' memory with shared pages counted once: the node's real cost.
+      totalPssMB: mb(end.pss + (workerEnd?.pss ?? 0)),
       targetMB: rssTargetsMB[processes] ?? null
     }
     results[`daemon${processes / 1000}k`] = r
@@ -314,7 +321,8 @@ const daemonSection = async (processes: number) => {
       `scrape (OpenMetrics + gzip, until the last byte): median ${r.scrapeMs.median} ms, max ${r.scrapeMs.max} ms; ` +
         `CPU ${r.cpuPercentOfOneCore} % of one core; main RSS after a scrape, median ${r.rssMB} MB = ${r.rssMiB} MiB ` +
         `(peak ${r.peakRssMB} MB = ${r.peakRssMiB} MiB)${targetText}` +
-        (r.worker === null ? "" : `; collector worker ${r.worker.rssMB} MB (peak ${r.worker.peakRssMB} MB)`)
+        (r.worker === null ? "" : `; collector worker ${r.worker.rssMB} MB (peak ${r.worker.peakRssMB} MB)`) +
+        `; both processes' PSS ${r.totalPssMB} MB`
     )
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
@@ -520,12 +528,14 @@ const idleSection = async () => {
     rssMiB: mib(end.rss),
     peakRssMiB: mib(end.hwm),
     rssMB: round(end.rss / 1e6, 1),
-    workerRssMB: workerEnd === undefined ? null : round(workerEnd.rss / 1e6, 1)
+    workerRssMB: workerEnd === undefined ? null : round(workerEnd.rss / 1e6, 1),
+    totalPssMB: round((end.pss + (workerEnd?.pss ?? 0)) / 1e6, 1)
   }
   results["idle"] = r
   line(
     `CPU ${r.cpuPercentOfOneCore} % of one core; main RSS ${r.rssMB} MB = ${r.rssMiB} MiB (peak ${r.peakRssMiB} MiB; target ≤ 80 MB)` +
-      (r.workerRssMB === null ? "" : `; collector worker ${r.workerRssMB} MB`)
+      (r.workerRssMB === null ? "" : `; collector worker ${r.workerRssMB} MB`) +
+      `; both processes' PSS ${r.totalPssMB} MB`
   )
 }
 
