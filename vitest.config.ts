@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // Builds the bundle the end-to-end tests run (test/support/bundleSetup.ts).
+    globalSetup: ["test/support/bundleSetup.ts"],
     projects: [
       {
         extends: true,

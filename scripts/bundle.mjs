@@ -5,7 +5,7 @@
 //
 // Why a bundle rather than tsc's one-file-per-module tree: Node keeps every loaded module's
 // source text and bytecode, and Effect's and @effect/platform's files carry much that joulemon
-// never calls. Tree-shaken, the idle daemon's main process went from 94–97 to ~70 MiB
+// never calls. Tree-shaken, the idle daemon's main process went from 95 to 72 MB
 // (README, performance section). `npm run build` type-checks with tsc first; this only emits.
 //
 //   node scripts/bundle.mjs [--outdir DIR]

@@ -50,17 +50,19 @@ export class Collector extends Context.Tag("joulemon/Collector")<Collector, Coll
 
 /**
  * Each reading is timestamped right after it is taken: a delay between a shared timestamp and
- * the read (scheduling, the other zones) would show up as power error.
+ * the read (scheduling, the other zones) would show up as power error. `at` gives the
+ * timestamp of zone `i`'s reading: the clock when live, the recorded time in a replay.
  */
 export const readZoneSamples = (
   meter: CpuPowerMeterShape,
-  parallelism: number
+  parallelism: number,
+  at: (zoneIndex: number) => Effect.Effect<bigint> = () => Clock.currentTimeNanos
 ): Effect.Effect<ReadonlyArray<ZoneSample>> =>
   Effect.forEach(
     meter.zones,
-    (zone) =>
+    (zone, i) =>
       zone.read.pipe(
-        Effect.zip(Clock.currentTimeNanos),
+        Effect.zip(at(i)),
         Effect.match({
           onFailure: (e): ZoneSample => ({ _tag: "Failed", error: e.message }),
           onSuccess: ([reading, atNanos]): ZoneSample => ({ _tag: "Read", reading, atNanos })

@@ -9,19 +9,13 @@ import * as Option from "effect/Option"
 import * as path from "node:path"
 import { cleanMetricName, type HwmonDevice, HwmonDeviceError } from "./hwmonDevice.js"
 import { readSysfsText, type SysfsReadError } from "./sysfsFile.js"
-import { type SysfsEntry, SysfsReader } from "./sysfsReader.js"
+import { listDirSorted, SysfsReader } from "./sysfsReader.js"
 
 export const hwmonDir = (sysfs: string): string => path.join(sysfs, "class", "hwmon")
 
-const listDir = (dir: string): Effect.Effect<ReadonlyArray<SysfsEntry>, SysfsReadError> =>
-  Effect.flatMap(SysfsReader, (reader) => reader.listDir(dir)).pipe(
-    // Go's ReadDir sorts by name; the file system's order would make discovery order vary.
-    Effect.map((entries) => [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)))
-  )
-
 /** Device directories under `class/hwmon`, sorted by entry name. */
 export const listHwmonDevices = (sysfs: string): Effect.Effect<ReadonlyArray<string>, SysfsReadError> =>
-  listDir(hwmonDir(sysfs)).pipe(
+  listDirSorted(hwmonDir(sysfs)).pipe(
     Effect.map((entries) => entries.filter((e) => e.kind !== "file").map((e) => path.join(hwmonDir(sysfs), e.name)))
   )
 
@@ -57,7 +51,7 @@ const ENABLE_FILE = /^((?:energy|power|in|curr)\d+)_enable$/
 
 export const readHwmonDevice = (dir: string): Effect.Effect<HwmonDevice, HwmonDeviceError> =>
   Effect.gen(function*() {
-    const entries = yield* listDir(dir).pipe(
+    const entries = yield* listDirSorted(dir).pipe(
       Effect.mapError((e) => new HwmonDeviceError({ dir, reason: `cannot list sensors: ${e.reason}` }))
     )
     // Like Go's DirEntry.IsDir, a symlink (`device`, `subsystem`) counts as a file here; it

@@ -8,7 +8,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as path from "node:path"
 import { readSysfsText, readSysfsUint64 } from "./sysfsFile.js"
-import { SysfsReader } from "./sysfsReader.js"
+import { listDirSorted } from "./sysfsReader.js"
 
 export interface RaplZoneInfo {
   readonly name: string
@@ -59,17 +59,14 @@ export const assignZoneIndices = (
   })
 }
 
-/** Node's readdir order is the file system's; Go's ReadDir sorts by name, and indices depend on it. */
-const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
-
 /**
  * The raw zone list in directory order. A missing powercap directory is an empty list (no RAPL
  * on this machine), not an error; an unreadable one is an error naming it.
  */
 export const discoverRaplZones = Effect.fn("RaplSysfs.discover")(function*(sysfs: string) {
   const dir = powercapDir(sysfs)
-  const reader = yield* SysfsReader
-  const entries = yield* reader.listDir(dir).pipe(
+  // Sorted as Go's ReadDir sorts: zone indices depend on the order.
+  const sorted = yield* listDirSorted(dir).pipe(
     Effect.map((list) => list.map((e) => e.name)),
     Effect.catchAll((e) =>
       e.code === "ENOENT" || e.code === "ENOTDIR"
@@ -77,7 +74,6 @@ export const discoverRaplZones = Effect.fn("RaplSysfs.discover")(function*(sysfs
         : Effect.fail(new RaplDiscoveryError({ path: dir, reason: `cannot list directory: ${e.reason}` }))
     )
   )
-  const sorted = [...entries].sort(byCodeUnits)
 
   // Control-type directories (`intel-rapl`, `intel-rapl-mmio`) have no `name` file: not zones.
   const named = yield* Effect.forEach(

@@ -57,3 +57,13 @@ export const liveSysfsReader: SysfsReaderShape = {
 export class SysfsReader extends Context.Reference<SysfsReader>()("joulemon/SysfsReader", {
   defaultValue: () => liveSysfsReader
 }) {}
+
+/**
+ * `dir`'s entries sorted by name in code-unit order, as Go's ReadDir returns them (and so
+ * Kepler's discovery): readdir's order is the file system's, and zone indices and discovery
+ * order must not vary with it.
+ */
+export const listDirSorted = (dir: string): Effect.Effect<ReadonlyArray<SysfsEntry>, SysfsReadError> =>
+  Effect.flatMap(SysfsReader, (reader) => reader.listDir(dir)).pipe(
+    Effect.map((entries) => [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)))
+  )

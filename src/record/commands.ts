@@ -104,7 +104,7 @@ export interface ReplayCommandOptions {
 }
 
 /** The gaps between consecutive recorded refreshes, never negative (a clock stepped back). */
-export const recordedGaps = (timestamps: ReadonlyArray<number>): ReadonlyArray<number> =>
+const recordedGaps = (timestamps: ReadonlyArray<number>): ReadonlyArray<number> =>
   timestamps.slice(1).map((t, i) => Math.max(0, t - (timestamps[i] ?? t)))
 
 /** The exposition of every refresh, each after a comment line naming it. */

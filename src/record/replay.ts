@@ -10,6 +10,7 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as fs from "node:fs"
+import { readZoneSamples } from "../collector/Collector.js"
 import type { CpuPowerMeterShape } from "../device/CpuPowerMeter.js"
 import type { EnergyZone } from "../device/EnergyZone.js"
 import { buildMeterFrom } from "../device/meterSelection.js"
@@ -112,13 +113,11 @@ const replayedSamples = (
   refresh: RecordedRefresh
 ): Effect.Effect<ReadonlyArray<ZoneSample>> =>
   Effect.sync(() => sysfs.load(refresh.sysfs ?? [])).pipe(
-    Effect.zipRight(Effect.forEach(meter.zones, (zone, i) => {
+    Effect.zipRight(readZoneSamples(meter, 1, (i) => {
       const recorded = refresh.samples[i]
-      const atNanos = recorded?._tag === "Read" && recorded.atNanos !== undefined ? recorded.atNanos : refresh.nowNanos
-      return zone.read.pipe(Effect.match({
-        onFailure: (e): ZoneSample => ({ _tag: "Failed", error: e.message }),
-        onSuccess: (reading): ZoneSample => ({ _tag: "Read", reading, atNanos })
-      }))
+      return Effect.succeed(
+        recorded?._tag === "Read" && recorded.atNanos !== undefined ? recorded.atNanos : refresh.nowNanos
+      )
     })),
     Effect.provideService(SysfsReader, sysfs.reader)
   )

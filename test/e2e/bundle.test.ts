@@ -1,50 +1,48 @@
 /**
- * The shipped build (scripts/bundle.mjs): every other end-to-end test runs the sources through
- * tsx, so this one builds the bundle and runs what `npm start`, bin/joulemon, the image and the
- * Nix package run. It proves the parts a bundle can break: the version found from a chunk, the
- * collector worker process and the bcrypt worker thread found beside their chunks, and koffi
- * (left out of the bundle) loaded lazily for GPU power.
+ * The shipped build (scripts/bundle.mjs), which every end-to-end test runs: the parts only a
+ * bundle can break, each checked by name — the version found from inside a chunk, the collector
+ * worker process and the bcrypt worker thread found beside their chunks under the shipped
+ * flags, and koffi (left out of the bundle) loaded lazily for GPU power.
  */
 import bcrypt from "bcryptjs"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { afterEach, beforeAll, describe, expect, it } from "vitest"
 import { SHIPPED_NODE_FLAGS } from "../../src/nodeFlags.js"
 import { cpuAfterRounds } from "../resource/procDir.js"
-import { ROOT, type Running, startJoulemon, startOverTrees, waitForOutput } from "../support/binary.js"
+import {
+  bundleDir,
+  ROOT,
+  type Running,
+  shippedEntry,
+  startJoulemon,
+  startOverTrees,
+  waitForOutput
+} from "../support/binary.js"
 import { parseSamples } from "../support/exposition.js"
 import { buildFakeNvml, writeNvmlScript } from "../support/fakeNvml.js"
 import { freePort } from "../support/ports.js"
 import { makeProcTree, type ProcTree } from "../support/procTree.js"
 import { type RaplTree, startRaplTree } from "../support/raplTree.js"
 
-// Inside the checkout: the bundle finds package.json upwards and koffi in node_modules, as
-// from dist/.
+// The test run's bundle (test/support/bundleSetup.ts builds it with scripts/bundle.mjs, inside
+// the checkout: it finds package.json upwards and koffi in node_modules, as from dist/).
 let outdir = ""
 let entry: ReadonlyArray<string> = []
 const started: Array<Running> = []
 const cleanups: Array<() => void> = []
 
 beforeAll(() => {
-  fs.mkdirSync(path.join(ROOT, ".bench-build"), { recursive: true })
-  outdir = fs.mkdtempSync(path.join(ROOT, ".bench-build", "bundle-test-"))
-  const built = spawnSync(process.execPath, [path.join(ROOT, "scripts", "bundle.mjs"), "--outdir", outdir], {
-    cwd: ROOT,
-    encoding: "utf8"
-  })
-  expect(built.status, `${built.stdout}${built.stderr}`).toBe(0)
-  entry = [...SHIPPED_NODE_FLAGS, path.join(outdir, "main.js")]
-}, 60_000)
+  outdir = bundleDir()
+  entry = shippedEntry()
+  expect(entry).toEqual([...SHIPPED_NODE_FLAGS, path.join(outdir, "main.js")])
+})
 
 afterEach(() => {
   for (const r of started.splice(0)) if (r.child.exitCode === null) r.child.kill("SIGKILL")
   for (const clean of cleanups.splice(0)) clean()
-})
-
-afterAll(() => {
-  if (outdir !== "") fs.rmSync(outdir, { recursive: true, force: true })
 })
 
 const trees = (): { readonly rapl: RaplTree; readonly tree: ProcTree } => {

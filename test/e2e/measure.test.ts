@@ -4,9 +4,8 @@
  * test says otherwise.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { ROOT, withTimeout } from "../support/binary.js"
+import { ROOT, shippedEntry, withTimeout } from "../support/binary.js"
 
 interface Run {
   readonly child: ChildProcess
@@ -24,7 +23,7 @@ afterEach(() => {
 
 /** joulemon with stdout and stderr apart (the report must stay off stdout). */
 const startMeasure = (args: ReadonlyArray<string>, input?: string): Run => {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src", "main.ts"), ...args], {
+  const child = spawn(process.execPath, [...shippedEntry(), ...args], {
     cwd: ROOT,
     stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     env: { ...process.env, NODE_OPTIONS: "" }

@@ -7,6 +7,7 @@ import { StdoutWriteError, StdoutWriter, type StdoutWriterShape } from "../../sr
 import { Fatal, FatalLive } from "../../src/Fatal.js"
 import { makePowerMonitor, PowerMonitor } from "../../src/monitor/PowerMonitor.js"
 import { constantPowerZone, controlledInformer, meterOf } from "../support/fakes.js"
+import { settle } from "../support/settle.js"
 
 /** Compile-time check of the composition contract app.ts relies on. */
 const _contract: Layer.Layer<never, never, PowerMonitor | Fatal> = StdoutExporterLive
@@ -47,12 +48,6 @@ const capturingWriter = (isTTY: boolean) =>
     }
     return { frames, gate, writer }
   })
-
-/** Fibers run, and the event loop turns (the monitor's attribution runs in slices between turns). */
-const settle = Effect.repeatN(
-  Effect.zipRight(Effect.yieldNow(), Effect.async<void>((resume) => void setImmediate(() => resume(Effect.void)))),
-  50
-)
 
 const refreshSeq = (frame: string): number => Number(/refresh #(\d+)/.exec(frame)?.[1] ?? -1)
 

@@ -3,6 +3,7 @@ import { Deferred, Duration, Effect, Either, Exit, Fiber, Option, Queue, Ref, Te
 import { CollectorError } from "../../src/collector/Collector.js"
 import { makePowerMonitor, makePowerMonitorWith, type MonitorOptions } from "../../src/monitor/PowerMonitor.js"
 import { constantPowerZone, controlledInformer, meterOf } from "../support/fakes.js"
+import { settle } from "../support/settle.js"
 
 const options = (over: Partial<MonitorOptions> = {}): MonitorOptions => ({
   interval: Duration.zero,
@@ -24,9 +25,6 @@ const setup = (over: Partial<MonitorOptions> = {}) =>
     )
     return { ...ctl, monitor }
   })
-
-/** Lets forked fibers run up to their next suspension. */
-const settle = Effect.repeatN(Effect.yieldNow(), 50)
 
 describe("PowerMonitor — singleflight", () => {
   it.scoped("100 concurrent stale callers share exactly one computation", () =>

@@ -1,10 +1,12 @@
 /**
- * Runs the real joulemon entry point as a child process: src/main.ts through tsx, or (with
- * `entry`) a built bundle's main.js.
+ * Runs the real joulemon binary as a child process: the test run's bundle (bundleSetup.ts)
+ * under the shipped node flags, as `npm start` runs dist/main.js.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { inject } from "vitest"
+import { SHIPPED_NODE_FLAGS } from "../../src/nodeFlags.js"
 import { freePort } from "./ports.js"
 
 export const ROOT = path.resolve(import.meta.dirname, "..", "..")
@@ -15,17 +17,20 @@ export interface Running {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
-/** How `startJoulemon` runs joulemon by default: the sources, through tsx. */
-const SOURCES: ReadonlyArray<string> = ["--import", "tsx", path.join(ROOT, "src", "main.ts")]
+/** The test run's bundle (built once by bundleSetup.ts). */
+export const bundleDir = (): string => inject("joulemonBundle")
+
+/** node's arguments that run joulemon as shipped: the flags, then the bundle's main.js. */
+export const shippedEntry = (): ReadonlyArray<string> => [...SHIPPED_NODE_FLAGS, path.join(bundleDir(), "main.js")]
 
 /**
  * `env` adds to (or, with `undefined`, removes from) this process's environment; `entry` is
- * node's arguments before joulemon's (default: the sources through tsx).
+ * node's arguments before joulemon's (default: `shippedEntry()`).
  */
 export const startJoulemon = (
   args: ReadonlyArray<string>,
   env: Readonly<Record<string, string | undefined>> = {},
-  entry: ReadonlyArray<string> = SOURCES
+  entry: ReadonlyArray<string> = shippedEntry()
 ): Running => {
   const child = spawn(process.execPath, [...entry, ...args], {
     cwd: ROOT,
