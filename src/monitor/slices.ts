@@ -6,7 +6,7 @@
 import * as Effect from "effect/Effect"
 
 /** setImmediate, not a microtask: only a macrotask lets the loop poll for I/O. */
-const nextTurn: Effect.Effect<void> = Effect.async<void>((resume) => {
+export const nextTurn: Effect.Effect<void> = Effect.async<void>((resume) => {
   const handle = setImmediate(() => resume(Effect.void))
   return Effect.sync(() => clearImmediate(handle))
 })

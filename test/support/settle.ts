@@ -1,4 +1,5 @@
 import * as Effect from "effect/Effect"
+import { nextTurn } from "../../src/monitor/slices.js"
 
 /**
  * Lets forked fibers run and the event loop turn, 50 times: the monitor's attribution runs in
@@ -6,6 +7,6 @@ import * as Effect from "effect/Effect"
  * yielding to other fibers alone does not let a refresh finish — under load it may not have.
  */
 export const settle: Effect.Effect<void> = Effect.repeatN(
-  Effect.zipRight(Effect.yieldNow(), Effect.async<void>((resume) => void setImmediate(() => resume(Effect.void)))),
+  Effect.zipRight(Effect.yieldNow(), nextTurn),
   50
 )
