@@ -38,6 +38,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { buildFakeNvml } from "../test/support/fakeNvml.js"
 import { floorSection } from "./bench/floor.js"
+import { startHealthProbe } from "./bench/healthProbe.js"
 import { argValue, median, mib, round, summarize } from "./bench/stats.js"
 import { wireDecodeSection } from "./bench/wireDecode.js"
 import { mountHangFs } from "./lib/hangFs.js"
@@ -348,16 +349,16 @@ const percentile = (xs: ReadonlyArray<number>, p: number): number => {
   return round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN, 1)
 }
 
-/** Samples /healthz every 20 ms until `done` resolves. */
+/** Samples /healthz every 20 ms (from a worker thread: bench/healthProbe.ts) until `done` resolves. */
 const probeHealth = async (url: string, done: Promise<unknown>): Promise<Array<number>> => {
-  let finished = false
-  void done.then(() => (finished = true))
-  const times: Array<number> = []
-  while (!finished) {
-    times.push((await timedGet(`${url}/healthz`)).ms)
-    await sleep(20)
+  const probe = startHealthProbe(url)
+  try {
+    await done
+  } catch (e) {
+    await probe.stop()
+    throw e
   }
-  return times
+  return probe.stop()
 }
 
 const healthSection = async () => {

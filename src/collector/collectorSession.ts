@@ -1,7 +1,7 @@
 /**
  * What the collector worker holds between requests: the meter it built from the monitor's
  * settings and the procfs scanner, resumed from the seed a predecessor left. `collect` is one
- * refresh's reading in wire form. Runs in the worker process (worker.ts), and in tests directly.
+ * refresh's reading in wire form, in the parts the worker sends one by one. Runs in the worker process (worker.ts), and in tests directly.
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -11,15 +11,15 @@ import { buildMeterFrom } from "../device/meterSelection.js"
 import type { ZoneSample } from "../monitor/nodeEnergy.js"
 import { makeProcfsScanner } from "../resource/procfsInformer.js"
 import { readZoneSamples } from "./Collector.js"
-import { type CollectResult, type Init, type InitResult, WorkerScanError, WorkerSetupError } from "./protocol.js"
-import { informerStateFromSeed, readingToWire } from "./wire.js"
+import { type CollectPart, type Init, type InitResult, WorkerScanError, WorkerSetupError } from "./protocol.js"
+import { collectionParts, informerStateFromSeed, readingToWire } from "./wire.js"
 
 export interface CollectorSession {
   readonly init: InitResult
   readonly collect: (
     skip: ReadonlyArray<number>,
     skipZones: ReadonlyArray<string>
-  ) => Effect.Effect<CollectResult, WorkerScanError>
+  ) => Effect.Effect<ReadonlyArray<CollectPart>, WorkerScanError>
 }
 
 const skippedZone = (zone: EnergyZone): ZoneSample => ({
@@ -54,16 +54,23 @@ export const openSession = (init: Init): Effect.Effect<CollectorSession, WorkerS
       )
       return Effect.all([readZones, Effect.timed(scanner.scan(new Set(skip)))], { concurrency: 2 }).pipe(
         Effect.mapError((e) => new WorkerScanError({ path: e.path, reason: e.reason })),
-        Effect.map(([samples, [duration, scan]]): CollectResult => ({
-          samples: samples.map((s) =>
-            s._tag === "Failed" ? s : { _tag: "Read", reading: s.reading, atNanos: s.atNanos ?? 0n }
-          ),
-          ...readingToWire(scan.reading),
-          cpu: scan.cpu,
-          unreadable: scan.toLog,
-          skippedListed: scan.skippedListed,
-          scanSeconds: Duration.toSeconds(duration)
-        }))
+        Effect.map(([samples, [duration, scan]]) => {
+          const { processes, ...wire } = readingToWire(scan.reading)
+          return collectionParts(
+            {
+              samples: samples.map((s) =>
+                s._tag === "Failed" ? s : { _tag: "Read", reading: s.reading, atNanos: s.atNanos ?? 0n }
+              ),
+              ...wire,
+              cpu: scan.cpu,
+              unreadable: scan.toLog,
+              skippedListed: scan.skippedListed,
+              scanSeconds: Duration.toSeconds(duration)
+            },
+            processes,
+            init.processesPerPart
+          )
+        })
       )
     }
 

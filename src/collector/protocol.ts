@@ -32,7 +32,15 @@ const StringColumn = Schema.declare(
 /** Process types, in the order `ProcessColumns.type` codes them. */
 export const PROCESS_TYPES = ["regular", "container", "vm"] as const
 
-const RUNTIMES = ["docker", "containerd", "crio", "podman", "kubernetes", "unknown"] as const satisfies ReadonlyArray<
+/** Container runtimes, in the order `ContainerColumns.runtime` codes them. */
+export const CONTAINER_RUNTIMES = [
+  "docker",
+  "containerd",
+  "crio",
+  "podman",
+  "kubernetes",
+  "unknown"
+] as const satisfies ReadonlyArray<
   ContainerRuntime
 >
 const HYPERVISORS = ["kvm", "xen", "virtualbox", "vmware"] as const satisfies ReadonlyArray<Hypervisor>
@@ -71,12 +79,25 @@ export const ProcessColumns = Schema.Struct({
 )
 export type ProcessColumns = typeof ProcessColumns.Type
 
-export const ContainerWire = Schema.Struct({
-  id: Schema.String,
-  name: Schema.String,
-  runtime: Schema.Literal(...RUNTIMES),
-  podId: Schema.String
-})
+/**
+ * Running containers in columns, like the processes: a node can run 10k of them, and a Schema
+ * Struct per container cost the monitor's event loop ~60 ms of decoding per refresh at 50k
+ * processes (a CPU profile of `npm run bench -- --only health`).
+ */
+export const ContainerColumns = Schema.Struct({
+  id: StringColumn,
+  name: StringColumn,
+  /** Index into CONTAINER_RUNTIMES. */
+  runtime: Uint8Column,
+  podId: StringColumn
+}).pipe(
+  Schema.filter((c) => {
+    const n = c.id.length
+    return [c.name, c.runtime, c.podId].every((column) => column.length === n) ||
+      "every container column must have one entry per id"
+  })
+)
+export type ContainerColumns = typeof ContainerColumns.Type
 
 export const VmWire = Schema.Struct({
   id: Schema.String,
@@ -104,7 +125,7 @@ export type ContainerCgroupWire = typeof ContainerCgroupWire.Type
 /** What a fresh worker starts from, so that it books deltas against what was already booked. */
 export const CollectorSeed = Schema.Struct({
   processes: ProcessColumns,
-  containers: Schema.Array(ContainerWire),
+  containers: ContainerColumns,
   vms: Schema.Array(VmWire),
   cpu: Schema.NullOr(CpuTimesWire),
   /** The last cgroup samples, so the successor's first cgroup deltas cover the missed interval. */
@@ -154,6 +175,8 @@ export class Init extends Schema.TaggedRequest<Init>()("Init", {
     parallelism: Schema.Number,
     /** The cgroup mount when `monitor.shortLived` is `cgroup`; null reads no cgroup. */
     cgroupfs: Schema.NullOr(Schema.String),
+    /** The most processes one `ProcessesPart` of a collection carries (PROCESSES_PER_PART). */
+    processesPerPart: Schema.Int.pipe(Schema.positive()),
     seed: Schema.NullOr(CollectorSeed)
   }
 }) {}
@@ -170,7 +193,8 @@ export const ZoneSampleWire = Schema.Union(
 
 const ProcFileWire = Schema.Literal("stat", "comm", "exe", "cgroup", "cmdline", "environ")
 
-export const CollectResult = Schema.Struct({
+/** One collection's reading but its processes, which follow in `ProcessesPart`s. */
+export const CollectSummary = Schema.TaggedStruct("Summary", {
   samples: Schema.Array(ZoneSampleWire),
   node: Schema.Struct({
     first: Schema.Boolean,
@@ -180,8 +204,9 @@ export const CollectResult = Schema.Struct({
     cpuCount: Schema.Number
   }),
   cpu: CpuTimesWire,
-  processes: ProcessColumns,
-  containers: Schema.Array(ContainerWire),
+  /** How many processes the `ProcessesPart`s carry in all, so that a lost part is an error. */
+  processCount: Schema.Number,
+  containers: ContainerColumns,
   vms: Schema.Array(VmWire),
   terminated: Schema.Struct({
     processes: StringColumn,
@@ -203,11 +228,28 @@ export const CollectResult = Schema.Struct({
   skippedListed: Schema.Array(Schema.Number),
   scanSeconds: Schema.Number
 })
-export type CollectResult = typeof CollectResult.Type
+export type CollectSummary = typeof CollectSummary.Type
+
+/** The next run of processes in pid order (at most PROCESSES_PER_PART). */
+export const ProcessesPart = Schema.TaggedStruct("Processes", { processes: ProcessColumns })
+export type ProcessesPart = typeof ProcessesPart.Type
+
+/**
+ * A collection arrives as a stream: its summary, then its processes in parts. Node decodes an
+ * IPC message in one go on the receiving event loop; at 50k processes the reading as one
+ * message held joulemon's for 185–268 ms (a CPU profile's `parseChannelMessages`), stalling
+ * `/healthz`. Parts keep each decode short, and the event loop serves requests between them.
+ */
+export const CollectPart = Schema.Union(CollectSummary, ProcessesPart)
+export type CollectPart = typeof CollectPart.Type
+
+/** Processes per `ProcessesPart`: ~0.2 MB of message, a few ms to decode. */
+export const PROCESSES_PER_PART = 2048
 
 export class Collect extends Schema.TaggedRequest<Collect>()("Collect", {
   failure: WorkerScanError,
-  success: CollectResult,
+  /** Each element of the stream the worker answers with (CollectPart). */
+  success: CollectPart,
   payload: {
     /** Pids whose files hung a previous worker: reported as last seen, never read again. */
     skip: Schema.Array(Schema.Number),

@@ -4,7 +4,8 @@
  * A process rather than a worker thread because a thread stuck in read(2) can be neither
  * terminated nor left behind (Node joins its threads at exit); a process can be SIGKILLed.
  *
- * `Init` builds the session once; `Collect` reads one refresh. Logs go to stderr, which the
+ * `Init` builds the session once; `Collect` reads one refresh and streams it back in parts, one
+ * IPC message each (protocol.ts CollectPart). Logs go to stderr, which the
  * parent inherits, with the parent's format.
  */
 // Module paths, not the packages' index: each index loads every module of its package (the
@@ -16,6 +17,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import * as Stream from "effect/Stream"
 import { type CollectorSession, openSession } from "./collectorSession.js"
 import { CollectorRequest, WorkerScanError, WorkerSetupError } from "./protocol.js"
 
@@ -37,7 +39,11 @@ const handlers = Effect.gen(function*() {
           onNone: () =>
             new WorkerScanError({ path: "", reason: "the collector worker was asked to collect before Init" }),
           onSome: (s) => s.collect(request.skip, request.skipZones)
-        }))
+        })).pipe(
+          Stream.fromIterableEffect,
+          // WorkerRunner sends a stream chunk as one message: one part per chunk.
+          Stream.rechunk(1)
+        )
   })
 })
 

@@ -10,7 +10,8 @@
  * every tick since — no energy is lost and no counter goes back.
  *
  * Messages are Schema-typed requests over @effect/platform's Worker, carried by Node's IPC with
- * structured-clone serialisation (bigints and typed arrays travel as they are).
+ * structured-clone serialisation (bigints and typed arrays travel as they are). A collection
+ * comes back as a stream of parts (protocol.ts CollectPart) so that no one message is large.
  */
 // Module paths, not the packages' index, which loads every module of the package (HTTP API
 // docs, cluster, RPC, SQL…) into the daemon.
@@ -24,14 +25,15 @@ import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Ref from "effect/Ref"
 import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { type ChildProcess, fork } from "node:child_process"
+import { getPriority, setPriority } from "node:os"
 import type { MeterName } from "../config/Config.js"
 import { formatDuration } from "../config/duration.js"
 import type { CpuPowerMeterShape } from "../device/CpuPowerMeter.js"
 import type { MeterSettings } from "../device/meterSettings.js"
 import { siblingEntry } from "../installLayout.js"
 import type { ZoneSample } from "../monitor/nodeEnergy.js"
-import { runSliced } from "../monitor/slices.js"
 import { SHIPPED_NODE_FLAGS } from "../nodeFlags.js"
 import { logUnreadableFiles } from "../resource/procfsInformer.js"
 import type { CpuTimes } from "../resource/procStat.js"
@@ -40,14 +42,15 @@ import { type Collected, CollectorError, type CollectorShape, type StuckFile } f
 import {
   Collect,
   type CollectorRequest,
-  type CollectResult,
+  type CollectSummary,
   Init,
   type InitResult,
+  PROCESSES_PER_PART,
   type WorkerScanError,
   type WorkerSetupError
 } from "./protocol.js"
 import { findStuckFile } from "./stuckPath.js"
-import { readingFromWireInSlices, seedFrom } from "./wire.js"
+import { collectionAssembler, readingFromWire, seedFrom } from "./wire.js"
 
 export interface WorkerCollectorOptions {
   /** The meter the main thread selected: the worker must build the same zones. */
@@ -63,6 +66,8 @@ export interface WorkerCollectorOptions {
   readonly startDeadline: Duration.Duration
   /** Applied to every reading on this side (pod attribution). */
   readonly enrich: (reading: ResourceReading) => Effect.Effect<ResourceReading>
+  /** The most processes per message of a collection; PROCESSES_PER_PART by default. */
+  readonly processesPerPart?: number
   /** The worker script; worker.js (or worker.ts under tsx) beside this module by default. */
   readonly script?: string
 }
@@ -89,13 +94,31 @@ interface Seed {
 
 const defaultScript = (): string => siblingEntry(import.meta.url, "worker")
 
-const spawnChild = (script: string): ChildProcess =>
-  fork(script, [], {
+/**
+ * The worker's niceness above joulemon's. The scan is background work and `/healthz` is not: on
+ * a 2-vCPU node a 50k-process scan, the rendering of a scrape and its gzip run at once, and the
+ * main thread waited for a core. CFS weighs a nice-10 task at about a tenth of a nice-0 one, and
+ * under cgroup scheduling (a systemd unit, a container) only against joulemon's own threads, so
+ * the worker still gets every core the main thread leaves idle.
+ */
+export const WORKER_NICENESS = 10
+
+const spawnChild = (script: string): ChildProcess => {
+  const child = fork(script, [], {
     serialization: "advanced",
     // The worker's stdout is joulemon's stderr: its logs must never mix with the stdout view.
     stdio: ["ignore", 2, 2, "ipc"],
     execArgv: [...(script.endsWith(".ts") ? ["--import", "tsx"] : []), ...SHIPPED_NODE_FLAGS]
   })
+  if (child.pid !== undefined) {
+    try {
+      setPriority(child.pid, Math.min(19, getPriority(process.pid) + WORKER_NICENESS))
+    } catch {
+      // Raising a niceness is always allowed; a worker already gone is reported by the Worker.
+    }
+  }
+  return child
+}
 
 /** SIGKILL now; a stuck worker has nothing worth a graceful stop, and must not hold exit. */
 const abandon = (child: ChildProcess): Effect.Effect<void> =>
@@ -113,7 +136,7 @@ const sameZones = (meter: CpuPowerMeterShape, init: InitResult): Option.Option<s
     : Option.some(`the collector worker found zones [${theirs.join(", ")}] where joulemon found [${ours.join(", ")}]`)
 }
 
-const samplesFromWire = (result: CollectResult): ReadonlyArray<ZoneSample> =>
+const samplesFromWire = (result: CollectSummary): ReadonlyArray<ZoneSample> =>
   result.samples.map((s): ZoneSample =>
     s._tag === "Failed"
       ? s
@@ -237,6 +260,7 @@ export const makeWorkerCollector = (
             settings: options.settings,
             parallelism: options.parallelism,
             cgroupfs: options.cgroupfs ?? null,
+            processesPerPart: options.processesPerPart ?? PROCESSES_PER_PART,
             seed: start === null ? null : seedFrom(start.reading, start.cpu)
           })
         ),
@@ -263,18 +287,24 @@ export const makeWorkerCollector = (
       })
       const request = new Collect({ skip: [...(yield* Ref.get(skip))], skipZones: [...(yield* Ref.get(skipZones))] })
       const deadline = gen.collected === 0 ? options.startDeadline : options.deadline
-      const result = yield* bounded(gen, gen.worker.executeEffect(request), deadline, "while collecting")
+      const assembler = collectionAssembler()
+      yield* bounded(
+        gen,
+        Stream.runForEach(gen.worker.execute(request), (part) => Effect.sync(() => assembler.add(part))),
+        deadline,
+        "while collecting"
+      )
+      const collection = assembler.result()
+      if (typeof collection === "string") {
+        yield* retire(gen)
+        return yield* new CollectorError({ reason: `the collector worker failed while collecting: ${collection}` })
+      }
+      const { summary: result, processes } = collection
       yield* Ref.set(current, Option.some({ ...gen, collected: gen.collected + 1 }))
       // A skipped pid that is no longer listed has exited; a new process may take the number.
       yield* Ref.set(skip, new Set(result.skippedListed))
       yield* logUnreadableFiles(result.unreadable)
-      const raw = yield* runSliced(
-        readingFromWireInSlices(result),
-        (e) =>
-          new CollectorError({
-            reason: `cannot take the worker's reading: ${e instanceof Error ? e.message : String(e)}`
-          })
-      )
+      const raw = readingFromWire(result, processes)
       yield* Ref.set(seed, Option.some({ reading: raw, cpu: result.cpu }))
       const reading = yield* options.enrich(raw)
       const selfPids = gen.child.pid === undefined ? [process.pid] : [process.pid, gen.child.pid]

@@ -200,6 +200,8 @@ const snapshotsThrough = (dir: string, path_: "inline" | "worker", cgroups = fal
         },
         parallelism: 4,
         ...cgroupfs,
+        // ~600 processes in 10 messages, the last one short: the reading is joined from parts.
+        processesPerPart: 64,
         // On the TestClock these never fire; the worker answers in real time.
         deadline: Duration.seconds(60),
         startDeadline: Duration.seconds(60),
