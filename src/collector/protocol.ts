@@ -29,6 +29,10 @@ const StringColumn = Schema.declare(
   { identifier: "StringColumn" }
 )
 
+/** True when every column has as many entries as the first, else `message`. */
+const oneEntryEach = (columns: ReadonlyArray<ArrayLike<unknown>>, message: string): true | string =>
+  columns.every((column) => column.length === columns[0]?.length) || message
+
 /** Process types, in the order `ProcessColumns.type` codes them. */
 export const PROCESS_TYPES = ["regular", "container", "vm"] as const
 
@@ -60,22 +64,7 @@ export const ProcessColumns = Schema.Struct({
   containerId: StringColumn,
   vmId: StringColumn
 }).pipe(
-  Schema.filter((c) => {
-    const n = c.pid.length
-    const same = [
-      c.startTime,
-      c.cpuTicksTotal,
-      c.cpuTicksDelta,
-      c.type,
-      c.firstSeen,
-      c.comm,
-      c.exe,
-      c.containerId,
-      c.vmId
-    ]
-      .every((column) => column.length === n)
-    return same || "every process column must have one entry per pid"
-  })
+  Schema.filter((c) => oneEntryEach(Object.values(c), "every process column must have one entry per pid"))
 )
 export type ProcessColumns = typeof ProcessColumns.Type
 
@@ -91,11 +80,7 @@ export const ContainerColumns = Schema.Struct({
   runtime: Uint8Column,
   podId: StringColumn
 }).pipe(
-  Schema.filter((c) => {
-    const n = c.id.length
-    return [c.name, c.runtime, c.podId].every((column) => column.length === n) ||
-      "every container column must have one entry per id"
-  })
+  Schema.filter((c) => oneEntryEach(Object.values(c), "every container column must have one entry per id"))
 )
 export type ContainerColumns = typeof ContainerColumns.Type
 
